@@ -1,0 +1,133 @@
+"""Training throughput of SAC: rlasinference against Stable-Baselines3, side by side.
+
+Both train SAC with identical settings (256x256 MLPs, batch 256, one update per env step,
+Adam 3e-4, buffer 1M, learned temperature) with the same torch thread count, each run in a
+fresh subprocess, alternating between the two libraries. Throughput is env steps per second
+over the training phase (after the uniform-random warm-up), the figure a user waits on.
+
+    pip install -e ".[bench]"
+    python benchmarks/throughput.py                       # Pendulum-v1 and Hopper-v5
+    python benchmarks/throughput.py --envs Hopper-v5 --steps 5000 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def worker_ours(env: str, steps: int, learning_starts: int, threads: int) -> float:
+    from rlasinference.training.config import resolve
+    from rlasinference.training.loop import Trainer
+    from rlasinference.training.metrics import read_metrics
+    from rlasinference.training.run_dir import create_run_dir
+
+    config = resolve(
+        {
+            "env": env,
+            "steps": steps,
+            "learning_starts": learning_starts,
+            "log_every": learning_starts,
+            "eval_every": steps,
+            "eval_episodes": 1,
+            "threads": threads,
+            "save_buffer": False,
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = create_run_dir(Path(tmp) / "run", config)
+        Trainer(config, run_dir, quiet=True).train()
+        rows = [r for r in read_metrics(run_dir / "metrics.csv") if r["time_s"]]
+    t = {int(r["step"]): float(r["time_s"]) for r in rows}
+    last = max(t)
+    return (last - learning_starts) / (t[last] - t[learning_starts])
+
+
+def worker_sb3(env: str, steps: int, learning_starts: int, threads: int) -> float:
+    import gymnasium as gym
+    import torch
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+    class Clock(BaseCallback):
+        start = 0.0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps == learning_starts:
+                Clock.start = time.perf_counter()
+            return True
+
+    model = SAC(
+        "MlpPolicy",
+        gym.make(env),
+        learning_rate=3e-4,
+        buffer_size=1_000_000,
+        learning_starts=learning_starts,
+        batch_size=256,
+        tau=0.005,
+        gamma=0.99,
+        train_freq=1,
+        gradient_steps=1,
+        ent_coef="auto",
+        policy_kwargs={"net_arch": [256, 256]},
+        device="cpu",
+        seed=0,
+        verbose=0,
+    )
+    model.learn(total_timesteps=steps, callback=Clock())
+    return (steps - learning_starts) / (time.perf_counter() - Clock.start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--envs", nargs="+", default=["Pendulum-v1", "Hopper-v5"])
+    parser.add_argument("--steps", type=int, default=4000, help="total env steps per run")
+    parser.add_argument("--learning-starts", type=int, default=1000, help="warm-up steps, not timed")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per library and env (alternating)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads for both (0: torch default)")
+    parser.add_argument("--worker", choices=["ours", "sb3"], help=argparse.SUPPRESS)
+    parser.add_argument("--env", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        fn = worker_ours if args.worker == "ours" else worker_sb3
+        print(json.dumps({"sps": fn(args.env, args.steps, args.learning_starts, args.threads)}))
+        return
+
+    import torch
+
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads (default), requested {args.threads or 'default'}"
+    )
+    print(
+        f"{args.steps} steps per run, first {args.learning_starts} untimed warm-up; {args.repeats} alternating repeats"
+    )
+    results: dict[tuple[str, str], list[float]] = {}
+    for env in args.envs:
+        for _ in range(args.repeats):
+            for lib in ("ours", "sb3"):
+                cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
+                cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(args.threads)]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                if out.returncode != 0:
+                    sys.exit(f"{lib} on {env} failed:\n{out.stderr[-2000:]}")
+                sps = json.loads(out.stdout.strip().splitlines()[-1])["sps"]
+                results.setdefault((env, lib), []).append(sps)
+                print(f"  {env:<14} {lib:<5} {sps:7.1f} env-steps/s", flush=True)
+    print(f"\n{'env':<14} {'rlasinference':>14} {'SB3':>8} {'ratio':>7}   (medians, env-steps/s)")
+    for env in args.envs:
+        ours, sb3 = statistics.median(results[(env, "ours")]), statistics.median(results[(env, "sb3")])
+        print(f"{env:<14} {ours:14.1f} {sb3:8.1f} {ours / sb3:6.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""Algorithms are presets: a config with the paper's defaults and a builder (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
+from rlasinference.algorithms.base import Agent, Batch, Preset
+from rlasinference.algorithms.sac import SAC
+from rlasinference.core.registry import Registry
+
+PRESETS: Registry[Preset] = Registry("algorithm")
+PRESETS.register("sac", SAC)
+
+__all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]

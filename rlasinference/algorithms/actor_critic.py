@@ -1,0 +1,163 @@
+"""Soft actor-critic with any sampler, policy objective and value estimator.
+
+The shared recipe of SAC, DiffSAC, SQL, ... (DESIGN.md section 5):
+  1. critic:  Q_k(s, a) -> r + gamma (1 - terminated) V(s'),  V from the value estimator
+  2. policy:  minimise the policy objective (reverse KL / ELBO to exp(Q/tau))
+  3. tau:     dual descent towards the target entropy (if learned)
+  4. targets: Polyak averaging of the critic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rlasinference.algorithms.base import Agent, Batch
+from rlasinference.core.errors import UserError
+from rlasinference.critics import QEnsemble, polyak_update
+from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
+from rlasinference.policies import Policy
+from rlasinference.samplers import SAMPLERS, get_sampler_class
+from rlasinference.values import VALUE_ESTIMATORS, soft_bellman_target
+
+
+@dataclass
+class ActorCriticConfig:
+    """Fields of every actor-critic preset; each preset changes the defaults it needs.
+
+    :param sampler: registry name or ``module:Class`` of the policy's sampler.
+    :param objective: policy objective (``rlai list`` shows them).
+    :param value_estimator: estimator of V(s') in the critic target.
+    :param ensemble_size: number of Q networks (2 = twin Q with the clipped min).
+    :param critic_hidden: hidden sizes of each Q network.
+    :param gamma: discount.
+    :param polyak: target-network averaging rate.
+    :param lr_policy: Adam step size of the sampler.
+    :param lr_critic: Adam step size of the critic.
+    :param lr_temperature: Adam step size of log tau.
+    :param batch_size: transitions per update.
+    :param buffer_size: replay capacity (transitions).
+    :param learning_starts: env steps with uniform-random actions before the first update.
+    :param updates_per_step: gradient updates per env step.
+    :param learn_temperature: learn tau by dual descent (else fixed at ``init_temperature``).
+    :param init_temperature: initial (or fixed) tau.
+    :param target_entropy: target entropy H_bar; ``None`` means -dim(A).
+    :param value_samples: action samples per next state in the sampled soft value.
+    """
+
+    sampler: str = "gaussian"
+    objective: str = "reverse-kl"
+    value_estimator: str = "sampled"
+    ensemble_size: int = 2
+    critic_hidden: list[int] = field(default_factory=lambda: [256, 256])
+    gamma: float = 0.99
+    polyak: float = 0.005
+    lr_policy: float = 3e-4
+    lr_critic: float = 3e-4
+    lr_temperature: float = 3e-4
+    batch_size: int = 256
+    buffer_size: int = 1_000_000
+    learning_starts: int = 5000
+    updates_per_step: int = 1
+    learn_temperature: bool = True
+    init_temperature: float = 1.0
+    target_entropy: float | None = None
+    value_samples: int = 1
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Stop gradients into ``module``'s parameters (they still flow through it to its inputs)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class ActorCritic(Agent):
+    """The actor-critic agent; see the module docstring for the update."""
+
+    def __init__(self, config: ActorCriticConfig, sampler_options: dict[str, Any], obs_dim: int, action_dim: int):
+        super().__init__()
+        sampler_cls = get_sampler_class(config.sampler)
+        objective = OBJECTIVES.get(config.objective)
+        value_estimator = VALUE_ESTIMATORS.get(config.value_estimator)
+        for role, comp in (("policy objective", objective), ("value estimator", value_estimator)):
+            valid = [n for n, c in SAMPLERS if c.density in comp.accepts]
+            comp.check(role, config.sampler, sampler_cls.density, valid)
+        if config.learn_temperature and sampler_cls.density == "none":
+            raise UserError(
+                f"sampler {config.sampler!r} has no density, so tau cannot be learned; "
+                "use --set learn_temperature=false"
+            )
+        self.config = config
+        self.objective = objective.fn
+        self.value_estimator = value_estimator.fn
+        self.batch_size = config.batch_size
+        self.learning_starts = config.learning_starts
+        self.updates_per_step = config.updates_per_step
+        self.target_entropy = float(-action_dim if config.target_entropy is None else config.target_entropy)
+
+        self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
+        self.critic = QEnsemble(obs_dim, action_dim, config.critic_hidden, config.ensemble_size)
+        self.critic_target = QEnsemble(obs_dim, action_dim, config.critic_hidden, config.ensemble_size)
+        self.critic_target.load_state_dict(self.critic.state_dict())
+        self.critic_target.requires_grad_(False)
+        self.temperature = Temperature(config.init_temperature, config.learn_temperature)
+        self.policy = Policy(self.sampler, self.critic)
+
+        # tau's dual step shares the policy's backward pass and optimizer (its own param group):
+        # the two losses touch disjoint parameters, so this is the same update at lower cost.
+        policy_groups: list[dict[str, Any]] = [{"params": list(self.sampler.parameters()), "lr": config.lr_policy}]
+        if config.learn_temperature:
+            policy_groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature})
+        self.optimizers = {
+            "policy": torch.optim.Adam(policy_groups, fused=True),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, fused=True),
+        }
+        self.metric_names = ("loss_critic", "loss_policy", "loss_temperature", "tau", "entropy", "q_mean")
+
+    def update(self, batch: Batch) -> dict[str, Tensor]:
+        cfg = self.config
+        tau = self.temperature()
+
+        # 1. critic: soft Bellman regression (clipped double-Q inside the value estimator)
+        with torch.no_grad():
+            v_next = self.value_estimator(batch.next_obs, self.sampler, self.critic_target, tau, cfg.value_samples)
+            q_target = soft_bellman_target(batch.rewards, batch.terminated, v_next, cfg.gamma)
+        q = self.critic(batch.obs, batch.actions)  # [E, B]
+        loss_critic = 0.5 * (q - q_target).square().mean(dim=1).sum()
+        self.optimizers["critic"].zero_grad(set_to_none=True)
+        loss_critic.backward()
+        self.optimizers["critic"].step()
+
+        # 2. policy: the objective differentiates through the critic into the sampler only;
+        # 3. temperature: dual descent on log tau from the same samples' entropy estimate
+        with frozen(self.critic):
+            out = self.objective(batch.obs, self.sampler, self.critic, tau)
+        loss_temperature = torch.zeros((), device=q.device)
+        if cfg.learn_temperature:
+            loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
+        self.optimizers["policy"].zero_grad(set_to_none=True)
+        (out["loss_policy"] + loss_temperature).backward()
+        self.optimizers["policy"].step()
+
+        # 4. target critic
+        polyak_update(self.critic_target, self.critic, cfg.polyak)
+        return {
+            "loss_critic": loss_critic.detach(),
+            "loss_policy": out["loss_policy"].detach(),
+            "loss_temperature": loss_temperature.detach(),
+            "tau": tau,
+            "entropy": -out["log_density"].mean(),
+            "q_mean": q.detach().mean(),
+        }

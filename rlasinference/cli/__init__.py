@@ -1,0 +1,1 @@
+"""The ``rlai`` command line."""

@@ -1,0 +1,226 @@
+"""``rlai``: train, resume, evaluate and list maximum-entropy RL presets and samplers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rlasinference.core.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Maximum-entropy RL as inference: every policy is a sampler of exp(Q/tau).",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
+def train(
+    algo: Annotated[str | None, typer.Option(help="Preset: sac (see `rlai list`).")] = None,
+    sampler: Annotated[
+        str | None, typer.Option(help="Replace the preset's sampler (registry name or module:Class).")
+    ] = None,
+    env: Annotated[str | None, typer.Option(help="Gymnasium env id, or module:EnvId. [default: Pendulum-v1]")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total env steps. [default: 15000]")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of torch, numpy and the envs. [default: 0]")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N. [default: cpu]")] = None,
+    eval_every: Annotated[int | None, typer.Option(help="Env steps between evaluations. [default: 5000]")] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help="Episodes per evaluation. [default: 10]")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (exactly this path). [default: runs/<algo>-...-<time>]")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Any config key, repeatable: --set lr_critic=1e-3.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML file of config keys (a run's config.yaml works).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Train a preset on a gymnasium env; everything lands in a run directory."""
+    from rlasinference.training.config import load_yaml_config, parse_set, resolve
+    from rlasinference.training.run_dir import default_run_dir
+
+    try:
+        overrides: dict[str, Any] = load_yaml_config(config) if config else {}
+        flags = {
+            "algo": algo,
+            "sampler": sampler,
+            "env": env,
+            "steps": steps,
+            "seed": seed,
+            "device": device,
+            "eval_every": eval_every,
+            "eval_episodes": eval_episodes,
+        }
+        overrides.update({k: v for k, v in flags.items() if v is not None})
+        overrides.update(parse_set(set_ or []))
+        cfg = resolve(overrides)
+        run_dir = out if out is not None else default_run_dir(cfg)
+        _train(cfg, run_dir, quiet, new=True)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by `rlai train`.")],
+    steps: Annotated[int | None, typer.Option(help="New total env steps (to extend a finished run).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Continue a run from its last checkpoint, exactly where it stopped."""
+    from rlasinference.training.run_dir import read_config
+
+    try:
+        cfg = read_config(run_dir)
+        if steps is not None:
+            cfg.run.steps = steps
+        _train(cfg, run_dir, quiet, new=False)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
+    from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.training.loop import LAST, Trainer
+    from rlasinference.training.run_dir import create_run_dir, record_command, write_config
+
+    if new:
+        create_run_dir(run_dir, cfg)
+    else:
+        done = load_checkpoint(run_dir / "checkpoints" / LAST)["step"]
+        if done >= cfg.run.steps:
+            raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
+        write_config(run_dir, cfg)
+        record_command(run_dir)
+    trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new)
+    summary = trainer.train()
+    if summary["interrupted"]:
+        err_console.print(
+            f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    console.print(
+        f"done: {summary['step']} steps, final eval return {summary['final_eval_return']:.2f} "
+        f"(best {summary['best_eval_return']:.2f}); run directory: {run_dir}",
+        highlight=False,
+    )
+
+
+@app.command("eval")
+def eval_(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by `rlai train`.")],
+    episodes: Annotated[int, typer.Option(help="Episodes to run.")] = 10,
+    stochastic: Annotated[bool, typer.Option("--stochastic", help="Sample actions instead of the mode.")] = False,
+    checkpoint: Annotated[str, typer.Option(help="last or best.")] = "last",
+    seed: Annotated[int | None, typer.Option(help="Episode seeds. [default: the run's seed]")] = None,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Evaluate a run's checkpoint for some episodes (deterministic by default)."""
+    from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.training.evaluation import run_episodes
+    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, seed_everything
+    from rlasinference.training.run_dir import read_config
+
+    try:
+        if checkpoint not in ("last", "best"):
+            raise UserError(f"--checkpoint must be last or best, got {checkpoint!r}")
+        if episodes <= 0:
+            raise UserError(f"--episodes must be positive, got {episodes}")
+        cfg = read_config(run_dir)
+        state = load_checkpoint(run_dir / "checkpoints" / (LAST if checkpoint == "last" else BEST))
+        dev = resolve_device(device)
+        run_seed = cfg.run.seed if seed is None else seed
+        seed_everything(run_seed)
+        agent, env = build_agent(cfg, dev)
+        try:
+            agent.load_checkpoint_state(state["agent"], with_optimizers=False)
+        except (KeyError, RuntimeError) as exc:
+            raise UserError(f"checkpoint does not match the run's config: {str(exc).splitlines()[0]}") from None
+        result = run_episodes(agent, env, episodes, run_seed, deterministic=not stochastic)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    summary = {
+        "run_dir": str(run_dir),
+        "checkpoint": checkpoint,
+        "step": state["step"],
+        "deterministic": not stochastic,
+        "episodes": episodes,
+        "mean_return": result.mean,
+        "std_return": result.std,
+        "mean_length": sum(result.lengths) / episodes,
+        "returns": result.returns,
+    }
+    if json_:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        return
+    mode = "stochastic" if stochastic else "deterministic"
+    console.print(
+        f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {state['step']}): "
+        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_() -> None:
+    """Presets, samplers with their density kinds, and which combinations are valid."""
+    from rlasinference.algorithms import PRESETS
+    from rlasinference.objectives import OBJECTIVES
+    from rlasinference.samplers import SAMPLERS
+    from rlasinference.values import VALUE_ESTIMATORS
+
+    presets = Table(title="presets (--algo)")
+    for col in ("name", "sampler", "objective", "value estimator", "temperature", "critic"):
+        presets.add_column(col)
+    for name, p in PRESETS:
+        c = p.config_cls()
+        presets.add_row(name, c.sampler, c.objective, c.value_estimator, p.temperature, p.critic)
+    console.print(presets)
+
+    samplers = Table(title="samplers (--sampler)")
+    for col in ("name", "density", "deterministic action", *(f"with {n}" for n, _ in PRESETS)):
+        samplers.add_column(col)
+    for name, cls in SAMPLERS:
+        valid = []
+        for _, p in PRESETS:
+            c = p.config_cls()
+            ok = cls.density in OBJECTIVES.get(c.objective).accepts and (
+                cls.density in VALUE_ESTIMATORS.get(c.value_estimator).accepts
+            )
+            valid.append("valid" if ok else "invalid")
+        samplers.add_row(name, cls.density, cls.mode_rule or "best of N under Q", *valid)
+    console.print(samplers)
+
+    parts = Table(title="objectives and value estimators (--set objective=..., --set value_estimator=...)")
+    for col in ("kind", "name", "sampler densities", "what"):
+        parts.add_column(col)
+    for kind, reg in (("objective", OBJECTIVES), ("value estimator", VALUE_ESTIMATORS)):
+        for name, comp in reg:
+            parts.add_row(kind, name, ", ".join(comp.accepts), escape(comp.summary))
+    console.print(parts)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared building blocks with no RL or sampler knowledge: errors, registries, networks."""

@@ -1,0 +1,30 @@
+"""A named, pure-function component (policy objective, value estimator) and the density
+kinds of sampler it can work with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rlasinference.core.errors import UserError
+
+
+@dataclass(frozen=True)
+class Component:
+    """:param name: registry name. :param accepts: density kinds it works with.
+    :param fn: the pure function. :param summary: one line for ``rlai list`` and the docs."""
+
+    name: str
+    accepts: tuple[str, ...]
+    fn: Callable[..., Any]
+    summary: str
+
+    def check(self, role: str, sampler_name: str, density: str, valid_samplers: list[str]) -> None:
+        """Fail with one line when a sampler of kind ``density`` cannot be used with this component."""
+        if density not in self.accepts:
+            raise UserError(
+                f"{role} {self.name!r} needs a sampler with density {' or '.join(self.accepts)}, "
+                f"but sampler {sampler_name!r} has density {density!r}; "
+                f"valid samplers: {', '.join(valid_samplers) or 'none registered'}"
+            )

@@ -1,0 +1,58 @@
+"""A name -> object registry that reports the valid names when a lookup fails."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+from rlasinference.core.errors import UserError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names to objects; unknown names raise a :class:`UserError` listing the valid ones.
+
+    :param kind: what is registered ("sampler", "preset", ...), used in error messages.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, item: T) -> T:
+        if name in self._items:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        self._items[name] = item
+        return item
+
+    def get(self, name: str) -> T:
+        """Look up ``name``; a ``module:attr`` name imports a user-defined object instead."""
+        if name in self._items:
+            return self._items[name]
+        if ":" in name:
+            return load_object(name, self.kind)  # type: ignore[return-value]
+        raise UserError(f"unknown {self.kind} {name!r}; valid: {', '.join(self._items)}")
+
+    def names(self) -> list[str]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[tuple[str, T]]:
+        return iter(self._items.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+
+def load_object(spec: str, kind: str) -> object:
+    """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``)."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(f"cannot import module {module_name!r} for {kind} {spec!r}: {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise UserError(f"module {module_name!r} has no attribute {attr!r} ({kind} {spec!r})") from None

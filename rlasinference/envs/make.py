@@ -1,0 +1,46 @@
+"""Make a gymnasium env whose actions live in (-1, 1)^A, or explain in one line why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.wrappers import RescaleAction
+
+from rlasinference.core.errors import UserError
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """Sizes the agent is built from."""
+
+    obs_dim: int
+    action_dim: int
+
+
+def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
+    """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it),
+    with the Box action space rescaled from (-1, 1) to the env's bounds."""
+    try:
+        env = gym.make(env_id)
+    except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
+        raise UserError(f"cannot make env {env_id!r}: {exc}") from None
+    except ModuleNotFoundError as exc:
+        raise UserError(f"cannot make env {env_id!r}: {exc} (the module part of module:EnvId)") from None
+    act_space, obs_space = env.action_space, env.observation_space
+    if not isinstance(act_space, gym.spaces.Box):
+        env.close()
+        raise UserError(
+            f"env {env_id!r} has a {type(act_space).__name__} action space; "
+            "only continuous Box action spaces are supported"
+        )
+    if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+        env.close()
+        raise UserError(f"env {env_id!r} has an unbounded action space; bounded Box actions are required")
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        env.close()
+        raise UserError(f"env {env_id!r} must have a flat Box observation space, got {obs_space}")
+    unit = np.ones(act_space.shape, dtype=np.float32)
+    env = RescaleAction(env, -unit, unit)
+    return env, EnvSpec(obs_dim=int(obs_space.shape[0]), action_dim=int(np.prod(act_space.shape)))

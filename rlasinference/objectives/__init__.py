@@ -1,0 +1,24 @@
+"""Policy objectives: pure functions ``(context, sampler, critic, tau) -> {"loss_policy", ...}``.
+
+Every objective minimises (an estimate or bound of) the reverse KL to exp(Q/tau).
+"""
+
+from __future__ import annotations
+
+from rlasinference.core.components import Component
+from rlasinference.core.registry import Registry
+from rlasinference.objectives.reverse_kl import reverse_kl
+from rlasinference.objectives.temperature import Temperature, temperature_loss
+
+OBJECTIVES: Registry[Component] = Registry("policy objective")
+OBJECTIVES.register(
+    "reverse-kl",
+    Component(
+        "reverse-kl",
+        ("exact", "bound"),
+        reverse_kl,
+        "E_pi[tau log pi - min_k Q_k], log pi exact or a path-space upper bound",
+    ),
+)
+
+__all__ = ["OBJECTIVES", "Temperature", "reverse_kl", "temperature_loss"]

@@ -1,0 +1,27 @@
+"""Reverse-KL (ELBO) policy objective, DESIGN.md section 1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor
+
+from rlasinference.samplers.base import Sampler
+
+Critic = Callable[[Tensor, Tensor], Tensor]  # (context [B, C], actions [B, A]) -> Q [E, B]
+
+
+def reverse_kl(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -> dict[str, Tensor]:
+    """``L = E_{a~pi}[tau * log pi(a|s) - min_k Q_k(s, a)]``, one reparameterised sample per state.
+
+    Minimising L minimises KL(pi || exp((Q - V)/tau)) up to the constant log Z. For ``bound``
+    samplers ``log pi`` is the path-space upper bound, so L bounds the KL from above.
+
+    :returns: ``loss_policy`` (scalar, differentiable in the sampler's parameters) and
+        ``log_density`` (``[B]``, detached), the entropy estimate the temperature update uses.
+    """
+    samples = sampler.sample(context, 1)
+    assert samples.log_density is not None, "reverse-kl needs a sampler with a log-density"
+    log_pi = samples.log_density[:, 0]  # [B]
+    q = critic(context, samples.actions[:, 0]).min(dim=0).values  # [B]
+    return {"loss_policy": (tau * log_pi - q).mean(), "log_density": log_pi.detach()}

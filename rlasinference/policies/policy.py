@@ -1,0 +1,43 @@
+"""A policy is a sampler whose context is the observation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from rlasinference.samplers.base import Sampler
+
+
+class Policy(nn.Module):
+    """Acts with a sampler; deterministic actions use the sampler's own ``mode`` rule, or, for
+    samplers without one, the best of ``candidates`` samples under the critic's ensemble mean.
+
+    :param sampler: the sampler (its context is the observation).
+    :param critic: ``(obs [B, S], actions [B, A]) -> Q [E, B]``, used only by the best-of-N rule.
+    """
+
+    def __init__(
+        self, sampler: Sampler, critic: Callable[[Tensor, Tensor], Tensor] | None = None, candidates: int = 32
+    ):
+        super().__init__()
+        self.sampler = sampler
+        self._critic = critic
+        self.candidates = candidates
+
+    @torch.no_grad()
+    def act(self, obs: Tensor, deterministic: bool) -> Tensor:
+        """``obs [B, S] -> actions [B, A]`` in (-1, 1)."""
+        if not deterministic:
+            return self.sampler.sample(obs, 1).actions[:, 0]
+        mode = self.sampler.mode(obs)
+        if mode is not None:
+            return mode
+        if self._critic is None:
+            raise ValueError(f"{type(self.sampler).__name__} has no mode rule and the policy has no critic")
+        actions = self.sampler.sample(obs, self.candidates).actions  # [B, N, A]
+        batch, n, dim = actions.shape
+        q = self._critic(obs.repeat_interleave(n, dim=0), actions.reshape(batch * n, dim)).mean(0)
+        best = q.reshape(batch, n).argmax(dim=1)
+        return actions[torch.arange(batch), best]

@@ -1,0 +1,83 @@
+"""The sampler contract: a conditional generative model over actions in (-1, 1)^A.
+
+A sampler knows nothing about RL. Its input is a context ``[B, C]`` (an observation, or
+an empty ``[B, 0]`` tensor for a toy target) and a sample count ``n``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+DensityKind = Literal["exact", "bound", "none"]
+DENSITY_KINDS: tuple[DensityKind, ...] = ("exact", "bound", "none")
+
+LOG_2 = math.log(2.0)
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@dataclass
+class Samples:
+    """What :meth:`Sampler.sample` returns.
+
+    :param actions: ``[B, n, A]`` in (-1, 1), reparameterised (gradients reach the sampler).
+    :param log_density: ``[B, n]``: exact ``log pi(a|c)`` for ``exact`` samplers, a per-sample
+        estimate of an upper bound on it for ``bound`` samplers, ``None`` for ``none``.
+    :param pre_tanh: ``[B, n, A]`` values before the tanh squash, where the sampler has them.
+    :param extras: anything else an objective needs (chain states, noise, ...).
+    """
+
+    actions: Tensor
+    log_density: Tensor | None = None
+    pre_tanh: Tensor | None = None
+    extras: dict[str, Tensor] = field(default_factory=dict)
+
+
+class Sampler(nn.Module):
+    """Base class of every sampler.
+
+    Subclasses set :attr:`density` and implement :meth:`sample` and :meth:`mode`; ``exact``
+    samplers also implement :meth:`log_prob`. Constructors take ``(context_dim, action_dim,
+    **options)``; the options are the sampler's config fields (``--set sampler.<name>=...``).
+    """
+
+    density: ClassVar[DensityKind]
+    #: how :meth:`mode` picks the deterministic action, shown by ``rlai list`` and the docs.
+    mode_rule: ClassVar[str] = ""
+
+    def __init__(self, context_dim: int, action_dim: int) -> None:
+        super().__init__()
+        self.context_dim = context_dim
+        self.action_dim = action_dim
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        """Draw ``n`` actions per context row: ``context [B, C] -> Samples`` with ``[B, n, ...]``."""
+        raise NotImplementedError
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        """``log pi(actions | context)``: ``[B, C], [B, n, A] -> [B, n]``. Exact samplers only."""
+        raise NotImplementedError(f"{type(self).__name__} has density {self.density!r}: no log_prob")
+
+    def mode(self, context: Tensor) -> Tensor | None:
+        """Deterministic action ``[B, A]`` for evaluation, or ``None`` where the sampler has no
+        rule of its own (the policy then takes the best of N samples under the critic)."""
+        return None
+
+
+def tanh_log_abs_det(x: Tensor) -> Tensor:
+    """``log |d tanh(x) / dx| = log(1 - tanh(x)^2)``, elementwise and stable for large ``|x|``.
+
+    Uses ``log(1 - tanh^2 x) = 2 (log 2 - x - softplus(-2x))``, which never forms ``1 - tanh^2``
+    (that underflows to 0 in float32 once ``|x| > 9``).
+    """
+    return 2.0 * (LOG_2 - x - F.softplus(-2.0 * x))
+
+
+def atanh_clipped(a: Tensor, eps: float = 1e-6) -> Tensor:
+    """Inverse of tanh for actions that may sit on the boundary of (-1, 1) after float rounding."""
+    return torch.atanh(a.clamp(-1.0 + eps, 1.0 - eps))

@@ -1,0 +1,66 @@
+"""Tanh-squashed diagonal Gaussian (the SAC policy, Haarnoja et al. 2018, appendix C)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from rlasinference.core.nets import mlp
+from rlasinference.samplers.base import (
+    LOG_SQRT_2PI,
+    DensityKind,
+    Sampler,
+    Samples,
+    atanh_clipped,
+    tanh_log_abs_det,
+)
+
+
+class TanhGaussian(Sampler):
+    """``a = tanh(mu(c) + sigma(c) * eps)``, ``eps ~ N(0, I)``; exact log-density.
+
+    :param hidden: hidden layer sizes of the MLP ``c -> (mu, log sigma)``.
+    :param log_std_min: lower clamp of ``log sigma`` (reference SAC: -20).
+    :param log_std_max: upper clamp of ``log sigma`` (reference SAC: 2).
+    """
+
+    density: ClassVar[DensityKind] = "exact"
+    mode_rule: ClassVar[str] = "tanh of the Gaussian mean"
+
+    def __init__(
+        self,
+        context_dim: int,
+        action_dim: int,
+        hidden: Sequence[int] = (256, 256),
+        log_std_min: float = -20.0,
+        log_std_max: float = 2.0,
+    ) -> None:
+        super().__init__(context_dim, action_dim)
+        self.net = mlp(context_dim, hidden, 2 * action_dim)
+        self.log_std_min = log_std_min
+        self.log_std_max = log_std_max
+
+    def _mean_log_std(self, context: Tensor) -> tuple[Tensor, Tensor]:
+        mean, log_std = self.net(context).chunk(2, dim=-1)
+        return mean, log_std.clamp(self.log_std_min, self.log_std_max)
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        mean, log_std = self._mean_log_std(context)  # [B, A]
+        eps = torch.randn(mean.shape[0], n, mean.shape[1], device=mean.device, dtype=mean.dtype)
+        log_std = log_std.unsqueeze(1)
+        x = mean.unsqueeze(1) + log_std.exp() * eps  # [B, n, A]
+        log_density = (-0.5 * eps.square() - log_std - LOG_SQRT_2PI - tanh_log_abs_det(x)).sum(-1)
+        return Samples(actions=torch.tanh(x), log_density=log_density, pre_tanh=x)
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        mean, log_std = self._mean_log_std(context)
+        x = atanh_clipped(actions)
+        log_std = log_std.unsqueeze(1)
+        z = (x - mean.unsqueeze(1)) * torch.exp(-log_std)
+        return (-0.5 * z.square() - log_std - LOG_SQRT_2PI - tanh_log_abs_det(x)).sum(-1)
+
+    def mode(self, context: Tensor) -> Tensor:
+        return torch.tanh(self._mean_log_std(context)[0])

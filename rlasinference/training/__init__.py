@@ -1,0 +1,1 @@
+"""Training: replay, run directories, checkpoints, metrics and the loop."""

@@ -1,0 +1,65 @@
+"""Preallocated uniform replay buffer on the agent's device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlasinference.algorithms.base import Batch
+
+
+class ReplayBuffer:
+    """Circular buffer of ``capacity`` transitions; tensors are allocated once, up front.
+
+    Sampling draws indices from torch's global generator, so a run's sampling is restored
+    with ``torch.set_rng_state``.
+    """
+
+    def __init__(self, capacity: int, obs_dim: int, action_dim: int, device: torch.device | str = "cpu") -> None:
+        self.capacity = capacity
+        self.device = torch.device(device)
+        # torch.empty maps pages lazily: an oversized buffer costs memory only when filled
+        self.obs = torch.empty(capacity, obs_dim, device=self.device)
+        self.next_obs = torch.empty(capacity, obs_dim, device=self.device)
+        self.actions = torch.empty(capacity, action_dim, device=self.device)
+        self.rewards = torch.empty(capacity, device=self.device)
+        self.terminated = torch.empty(capacity, device=self.device)
+        self.pos = 0
+        self.size = 0
+
+    def add(self, obs: np.ndarray, action: np.ndarray, reward: float, next_obs: np.ndarray, terminated: bool) -> None:
+        i = self.pos
+        self.obs[i] = torch.from_numpy(obs)
+        self.next_obs[i] = torch.from_numpy(next_obs)
+        self.actions[i] = torch.from_numpy(action)
+        self.rewards[i] = reward
+        self.terminated[i] = float(terminated)
+        self.pos = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int) -> Batch:
+        idx = torch.randint(0, self.size, (batch_size,)).to(self.device)
+        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.terminated[idx])
+
+    def state_dict(self) -> dict[str, Any]:
+        """The filled part only (plain tensors and ints: loadable with ``weights_only=True``)."""
+        n = self.size
+        return {
+            "pos": self.pos,
+            "size": n,
+            "obs": self.obs[:n].cpu(),
+            "next_obs": self.next_obs[:n].cpu(),
+            "actions": self.actions[:n].cpu(),
+            "rewards": self.rewards[:n].cpu(),
+            "terminated": self.terminated[:n].cpu(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        n = state["size"]
+        if n > self.capacity:
+            raise ValueError(f"checkpoint holds {n} transitions, more than the buffer capacity {self.capacity}")
+        for name in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, name)[:n] = state[name].to(self.device)
+        self.pos, self.size = state["pos"], n

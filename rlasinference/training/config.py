@@ -1,0 +1,200 @@
+"""Run configuration: one flat mapping of keys, the same for ``--set``, ``--config`` and
+``config.yaml``. Keys are the run fields, the preset's fields and ``sampler.<option>``."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlasinference.algorithms import PRESETS, Preset
+from rlasinference.core.errors import UserError
+from rlasinference.samplers import get_sampler_class, sampler_options
+
+
+@dataclass
+class RunConfig:
+    """Fields of a run that are not the algorithm's.
+
+    :param algo: preset name (``rlai list``).
+    :param env: gymnasium env id, or ``module:EnvId``.
+    :param steps: total env steps.
+    :param seed: seed of torch, numpy and the envs.
+    :param device: torch device (``cpu``, ``cuda``, ``cuda:1``, ...).
+    :param eval_every: env steps between deterministic evaluations.
+    :param eval_episodes: episodes per evaluation.
+    :param log_every: env steps between training rows in ``metrics.csv``.
+    :param save_buffer: put the replay buffer in ``checkpoints/last.pt`` (needed for an exact resume).
+    :param threads: torch CPU threads (0: torch's default).
+    """
+
+    algo: str = "sac"
+    env: str = "Pendulum-v1"
+    steps: int = 15000
+    seed: int = 0
+    device: str = "cpu"
+    eval_every: int = 5000
+    eval_episodes: int = 10
+    log_every: int = 1000
+    save_buffer: bool = True
+    threads: int = 0
+
+
+@dataclass
+class Config:
+    """A resolved configuration: run fields, the preset's config, the sampler's options."""
+
+    run: RunConfig
+    algo: Any
+    sampler_options: dict[str, Any]
+
+    @property
+    def preset(self) -> Preset:
+        return PRESETS.get(self.run.algo)
+
+    def flat(self) -> dict[str, Any]:
+        """The flat mapping written to ``config.yaml`` (and accepted by ``--config``)."""
+        out = dataclasses.asdict(self.run)
+        out.update(dataclasses.asdict(self.algo))
+        out.update({f"sampler.{k}": v for k, v in self.sampler_options.items()})
+        return out
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> dict; values are parsed as YAML (``1e-3``, ``[64, 64]``, ``true``)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"malformed --set {item!r}: expected key=value")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            raise UserError(f"malformed --set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def load_yaml_config(path: Path) -> dict[str, Any]:
+    """A ``--config`` file: a flat YAML mapping of config keys."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise UserError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file {str(path)!r} must hold a mapping of config keys")
+    return data
+
+
+def resolve(overrides: dict[str, Any]) -> Config:
+    """Preset defaults, then ``overrides`` (config file < flags < ``--set``, merged by the caller)."""
+    run_fields = {f.name for f in dataclasses.fields(RunConfig)}
+    algo_name = overrides.get("algo", RunConfig.algo)
+    if not isinstance(algo_name, str):
+        raise UserError(f"algo must be a name, got {algo_name!r}")
+    preset = PRESETS.get(algo_name)
+    algo_fields = {f.name for f in dataclasses.fields(preset.config_cls)}
+    sampler_name = overrides.get("sampler", preset.config_cls().sampler)
+    if not isinstance(sampler_name, str):
+        raise UserError(f"sampler must be a name, got {sampler_name!r}")
+    options = sampler_options(get_sampler_class(sampler_name))
+
+    valid = sorted(run_fields | algo_fields) + [f"sampler.{k}" for k in options]
+    unknown = [k for k in overrides if k not in run_fields and k not in algo_fields and k not in valid]
+    if unknown:
+        raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(valid)}")
+
+    run_kw = {k: _coerce(k, v, RunConfig) for k, v in overrides.items() if k in run_fields}
+    algo_kw = {k: _coerce(k, v, preset.config_cls) for k, v in overrides.items() if k in algo_fields}
+    for k, v in overrides.items():
+        if k.startswith("sampler."):
+            name = k.removeprefix("sampler.")
+            options[name] = _coerce_like(k, v, options[name])
+    config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options)
+    _check_ranges(config)
+    return config
+
+
+def _check_ranges(config: Config) -> None:
+    run = config.run
+    for key in ("steps", "eval_every", "eval_episodes", "log_every"):
+        if getattr(run, key) <= 0:
+            raise UserError(f"{key} must be positive, got {getattr(run, key)}")
+    if run.seed < 0:
+        raise UserError(f"seed must be non-negative, got {run.seed}")
+    for key in ("batch_size", "buffer_size", "updates_per_step"):
+        if getattr(config.algo, key, 1) <= 0:
+            raise UserError(f"{key} must be positive, got {getattr(config.algo, key)}")
+
+
+def _coerce(key: str, value: Any, cls: type) -> Any:
+    hint = typing.get_type_hints(cls)[key]
+    return _coerce_hint(key, value, hint)
+
+
+def _coerce_hint(key: str, value: Any, hint: Any) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce_hint(key, value, arg)
+            except UserError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise UserError(f"config key {key!r} expects a list like [256, 256], got {value!r}")
+        return [_coerce_hint(key, v, args[0]) for v in value]
+    return _coerce_scalar(key, value, hint)
+
+
+def _coerce_like(key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, list):
+        elem = type(default[0]) if default else float
+        return _coerce_hint(key, value, list[elem])  # type: ignore[valid-type]
+    if default is None:
+        return value
+    return _coerce_scalar(key, value, type(default))
+
+
+def _coerce_scalar(key: str, value: Any, typ: type) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+    elif typ is int:
+        if isinstance(value, str):
+            value = _number(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif typ is float:
+        if isinstance(value, str):
+            value = _number(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif typ is str:
+        if isinstance(value, str):
+            return value
+    else:
+        return value
+    raise UserError(f"config key {key!r} expects {typ.__name__}, got {value!r}")
+
+
+def _number(text: str) -> Any:
+    # YAML 1.1 reads "1e6" (no dot) as a string; accept it as a number where one is expected
+    try:
+        return float(text)
+    except ValueError:
+        return text

@@ -1,0 +1,302 @@
+"""The off-policy training loop: one env, replay, periodic deterministic evaluation,
+checkpoints that resume exactly, Ctrl-C that saves, and a stop on non-finite losses."""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rlasinference.algorithms.base import Agent
+from rlasinference.core.errors import NonFiniteLossError, UserError
+from rlasinference.envs import make_env
+from rlasinference.training.buffer import ReplayBuffer
+from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
+from rlasinference.training.config import Config
+from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed, run_episodes
+from rlasinference.training.metrics import MetricsWriter
+from rlasinference.training.plot import plot_learning_curve
+
+LAST, BEST = "last.pt", "best.pt"
+
+
+def resolve_device(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"invalid device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} requested but this torch build has no usable CUDA device")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
+    """The agent of ``config`` on ``device`` and a training env (built first: its sizes size the agent)."""
+    env, spec = make_env(config.run.env)
+    agent = config.preset.build(config.algo, config.sampler_options, spec.obs_dim, spec.action_dim)
+    return agent.to(device), env
+
+
+class Trainer:
+    """Trains ``config`` in ``run_dir``; ``resume=True`` continues from ``checkpoints/last.pt``."""
+
+    def __init__(self, config: Config, run_dir: Path, quiet: bool = False, resume: bool = False) -> None:
+        self.config, self.run_dir, self.quiet = config, run_dir, quiet
+        self.ckpt_dir = run_dir / "checkpoints"
+        run = config.run
+        self.device = resolve_device(run.device)
+        if run.threads > 0:
+            torch.set_num_threads(run.threads)
+        seed_everything(run.seed)
+        self.agent, self.env = build_agent(config, self.device)
+        self.eval_env, _ = make_env(run.env)
+        spec_obs = self.env.observation_space.shape[0]
+        self.action_dim = int(np.prod(self.env.action_space.shape))
+        self.buffer = ReplayBuffer(config.algo.buffer_size, spec_obs, self.action_dim, self.device)
+
+        self.step = 0
+        self.episode = 0  # index of the current training episode
+        self.episode_return, self.episode_length = 0.0, 0
+        self.episode_actions: list[np.ndarray] = []
+        self.window_sums: torch.Tensor | None = None  # sums of the update metrics since the last log row
+        self.window_updates = 0
+        self.window_episodes: list[tuple[float, int]] = []
+        self.best_eval = -math.inf
+        self.last_eval: float | None = None
+        self.last_checkpoint_step: int | None = None
+        self.stop_requested = False
+        self.elapsed_before = 0.0  # training seconds spent before this process (resumed runs)
+        self.started = time.perf_counter()
+        if resume:
+            self._restore(load_checkpoint(self.ckpt_dir / LAST))
+        self.metrics = MetricsWriter(run_dir, self.agent.metric_names, resume_step=self.step if resume else None)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        trainer = {
+            "episode": self.episode,
+            "episode_return": self.episode_return,
+            "episode_length": self.episode_length,
+            "episode_actions": torch.as_tensor(np.array(self.episode_actions, dtype=np.float32)).reshape(
+                -1, self.action_dim
+            ),
+            "window_sums": self.window_sums,
+            "window_updates": self.window_updates,
+            "window_episodes": [list(e) for e in self.window_episodes],
+            "best_eval": self.best_eval,
+            "last_eval": self.last_eval,
+            "elapsed": self.elapsed(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+        }
+        buffer = self.buffer.state_dict() if self.config.run.save_buffer else None
+        return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, "buffer": buffer}
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.agent.load_checkpoint_state(state["agent"])
+            t = state["trainer"]
+            self.step = state["step"]
+            self.episode = t["episode"]
+            if state["buffer"] is not None:
+                self.buffer.load_state_dict(state["buffer"])
+                self.episode_return, self.episode_length = t["episode_return"], t["episode_length"]
+                self.episode_actions = list(t["episode_actions"].numpy())
+            else:  # without the buffer the run cannot be continued exactly: start a fresh episode
+                self.episode += 1
+            self.window_sums = t["window_sums"]
+            self.window_updates = t["window_updates"]
+            self.window_episodes = [(float(r), int(n)) for r, n in t["window_episodes"]]
+            self.best_eval, self.last_eval = t["best_eval"], t["last_eval"]
+            self.elapsed_before = t["elapsed"]
+            torch.set_rng_state(t["torch_rng"])
+            if t["cuda_rng"] and self.device.type == "cuda":
+                torch.cuda.set_rng_state_all(t["cuda_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise UserError(f"checkpoint in {str(self.ckpt_dir)!r} does not match this run's config: {exc}") from None
+        self.last_checkpoint_step = self.step
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, summed over the processes that ran this run."""
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def save(self) -> None:
+        """Write ``last.pt``, after checking that nothing non-finite would be saved."""
+        self._check_finite()
+        save_checkpoint(self._state(), self.ckpt_dir / LAST)
+        self.last_checkpoint_step = self.step
+
+    def _check_finite(self) -> None:
+        if self.window_sums is not None and not torch.isfinite(self.window_sums).all():
+            bad = [n for n, v in zip(self.agent.metric_names, self.window_sums.tolist()) if not math.isfinite(v)]
+            raise NonFiniteLossError(f"non-finite {bad[0]} at step {self.step}")
+        for name, p in self.agent.named_parameters():
+            if not torch.isfinite(p).all():
+                raise NonFiniteLossError(f"non-finite parameter {name} at step {self.step}")
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _begin_episode(self) -> np.ndarray:
+        """Reset the training env for the current episode, replaying the actions already taken
+        in it (after a resume), so that the env is in exactly the state it was saved in."""
+        obs, _ = self.env.reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episode))
+        for action in self.episode_actions:
+            obs, *_ = self.env.step(action)
+        return obs
+
+    def _act(self, obs: np.ndarray) -> np.ndarray:
+        if self.step < self.agent.learning_starts:
+            return (torch.rand(self.action_dim) * 2 - 1).numpy()
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
+        return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()
+
+    def _update(self) -> None:
+        for _ in range(self.agent.updates_per_step):
+            out = self.agent.update(self.buffer.sample(self.agent.batch_size))
+            values = torch.stack([out[k].float() for k in self.agent.metric_names])
+            self.window_sums = values if self.window_sums is None else self.window_sums + values
+            self.window_updates += 1
+
+    def _log(self, sps: float) -> None:
+        row: dict[str, Any] = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1)}
+        if self.window_episodes:
+            row["episode_return"] = float(np.mean([r for r, _ in self.window_episodes]))
+            row["episode_length"] = float(np.mean([n for _, n in self.window_episodes]))
+        if self.window_sums is not None:
+            self._check_finite()
+            row.update(zip(self.agent.metric_names, (self.window_sums / self.window_updates).tolist()))
+        self.metrics.write(self.step, row)
+        self.window_sums, self.window_updates, self.window_episodes = None, 0, []
+
+    def evaluate(self) -> float:
+        run = self.config.run
+        result = run_episodes(self.agent, self.eval_env, run.eval_episodes, run.seed, deterministic=True)
+        self.metrics.write(
+            self.step,
+            {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))},
+        )
+        self.last_eval = result.mean
+        if result.mean > self.best_eval:
+            self.best_eval = result.mean
+            state = {"step": self.step, "eval_return": result.mean, "agent": {"modules": self.agent.state_dict()}}
+            save_checkpoint(state, self.ckpt_dir / BEST)
+        return result.mean
+
+    def train(self) -> dict[str, Any]:
+        """Run until ``config.run.steps``; returns a summary. Ctrl-C saves and returns early."""
+        run = self.config.run
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._on_sigint)
+        progress = _progress(self.quiet)
+        try:
+            with progress:
+                task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
+                obs = self._begin_episode()
+                self.started = time.perf_counter()
+                tick_time, tick_step, log_time, log_step = (
+                    time.perf_counter(),
+                    self.step,
+                    time.perf_counter(),
+                    self.step,
+                )
+                while self.step < run.steps and not self.stop_requested:
+                    action = self._act(obs)
+                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                    self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
+                    self.episode_return += float(reward)
+                    self.episode_length += 1
+                    self.episode_actions.append(action)
+                    obs = next_obs
+                    self.step += 1
+                    if terminated or truncated:
+                        self.window_episodes.append((self.episode_return, self.episode_length))
+                        self.episode += 1
+                        self.episode_return, self.episode_length, self.episode_actions = 0.0, 0, []
+                        obs = self._begin_episode()
+                    if self.step >= self.agent.learning_starts:
+                        self._update()
+                    if self.step % run.log_every == 0:
+                        now = time.perf_counter()
+                        self._log((self.step - log_step) / max(now - log_time, 1e-9))
+                        log_time, log_step = now, self.step
+                    if self.step % run.eval_every == 0 or self.step == run.steps:
+                        ret = self.evaluate()
+                        self.save()
+                        progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}")
+                    if self.step % 100 == 0:
+                        now = time.perf_counter()
+                        sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
+                        tick_time, tick_step = now, self.step
+                        last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
+                        progress.update(task, completed=self.step, sps=f"{sps:.0f}", last_eval=last)
+                if self.stop_requested:
+                    self.save()
+        except NonFiniteLossError as exc:
+            where = (
+                f"last good checkpoint: {self.ckpt_dir / LAST} (step {self.last_checkpoint_step})"
+                if self.last_checkpoint_step is not None
+                else "no checkpoint was written before it"
+            )
+            raise NonFiniteLossError(f"{exc}; training stopped, {where}") from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            self.metrics.close()
+            plot_learning_curve(self.run_dir, f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}")
+        return {
+            "step": self.step,
+            "interrupted": self.stop_requested,
+            "final_eval_return": self.last_eval,
+            "best_eval_return": self.best_eval,
+        }
+
+    def request_stop(self) -> None:
+        """Stop at the end of the current step, after saving a checkpoint."""
+        self.stop_requested = True
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop_requested:  # a second Ctrl-C: stop now, the last checkpoint stays as it was
+            raise KeyboardInterrupt
+        self.request_stop()
+
+
+class _NullProgress:
+    console = Console(quiet=True)
+
+    def __enter__(self) -> _NullProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet:
+        return _NullProgress()
+    return Progress(
+        TextColumn("[bold blue]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[sps]} steps/s"),
+        TextColumn("last eval {task.fields[last_eval]}"),
+        TimeRemainingColumn(),
+    )

@@ -1,0 +1,42 @@
+"""The learning-curve PNG of a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from rlasinference.training.metrics import read_metrics
+
+
+def plot_learning_curve(run_dir: Path, title: str) -> Path:
+    """Evaluation return (mean +- std over episodes) and training episode returns vs env steps."""
+    rows = read_metrics(run_dir / "metrics.csv")
+    train = [(float(r["step"]), float(r["episode_return"])) for r in rows if r.get("episode_return")]
+    evals = [
+        (float(r["step"]), float(r["eval_return"]), float(r["eval_return_std"] or 0.0))
+        for r in rows
+        if r.get("eval_return")
+    ]
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    if train:
+        ax.plot(*zip(*train), color="tab:gray", alpha=0.6, lw=1, label="training episodes (window mean)")
+    if evals:
+        steps, means, stds = zip(*evals)
+        lo = [m - s for m, s in zip(means, stds)]
+        hi = [m + s for m, s in zip(means, stds)]
+        ax.fill_between(steps, lo, hi, color="tab:blue", alpha=0.2, lw=0)
+        ax.plot(steps, means, "o-", color="tab:blue", label="deterministic evaluation (mean ± std)")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    out = run_dir / "learning_curve.png"
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -1,0 +1,87 @@
+"""Run directories: config, command line, versions, metrics, TensorBoard, checkpoints, plot.
+
+Layout::
+
+    RUN_DIR/config.yaml        resolved config (flat keys, accepted by --config)
+    RUN_DIR/command.txt        the command lines that created and resumed the run
+    RUN_DIR/versions.yaml      python, torch, gymnasium, mujoco, numpy, rlasinference
+    RUN_DIR/metrics.csv        training and evaluation rows (``step``, ``eval_return``, ...)
+    RUN_DIR/tb/                TensorBoard event files
+    RUN_DIR/checkpoints/       last.pt (with replay buffer), best.pt (weights only)
+    RUN_DIR/learning_curve.png written when the run ends
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from rlasinference.core.errors import UserError
+from rlasinference.training.config import Config, resolve
+
+CONFIG = "config.yaml"
+
+
+def default_run_dir(config: Config, root: Path = Path("runs")) -> Path:
+    env = re.sub(r"[^A-Za-z0-9_.-]+", "_", config.run.env)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return root / f"{config.run.algo}-{config.algo.sampler.replace(':', '_')}-{env}-s{config.run.seed}-{stamp}"
+
+
+def create_run_dir(path: Path, config: Config) -> Path:
+    """Make ``path`` for a new run; refuse one that already holds a run (it would be lost)."""
+    if (path / CONFIG).exists():
+        raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {str(path)!r} exists and is not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    write_config(path, config)
+    (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
+    record_command(path)
+    return path
+
+
+def write_config(path: Path, config: Config) -> None:
+    (path / CONFIG).write_text(yaml.safe_dump(config.flat(), sort_keys=False))
+
+
+def record_command(path: Path) -> None:
+    with open(path / "command.txt", "a") as f:
+        f.write(" ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]]) + "\n")
+
+
+def read_config(path: Path) -> Config:
+    """The config of an existing run directory, or a one-line :class:`UserError`."""
+    if not path.is_dir():
+        raise UserError(f"run directory {str(path)!r} does not exist")
+    file = path / CONFIG
+    if not file.is_file():
+        raise UserError(f"{str(path)!r} is not a run directory (no {CONFIG})")
+    try:
+        data = yaml.safe_load(file.read_text())
+    except yaml.YAMLError:
+        raise UserError(f"{str(file)!r} is corrupt (not valid YAML)") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{str(file)!r} is corrupt (not a mapping of config keys)")
+    return resolve(data)
+
+
+def versions() -> dict[str, Any]:
+    out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    for pkg in ("rlasinference", "torch", "gymnasium", "mujoco", "numpy"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    out["torch_threads"] = torch.get_num_threads()
+    out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
+    return out

@@ -1,0 +1,24 @@
+"""Value estimators: what V(s') is in the soft Bellman target, DESIGN.md section 3.
+
+Each is a pure function ``(next_context, sampler, target_critic, tau) -> V [B]``.
+"""
+
+from __future__ import annotations
+
+from rlasinference.core.components import Component
+from rlasinference.core.registry import Registry
+from rlasinference.values.bellman import soft_bellman_target
+from rlasinference.values.sampled import sampled_soft_value
+
+VALUE_ESTIMATORS: Registry[Component] = Registry("value estimator")
+VALUE_ESTIMATORS.register(
+    "sampled",
+    Component(
+        "sampled",
+        ("exact", "bound"),
+        sampled_soft_value,
+        "E_{a'~pi}[min_k Qbar_k(s', a') - tau log pi(a'|s')], log pi exact or bound",
+    ),
+)
+
+__all__ = ["VALUE_ESTIMATORS", "sampled_soft_value", "soft_bellman_target"]

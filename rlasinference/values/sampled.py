@@ -1,0 +1,30 @@
+"""Sampled soft value, the estimator of SAC and its descendants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor
+
+from rlasinference.samplers.base import Sampler
+
+
+def sampled_soft_value(
+    next_context: Tensor,
+    sampler: Sampler,
+    target_critic: Callable[[Tensor, Tensor], Tensor],
+    tau: Tensor,
+    n: int = 1,
+) -> Tensor:
+    """``V(s') = mean_i [min_k Qbar_k(s', a_i) - tau * log pi(a_i|s')]``, ``a_i ~ pi(.|s')``.
+
+    With ``log pi`` the exact log-density this is unbiased for the soft value of pi; for a
+    ``bound`` sampler it uses the upper bound on ``log pi``, so V is biased low. ``[B] <- [B, C]``.
+    """
+    samples = sampler.sample(next_context, n)
+    assert samples.log_density is not None, "the sampled soft value needs a sampler with a log-density"
+    batch, n_samples, action_dim = samples.actions.shape
+    flat_actions = samples.actions.reshape(batch * n_samples, action_dim)
+    flat_context = next_context.repeat_interleave(n_samples, dim=0) if n_samples > 1 else next_context
+    q = target_critic(flat_context, flat_actions).min(dim=0).values.reshape(batch, n_samples)
+    return (q - tau * samples.log_density).mean(dim=1)

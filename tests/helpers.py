@@ -1,0 +1,56 @@
+"""Test doubles loaded through the user-facing ``module:attr`` forms."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.envs.classic_control.pendulum import PendulumEnv
+from torch import Tensor
+
+from rlasinference.core.nets import mlp
+from rlasinference.samplers.base import DensityKind, Sampler, Samples
+
+# tiny networks so that CLI tests train in seconds
+TINY = [
+    "--set", "learning_starts=100",
+    "--set", "batch_size=32",
+    "--set", "critic_hidden=[32, 32]",
+    "--set", "sampler.hidden=[32, 32]",
+    "--set", "log_every=100",
+]  # fmt: skip
+
+
+class DensityFreeSampler(Sampler):
+    """A sampler with no density (like SVGD particles): invalid with the reverse-KL objective."""
+
+    density: ClassVar[DensityKind] = "none"
+
+    def __init__(self, context_dim: int, action_dim: int, hidden: tuple[int, ...] = (32,)) -> None:
+        super().__init__(context_dim, action_dim)
+        self.net = mlp(context_dim + action_dim, hidden, action_dim)
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        xi = torch.randn(context.shape[0], n, self.action_dim)
+        ctx = context.unsqueeze(1).expand(-1, n, -1)
+        return Samples(actions=torch.tanh(self.net(torch.cat([ctx, xi], -1))))
+
+
+class NaNRewardPendulum(PendulumEnv):
+    """Pendulum whose reward turns NaN after ``nan_after`` steps (counted over the env's life)."""
+
+    nan_after = 400
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.count = 0
+
+    def step(self, action: np.ndarray) -> Any:
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.count += 1
+        return obs, (float("nan") if self.count > self.nan_after else reward), terminated, truncated, info
+
+
+gym.register("NaNRewardPendulum-v0", entry_point=NaNRewardPendulum, max_episode_steps=200)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rlasinference.training.buffer import ReplayBuffer
+
+
+def _fill(buffer: ReplayBuffer, n: int) -> None:
+    for i in range(n):
+        obs = np.full(3, i, dtype=np.float32)
+        buffer.add(obs, np.full(2, i / 100, dtype=np.float32), float(i), obs + 1, i % 7 == 0)
+
+
+def test_add_sample_and_wraparound() -> None:
+    buffer = ReplayBuffer(10, 3, 2)
+    _fill(buffer, 13)
+    assert buffer.size == 10 and buffer.pos == 3
+    # the three oldest transitions were overwritten
+    assert sorted(buffer.rewards.tolist()) == [float(i) for i in range(3, 13)]
+    torch.manual_seed(0)
+    batch = buffer.sample(64)
+    assert batch.obs.shape == (64, 3) and batch.actions.shape == (64, 2) and batch.rewards.shape == (64,)
+    torch.testing.assert_close(batch.next_obs, batch.obs + 1)
+    torch.testing.assert_close(batch.obs[:, 0], batch.rewards)
+    torch.testing.assert_close(batch.terminated, (batch.rewards % 7 == 0).float())
+
+
+def test_state_dict_round_trip() -> None:
+    buffer = ReplayBuffer(50, 3, 2)
+    _fill(buffer, 20)
+    other = ReplayBuffer(50, 3, 2)
+    other.load_state_dict(buffer.state_dict())
+    assert (other.pos, other.size) == (buffer.pos, buffer.size)
+    torch.testing.assert_close(other.obs[:20], buffer.obs[:20])
+    torch.testing.assert_close(other.terminated[:20], buffer.terminated[:20])

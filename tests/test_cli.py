@@ -1,0 +1,204 @@
+"""The CLI as a user meets it: training smoke, eval JSON, resume equivalence, Ctrl-C, and one
+clear line with exit code 2 for every kind of bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+from rlasinference.training.checkpoint import load_checkpoint
+from rlasinference.training.config import parse_set, resolve
+from rlasinference.training.loop import Trainer
+from rlasinference.training.run_dir import create_run_dir
+from tests.helpers import TINY
+
+runner = CliRunner()
+
+
+def rows(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    err = result.stderr.strip()
+    assert "Traceback" not in result.output and "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--steps", "400", "--eval-every", "200", "--eval-episodes", "2", "--out", str(out), "--quiet"]
+    result = runner.invoke(app, [*args, *TINY])
+    assert result.exit_code == 0, result.output
+    for name in ("config.yaml", "command.txt", "versions.yaml", "metrics.csv", "learning_curve.png"):
+        assert (out / name).is_file(), name
+    assert (out / "checkpoints" / "last.pt").is_file() and (out / "checkpoints" / "best.pt").is_file()
+    assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
+    evals = [r for r in rows(out) if r["eval_return"]]
+    assert [int(r["step"]) for r in evals] == [200, 400]
+    train_rows = [r for r in rows(out) if r["loss_critic"]]
+    assert train_rows and all(float(r["tau"]) > 0 for r in train_rows)
+    assert "versions" not in (out / "versions.yaml").read_text() and "torch:" in (out / "versions.yaml").read_text()
+    # the checkpoint holds only safe types: it loads with weights_only=True
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 400 and state["buffer"]["size"] == 400
+
+    result = runner.invoke(app, ["eval", str(out), "--episodes", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["episodes"] == 2 and {"mean_return", "std_return"} <= summary.keys()
+    # deterministic evaluation with the run's seed reproduces the run's own last evaluation
+    assert summary["mean_return"] == pytest.approx(float(evals[-1]["eval_return"]), rel=1e-4)
+
+    result = runner.invoke(app, ["eval", str(out), "--episodes", "2", "--stochastic", "--checkpoint", "best"])
+    assert result.exit_code == 0 and "stochastic" in result.stdout
+
+
+def test_list_shows_presets_samplers_and_validity() -> None:
+    result = runner.invoke(app, ["list"])
+    assert result.exit_code == 0
+    for word in ("sac", "gaussian", "exact", "reverse-kl", "sampled", "valid"):
+        assert word in result.stdout
+
+
+def _tiny_config(steps: int, seed: int = 0):
+    items = [i for i in TINY if i != "--set"]
+    return resolve({"steps": steps, "eval_every": 250, "eval_episodes": 2, "seed": seed, **parse_set(items)})
+
+
+def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
+    config = _tiny_config(750)
+    straight = create_run_dir(tmp_path / "straight", config)
+    Trainer(config, straight, quiet=True).train()
+
+    stopped = create_run_dir(tmp_path / "stopped", config)
+    trainer = Trainer(config, stopped, quiet=True)
+    update, calls = trainer.agent.update, []
+
+    def update_then_stop(batch):
+        calls.append(1)
+        if len(calls) == 337:  # mid-episode, mid-log-window, between evaluations
+            trainer.request_stop()
+        return update(batch)
+
+    trainer.agent.update = update_then_stop  # type: ignore[method-assign]
+    summary = trainer.train()
+    assert summary["interrupted"] and summary["step"] == 100 + 337 - 1
+    resumed = Trainer(config, stopped, quiet=True, resume=True)
+    assert resumed.train()["step"] == 750
+
+    columns = [c for c in rows(straight)[0] if c not in ("time_s", "sps")]
+    assert [[r[c] for c in columns] for r in rows(stopped)] == [[r[c] for c in columns] for r in rows(straight)]
+    a = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
+    b = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rlasinference.cli.main", "train", "--steps", "100000", "--out", str(out), *TINY]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while (time.time() < deadline and not (out / "metrics.csv").exists()) or len(rows(out)) < 2:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted at step" in err
+    step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
+    assert step >= 200
+    result = runner.invoke(app, ["resume", str(out), "--steps", str(step + 150), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == step + 150
+    assert len((out / "command.txt").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--env", "NoSuchEnv-v0"], ["cannot make env 'NoSuchEnv-v0'"]),
+        (["--env", "no_such_module:Env-v0"], ["cannot make env"]),
+        (["--env", "CartPole-v1"], ["Discrete action space", "only continuous Box action spaces"]),
+        (["--algo", "nope"], ["unknown algorithm 'nope'", "valid: sac"]),
+        (["--sampler", "nope"], ["unknown sampler 'nope'", "valid: gaussian"]),
+        (
+            ["--sampler", "tests.helpers:DensityFreeSampler"],
+            ["policy objective 'reverse-kl' needs a sampler with density exact or bound", "valid samplers: gaussian"],
+        ),
+        (["--set", "gamma"], ["malformed --set 'gamma': expected key=value"]),
+        (["--set", "nope=1"], ["unknown config key 'nope'; valid keys:", "batch_size"]),
+        (["--set", "batch_size=[1"], ["not valid YAML"]),
+        (["--device", "gpu7"], ["invalid device 'gpu7'"]),
+        (["--config", "/nonexistent.yaml"], ["cannot read config file"]),
+    ],
+)
+def test_bad_train_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
+    result = runner.invoke(app, ["train", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet", *args])
+    assert_one_line_error(result, *fragments)
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--out", str(out), "--quiet"]
+    assert runner.invoke(app, [*args, *TINY]).exit_code == 0
+    before = (out / "metrics.csv").read_text()
+    assert_one_line_error(runner.invoke(app, [*args, *TINY]), "already holds a run", "rlai resume")
+    assert (out / "metrics.csv").read_text() == before
+    assert_one_line_error(runner.invoke(app, ["resume", str(out)]), "already reached step 150", "--steps")
+
+
+def test_bad_run_directories(tmp_path: Path) -> None:
+    assert_one_line_error(runner.invoke(app, ["eval", str(tmp_path / "missing")]), "does not exist")
+    assert_one_line_error(runner.invoke(app, ["resume", str(tmp_path / "missing")]), "does not exist")
+    assert_one_line_error(runner.invoke(app, ["eval", str(tmp_path)]), "is not a run directory")
+    out = tmp_path / "run"
+    args = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--out", str(out), "--quiet"]
+    assert runner.invoke(app, [*args, *TINY]).exit_code == 0
+    (out / "checkpoints" / "last.pt").write_bytes(b"garbage, not a checkpoint")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "is corrupt or unsafe to load")
+    assert_one_line_error(runner.invoke(app, ["resume", str(out), "--steps", "300"]), "is corrupt or unsafe to load")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out), "--checkpoint", "first"]), "last or best")
+    (out / "checkpoints" / "last.pt").unlink()
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "no checkpoint at")
+    (out / "config.yaml").write_text("algo: [unclosed")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "config.yaml", "corrupt")
+
+
+def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--out", str(out), "--quiet"]
+    assert runner.invoke(app, [*args, *TINY]).exit_code == 0
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"format": 1, "payload": Payload()}, out / "checkpoints" / "last.pt")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "is corrupt or unsafe to load")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--env", "tests.helpers:NaNRewardPendulum-v0", "--steps", "2000", "--eval-every", "200"]
+    result = runner.invoke(app, [*args, "--eval-episodes", "1", "--out", str(out), "--quiet", *TINY])
+    assert_one_line_error(result, "non-finite loss_critic", "last good checkpoint", "(step 400)")
+    state = load_checkpoint(out / "checkpoints" / "last.pt")
+    assert state["step"] == 400
+    assert all(torch.isfinite(v).all() for v in state["agent"]["modules"].values())
+    assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0

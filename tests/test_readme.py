@@ -1,0 +1,28 @@
+"""The README's two commands are the ones CI runs and the CLI provides."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci_command = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    assert "pytest" in ci_command and "torch==2.13.0" in ci_command
+    assert ci_command in (ROOT / "README.md").read_text()
+
+
+def test_readme_train_command_uses_the_cpu_torch_first() -> None:
+    readme = (ROOT / "README.md").read_text()
+    train = next(line for line in readme.splitlines() if line.endswith("rlai train"))
+    assert train.index("pip install torch==2.13.0") < train.index("pip install -e .")
+
+
+@pytest.mark.parametrize("tool", [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]])
+def test_code_quality(tool: list[str]) -> None:
+    result = subprocess.run(tool, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

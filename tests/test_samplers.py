@@ -1,0 +1,93 @@
+"""The generic sampler properties, run on every registered sampler, and the tanh-Gaussian's
+density against ground truth."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from rlasinference.samplers import SAMPLERS, TanhGaussian, get_sampler_class, tanh_log_abs_det
+
+SAMPLER_NAMES = SAMPLERS.names()
+
+
+@pytest.mark.parametrize("name", SAMPLER_NAMES)
+@pytest.mark.parametrize("context_dim", [0, 5])
+def test_sample_contract(name: str, context_dim: int) -> None:
+    torch.manual_seed(0)
+    sampler = get_sampler_class(name)(context_dim, 3)
+    context = torch.randn(4, context_dim)
+    out = sampler.sample(context, 7)
+    assert out.actions.shape == (4, 7, 3)
+    assert out.actions.abs().max() < 1.0
+    if sampler.density != "none":
+        assert out.log_density is not None and out.log_density.shape == (4, 7)
+        assert torch.isfinite(out.log_density).all()
+    # reparameterised: gradients of a function of the actions reach every parameter
+    out.actions.square().sum().backward()
+    grads = [p.grad for p in sampler.parameters()]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)  # type: ignore[union-attr]
+    mode = sampler.mode(context)
+    if mode is not None:
+        assert mode.shape == (4, 3) and mode.abs().max() < 1.0
+
+
+@pytest.mark.parametrize("name", [n for n in SAMPLER_NAMES if get_sampler_class(n).density == "exact"])
+def test_exact_log_prob_matches_sample(name: str) -> None:
+    torch.manual_seed(1)
+    sampler = get_sampler_class(name)(4, 2)
+    context = torch.randn(3, 4)
+    out = sampler.sample(context, 5)
+    assert out.log_density is not None
+    torch.testing.assert_close(sampler.log_prob(context, out.actions), out.log_density, atol=2e-4, rtol=1e-4)
+
+
+def _gaussian_1d(mean: float, log_std: float) -> TanhGaussian:
+    sampler = TanhGaussian(0, 1, hidden=(8,)).double()
+    last = sampler.net[-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([mean, log_std]))
+    return sampler
+
+
+@pytest.mark.parametrize(("mean", "log_std"), [(0.0, 0.0), (0.7, -1.0), (-1.5, 0.3)])
+def test_tanh_gaussian_density_integrates_to_one(mean: float, log_std: float) -> None:
+    sampler = _gaussian_1d(mean, log_std)
+    # a non-uniform grid on (-1, 1), dense near the ends where the squashed density piles up
+    a = torch.tanh(torch.linspace(-12, 12, 400_001, dtype=torch.float64))
+    density = sampler.log_prob(torch.zeros(1, 0, dtype=torch.float64), a.reshape(1, -1, 1)).exp()[0]
+    assert torch.trapezoid(density, a).item() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_tanh_gaussian_matches_finite_difference_change_of_variables() -> None:
+    mean, log_std = 0.4, -0.6
+    sampler = _gaussian_1d(mean, log_std)
+    x = torch.linspace(-3, 3, 61, dtype=torch.float64)
+    h = 1e-6
+    jac = (torch.tanh(x + h) - torch.tanh(x - h)) / (2 * h)  # d tanh / dx by central differences
+    std = math.exp(log_std)
+    base = -0.5 * ((x - mean) / std) ** 2 - math.log(std) - 0.5 * math.log(2 * math.pi)
+    expected = base - torch.log(jac)
+    got = sampler.log_prob(torch.zeros(1, 0, dtype=torch.float64), torch.tanh(x).reshape(1, -1, 1))[0]
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-6)
+
+
+def test_tanh_log_abs_det_is_stable() -> None:
+    x = torch.tensor([-30.0, -10.0, -1.0, 0.0, 1.0, 10.0, 30.0])
+    got = tanh_log_abs_det(x)
+    assert torch.isfinite(got).all()
+    exact = torch.log1p(-(torch.tanh(x.double()[2:5]) ** 2))
+    torch.testing.assert_close(got[2:5].double(), exact, atol=1e-6, rtol=1e-6)
+    # far in the tails log(1 - tanh^2 x) -> log 4 - 2|x|
+    torch.testing.assert_close(got[[0, -1]], math.log(4) - 2 * x[[0, -1]].abs(), atol=1e-5, rtol=1e-6)
+
+
+def test_log_std_is_clamped() -> None:
+    sampler = TanhGaussian(0, 1, hidden=(8,), log_std_min=-5.0, log_std_max=2.0)
+    with torch.no_grad():
+        sampler.net[-1].bias.copy_(torch.tensor([0.0, 50.0]))
+    _, log_std = sampler._mean_log_std(torch.zeros(2, 0))
+    assert torch.equal(log_std, torch.full_like(log_std, 2.0))
