@@ -9,13 +9,11 @@ The shared recipe of SAC, DiffSAC, SQL, ... (DESIGN.md section 5):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rlasinference.algorithms.base import Agent, Batch
 from rlasinference.core.errors import UserError
@@ -70,19 +68,6 @@ class ActorCriticConfig:
     value_samples: int = 1
 
 
-@contextmanager
-def frozen(module: nn.Module) -> Iterator[None]:
-    """Stop gradients into ``module``'s parameters (they still flow through it to its inputs)."""
-    params = [p for p in module.parameters() if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p in params:
-            p.requires_grad_(True)
-
-
 class ActorCritic(Agent):
     """The actor-critic agent; see the module docstring for the update."""
 
@@ -115,41 +100,42 @@ class ActorCritic(Agent):
         self.temperature = Temperature(config.init_temperature, config.learn_temperature)
         self.policy = Policy(self.sampler, self.critic)
 
-        # tau's dual step shares the policy's backward pass and optimizer (its own param group):
-        # the two losses touch disjoint parameters, so this is the same update at lower cost.
-        policy_groups: list[dict[str, Any]] = [{"params": list(self.sampler.parameters()), "lr": config.lr_policy}]
+        # One Adam over three parameter groups: the three losses reach disjoint parameters
+        # (the policy loss sees the critic through detached parameters, the dual loss a
+        # detached entropy), so a single backward pass and step give each part its own update.
+        groups: list[dict[str, Any]] = [
+            {"params": list(self.critic.parameters()), "lr": config.lr_critic},
+            {"params": list(self.sampler.parameters()), "lr": config.lr_policy},
+        ]
         if config.learn_temperature:
-            policy_groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature})
-        self.optimizers = {
-            "policy": torch.optim.Adam(policy_groups, fused=True),
-            "critic": torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, fused=True),
-        }
+            groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature})
+        self.optimizers = {"adam": torch.optim.Adam(groups, fused=True)}
         self.metric_names = ("loss_critic", "loss_policy", "loss_temperature", "tau", "entropy", "q_mean")
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         cfg = self.config
         tau = self.temperature()
 
-        # 1. critic: soft Bellman regression (clipped double-Q inside the value estimator)
+        # soft Bellman target from the target critic (clipped double-Q inside the value estimator)
         with torch.no_grad():
             v_next = self.value_estimator(batch.next_obs, self.sampler, self.critic_target, tau, cfg.value_samples)
             q_target = soft_bellman_target(batch.rewards, batch.terminated, v_next, cfg.gamma)
+        # 1. critic: soft Bellman regression
         q = self.critic(batch.obs, batch.actions)  # [E, B]
         loss_critic = 0.5 * (q - q_target).square().mean(dim=1).sum()
-        self.optimizers["critic"].zero_grad(set_to_none=True)
-        loss_critic.backward()
-        self.optimizers["critic"].step()
-
-        # 2. policy: the objective differentiates through the critic into the sampler only;
+        # 2. policy: the objective differentiates through the critic into the sampler only
+        out = self.objective(batch.obs, self.sampler, self.critic.frozen, tau)
         # 3. temperature: dual descent on log tau from the same samples' entropy estimate
-        with frozen(self.critic):
-            out = self.objective(batch.obs, self.sampler, self.critic, tau)
         loss_temperature = torch.zeros((), device=q.device)
         if cfg.learn_temperature:
             loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
-        self.optimizers["policy"].zero_grad(set_to_none=True)
-        (out["loss_policy"] + loss_temperature).backward()
-        self.optimizers["policy"].step()
+
+        # All gradients are taken at the same parameters before any is applied, as in the
+        # reference implementation (softlearning runs the Q, policy and alpha ops together).
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        (loss_critic + out["loss_policy"] + loss_temperature).backward()
+        opt.step()
 
         # 4. target critic
         polyak_update(self.critic_target, self.critic, cfg.polyak)

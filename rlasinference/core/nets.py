@@ -18,7 +18,7 @@ class _Constant(nn.Module):
         self.value = nn.Parameter(torch.zeros(out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.value.expand(*x.shape[:-1], -1)
+        return self.value.expand(*x.shape[:-1], -1).clone()  # a fresh tensor: in-place ReLU follows
 
 
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
@@ -28,7 +28,7 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Mo
     for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
         layers.append(_Constant(d_out) if d_in == 0 else nn.Linear(d_in, d_out))
         if i < len(dims) - 2:
-            layers.append(activation())
+            layers.append(activation(inplace=True) if activation is nn.ReLU else activation())
     return nn.Sequential(*layers)
 
 
@@ -52,11 +52,15 @@ class EnsembleMLP(nn.Module):
             self.weights.append(nn.Parameter(torch.empty(members, d_in, d_out).uniform_(-bound, bound)))
             self.biases.append(nn.Parameter(torch.empty(members, 1, d_out).uniform_(-bound, bound)))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
+        """``x [B, in] -> [E, B, out]``; ``detach_params`` lets gradients reach ``x`` but not the
+        parameters (a policy loss differentiates through a critic it must not train)."""
         h = x.unsqueeze(0).expand(self.members, *x.shape)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if detach_params:
+                w, b = w.detach(), b.detach()
             h = torch.baddbmm(b, h, w)
             if i < last:
-                h = torch.relu(h)
+                h = h.relu_()  # in place: baddbmm's backward does not need its output
         return h

@@ -21,12 +21,15 @@ class QEnsemble(nn.Module):
         super().__init__()
         self.net = EnsembleMLP(obs_dim + action_dim, hidden, 1, members)
 
-    def forward(self, obs: Tensor, actions: Tensor) -> Tensor:
-        return self.net(torch.cat([obs, actions], dim=-1)).squeeze(-1)
+    def forward(self, obs: Tensor, actions: Tensor, detach_params: bool = False) -> Tensor:
+        return self.net(torch.cat([obs, actions], dim=-1), detach_params).squeeze(-1)
+
+    def frozen(self, obs: Tensor, actions: Tensor) -> Tensor:
+        """Q with gradients to ``actions`` only: what a policy objective differentiates."""
+        return self.forward(obs, actions, detach_params=True)
 
 
 @torch.no_grad()
 def polyak_update(target: nn.Module, source: nn.Module, rate: float) -> None:
     """``theta_target <- (1 - rate) * theta_target + rate * theta_source`` for every parameter."""
-    for t, s in zip(target.parameters(), source.parameters()):
-        t.lerp_(s, rate)
+    torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), rate)
