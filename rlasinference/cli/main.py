@@ -27,8 +27,13 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+def _say(text: str, err: bool = False) -> None:
+    """Print one plain line (no wrapping, no highlighting: scripts grep these)."""
+    (err_console if err else console).print(text, highlight=False, soft_wrap=True)
+
+
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _say(f"[bold red]error:[/] {escape(message)}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -112,14 +117,11 @@ def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
     trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new)
     summary = trainer.train()
     if summary["interrupted"]:
-        err_console.print(
-            f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}"
-        )
+        _say(f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-    console.print(
+    _say(
         f"done: {summary['step']} steps, final eval return {summary['final_eval_return']:.2f} "
-        f"(best {summary['best_eval_return']:.2f}); run directory: {run_dir}",
-        highlight=False,
+        f"(best {summary['best_eval_return']:.2f}); run directory: {run_dir}"
     )
 
 
@@ -172,10 +174,9 @@ def eval_(
         sys.stdout.write(json.dumps(summary) + "\n")
         return
     mode = "stochastic" if stochastic else "deterministic"
-    console.print(
+    _say(
         f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {state['step']}): "
-        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}",
-        highlight=False,
+        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}"
     )
 
 

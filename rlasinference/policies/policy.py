@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from rlasinference.samplers.base import Sampler
 
 
-class Policy(nn.Module):
+class Policy:
     """Acts with a sampler; deterministic actions use the sampler's own ``mode`` rule, or, for
     samplers without one, the best of ``candidates`` samples under the critic's ensemble mean.
 
     :param sampler: the sampler (its context is the observation).
     :param critic: ``(obs [B, S], actions [B, A]) -> Q [E, B]``, used only by the best-of-N rule.
+
+    A plain object, not a module: it refers to networks the agent owns, so they are saved once.
     """
 
     def __init__(
         self, sampler: Sampler, critic: Callable[[Tensor, Tensor], Tensor] | None = None, candidates: int = 32
     ):
-        super().__init__()
         self.sampler = sampler
         self._critic = critic
         self.candidates = candidates

@@ -1,0 +1,40 @@
+"""Learning checks: medians over three seeds of the final deterministic evaluation return.
+
+Slow (minutes per env on a 2-core CPU): run with ``pytest -m slow``. The thresholds are the
+issue's acceptance bars; the measured figures are in docs/algorithms/sac.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import statistics
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+
+runner = CliRunner()
+
+
+def final_eval_return(run_dir: Path) -> float:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        evals = [r for r in csv.DictReader(f) if r["eval_return"]]
+    return float(evals[-1]["eval_return"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("algo", "env", "steps", "threshold"),
+    [("sac", "Pendulum-v1", 15_000, -250.0), ("sac", "InvertedPendulum-v5", 20_000, 900.0)],
+)
+def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshold: float) -> None:
+    finals = []
+    for seed in range(3):
+        out = tmp_path / f"{algo}-{env}-s{seed}"
+        args = ["train", "--algo", algo, "--env", env, "--steps", str(steps), "--seed", str(seed)]
+        result = runner.invoke(app, [*args, "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        finals.append(final_eval_return(out))
+    assert statistics.median(finals) >= threshold, finals
