@@ -255,7 +255,8 @@ class Trainer:
         finally:
             signal.signal(signal.SIGINT, previous)
             self.metrics.close()
-            plot_learning_curve(self.run_dir, f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}")
+            title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
+            plot_learning_curve(self.run_dir, title, self.agent.learning_starts)
         return {
             "step": self.step,
             "interrupted": self.stop_requested,

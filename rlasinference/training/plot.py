@@ -12,8 +12,9 @@ import matplotlib.pyplot as plt
 from rlasinference.training.metrics import read_metrics
 
 
-def plot_learning_curve(run_dir: Path, title: str) -> Path:
-    """Evaluation return (mean +- std over episodes) and training episode returns vs env steps."""
+def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Path:
+    """Evaluation return (mean +- std over episodes) and training episode returns vs env steps;
+    the uniform-random warm-up (``warmup_steps``) is shaded."""
     rows = read_metrics(run_dir / "metrics.csv")
     train = [(float(r["step"]), float(r["episode_return"])) for r in rows if r.get("episode_return")]
     evals = [
@@ -22,6 +23,8 @@ def plot_learning_curve(run_dir: Path, title: str) -> Path:
         if r.get("eval_return")
     ]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    if warmup_steps > 0:
+        ax.axvspan(0, warmup_steps, color="tab:orange", alpha=0.08, lw=0, label="uniform-random warm-up")
     if train:
         ax.plot(*zip(*train), color="tab:gray", alpha=0.6, lw=1, label="training episodes (window mean)")
     if evals:
