@@ -123,10 +123,13 @@ def main() -> None:
                 sps = json.loads(out.stdout.strip().splitlines()[-1])["sps"]
                 results.setdefault((env, lib), []).append(sps)
                 print(f"  {env:<14} {lib:<5} {sps:7.1f} env-steps/s", flush=True)
-    print(f"\n{'env':<14} {'rlasinference':>14} {'SB3':>8} {'ratio':>7}   (medians, env-steps/s)")
+    print(f"\n{'env':<14} {'rlasinference':>14} {'SB3':>8} {'ratio':>7} {'paired':>8}   (medians, env-steps/s)")
     for env in args.envs:
-        ours, sb3 = statistics.median(results[(env, "ours")]), statistics.median(results[(env, "sb3")])
-        print(f"{env:<14} {ours:14.1f} {sb3:8.1f} {ours / sb3:6.2f}x")
+        ours, sb3 = results[(env, "ours")], results[(env, "sb3")]
+        # paired: each run against the SB3 run right after it, robust to a machine whose speed drifts
+        paired = statistics.median(o / s for o, s in zip(ours, sb3))
+        ratio = statistics.median(ours) / statistics.median(sb3)
+        print(f"{env:<14} {statistics.median(ours):14.1f} {statistics.median(sb3):8.1f} {ratio:6.2f}x {paired:7.2f}x")
 
 
 if __name__ == "__main__":
