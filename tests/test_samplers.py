@@ -44,6 +44,21 @@ def test_exact_log_prob_matches_sample(name: str) -> None:
     torch.testing.assert_close(sampler.log_prob(context, out.actions), out.log_density, atol=2e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", [n for n in SAMPLER_NAMES if get_sampler_class(n).density == "exact"])
+@pytest.mark.parametrize("dim", [1, 2])
+def test_exact_density_normalises_on_a_grid(name: str, dim: int) -> None:
+    torch.manual_seed(2)
+    sampler = get_sampler_class(name)(0, dim).double()
+    # a non-uniform grid on (-1, 1)^dim, dense near the ends where squashed densities pile up
+    a = torch.tanh(torch.linspace(-7, 7, 2001 if dim == 1 else 601, dtype=torch.float64))
+    grid = torch.cartesian_prod(*([a] * dim)).reshape(1, -1, dim)
+    with torch.no_grad():
+        density = sampler.log_prob(torch.zeros(1, 0, dtype=torch.float64), grid).exp()[0]
+    if dim == 2:
+        density = torch.trapezoid(density.reshape(len(a), len(a)), a, dim=1)
+    assert torch.trapezoid(density, a).item() == pytest.approx(1.0, abs=2e-3)
+
+
 def _gaussian_1d(mean: float, log_std: float) -> TanhGaussian:
     sampler = TanhGaussian(0, 1, hidden=(8,)).double()
     last = sampler.net[-1]

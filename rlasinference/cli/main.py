@@ -180,6 +180,33 @@ def eval_(
     )
 
 
+@app.command()
+def sample(
+    sampler: Annotated[str, typer.Option(help="Sampler (registry name or module:Class).")] = "gaussian",
+    target: Annotated[str, typer.Option(help="ring8, square4, banana, moons, gauss6d, or module:attr.")] = "banana",
+    tau: Annotated[float, typer.Option(help="Temperature of the target exp(Q/tau).")] = 1.0,
+    steps: Annotated[int, typer.Option(help="Gradient steps.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of torch.")] = 0,
+    batch: Annotated[int, typer.Option(help="Samples per gradient step.")] = 256,
+    lr: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory. [default: runs/sample-...]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot."""
+    from rlasinference.workbench.run import run_workbench
+
+    try:
+        summary = run_workbench(sampler, target, tau, steps, seed, batch, lr, set_ or [], out, quiet)
+    except UserError as exc:
+        raise _fail(str(exc)) from None
+    shown = {k: summary[k] for k in ("kl", "kl_bound", "log_z_grid", "log_z_is", "mmd", "mode_coverage")}
+    text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items() if v is not None)
+    _say(f"{sampler} on {target} (tau {tau:g}): {text}; {summary['seconds']:.1f} s; output: {summary['out']}")
+
+
 @app.command("list")
 def list_() -> None:
     """Presets, samplers with their density kinds, and which combinations are valid."""

@@ -11,14 +11,17 @@ from typing import Any
 from rlasinference.core.errors import UserError
 from rlasinference.core.registry import Registry
 from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Samples, tanh_log_abs_det
+from rlasinference.samplers.flow import ConditionalFlow
 from rlasinference.samplers.gaussian import TanhGaussian
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
 SAMPLERS.register("gaussian", TanhGaussian)
+SAMPLERS.register("flow", ConditionalFlow)
 
 __all__ = [
     "DENSITY_KINDS",
     "SAMPLERS",
+    "ConditionalFlow",
     "DensityKind",
     "Sampler",
     "Samples",

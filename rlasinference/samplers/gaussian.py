@@ -52,21 +52,22 @@ class TanhGaussian(Sampler):
         eps = torch.randn(mean.shape[0], n, mean.shape[1], device=mean.device, dtype=mean.dtype)
         log_std = log_std.unsqueeze(1)
         x = mean.unsqueeze(1) + log_std.exp() * eps  # [B, n, A]
-        return Samples(actions=torch.tanh(x), log_density=_log_density(eps, log_std, x), pre_tanh=x)
+        return Samples(actions=torch.tanh(x), log_density=gaussian_tanh_log_density(eps, log_std, x), pre_tanh=x)
 
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
         mean, log_std = self._mean_log_std(context)
         x = atanh_clipped(actions)
         log_std = log_std.unsqueeze(1)
         z = (x - mean.unsqueeze(1)) * torch.exp(-log_std)
-        return _log_density(z, log_std, x)
+        return gaussian_tanh_log_density(z, log_std, x)
 
     def mode(self, context: Tensor) -> Tensor:
         return torch.tanh(self._mean_log_std(context)[0])
 
 
-def _log_density(z: Tensor, log_std: Tensor, x: Tensor) -> Tensor:
-    """``log N(x; mu, sigma) - log|tanh'(x)|`` summed over the action axis, with ``z = (x - mu) / sigma``.
+def gaussian_tanh_log_density(z: Tensor, log_std: Tensor, x: Tensor) -> Tensor:
+    """Gaussian log-density of a standardised base draw ``z`` (scale ``exp(log_std)``) minus the
+    tanh log-Jacobian at the pre-tanh value ``x``, summed over the action axis ``[..., A] -> [...]``.
 
     Written as ``-sum(z^2/2 + log sigma) - sum(log|tanh'(x)|) - A log sqrt(2 pi)`` so that the
     constant terms are added once per sample rather than once per action dimension.

@@ -117,7 +117,7 @@ def resolve(overrides: dict[str, Any]) -> Config:
     for k, v in overrides.items():
         if k.startswith("sampler."):
             name = k.removeprefix("sampler.")
-            options[name] = _coerce_like(k, v, options[name])
+            options[name] = coerce_like(k, v, options[name])
     config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options)
     _check_ranges(config)
     return config
@@ -159,7 +159,7 @@ def _coerce_hint(key: str, value: Any, hint: Any) -> Any:
     return _coerce_scalar(key, value, hint)
 
 
-def _coerce_like(key: str, value: Any, default: Any) -> Any:
+def coerce_like(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, list):
         elem = type(default[0]) if default else float
         return _coerce_hint(key, value, list[elem])  # type: ignore[valid-type]

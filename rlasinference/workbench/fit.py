@@ -1,0 +1,53 @@
+"""Fit a sampler to a Boltzmann target with the policy objective its density kind allows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from rlasinference.core.errors import UserError
+from rlasinference.objectives import OBJECTIVES
+from rlasinference.samplers.base import Sampler
+from rlasinference.workbench.targets import Target
+
+
+def target_critic(target: Target) -> Callable[[Tensor, Tensor], Tensor]:
+    """The target as a one-member critic ``(context [B, 0], actions [B, d]) -> Q [1, B]``."""
+    return lambda context, actions: target.q(actions).unsqueeze(0)
+
+
+def fit_sampler(
+    sampler: Sampler,
+    target: Target,
+    tau: float,
+    steps: int,
+    batch: int = 256,
+    lr: float = 1e-3,
+    on_step: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """Minimise the sampler's policy objective against exp(Q/tau) with an empty context.
+
+    The objective is the first registered one that accepts the sampler's density kind (reverse
+    KL for ``exact`` and ``bound`` samplers). Returns the loss of every step.
+    """
+    objective = next((c for _, c in OBJECTIVES if sampler.density in c.accepts), None)
+    if objective is None:
+        raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
+    device = next(sampler.parameters()).device
+    context = torch.zeros(batch, 0, device=device)
+    critic, tau_t = target_critic(target), torch.tensor(tau, device=device)
+    opt = torch.optim.Adam(sampler.parameters(), lr=lr)
+    losses = []
+    for step in range(steps):
+        loss = objective.fn(context, sampler, critic, tau_t)["loss_policy"]
+        if not torch.isfinite(loss):
+            raise UserError(f"non-finite loss_policy at step {step} of the fit")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step + 1, losses[-1])
+    return losses

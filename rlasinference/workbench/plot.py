@@ -1,0 +1,61 @@
+"""Target density beside the sampler's samples."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor
+
+from rlasinference.workbench.metrics import grid
+from rlasinference.workbench.targets import Target
+
+
+def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Tensor | None, title: str) -> Path:
+    """2-D: target heatmap and sample scatter; 1-D: density and histogram; higher: pairwise
+    marginals of the first three dimensions, exact samples beside the sampler's."""
+    d = target.dim
+    if d == 2:
+        points, _ = grid(2)
+        g = int(len(points) ** 0.5)
+        density = torch.softmax(target.q(points.float()).double() / tau, 0).reshape(g, g).T
+        fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), dpi=110)
+        for ax in axes:
+            ax.imshow(density, extent=(-1, 1, -1, 1), origin="lower", cmap="viridis")
+            ax.set_xlim(-1, 1)
+            ax.set_ylim(-1, 1)
+            ax.set_aspect("equal")
+        axes[0].set_title(f"target exp(Q/τ), τ = {tau:g}")
+        axes[1].scatter(actions[:2000, 0], actions[:2000, 1], s=2, c="white", alpha=0.5)
+        axes[1].set_title("sampler (2000 samples)")
+    elif d == 1:
+        points, _ = grid(1)
+        density = torch.softmax(target.q(points.float()).double() / tau, 0) * len(points) / 2
+        fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+        ax.plot(points[:, 0], density, label="target")
+        ax.hist(actions[:, 0].numpy(), bins=80, range=(-1, 1), density=True, alpha=0.5, label="sampler")
+        ax.legend()
+        axes = [ax]
+    else:
+        pairs = list(itertools.combinations(range(min(d, 3)), 2))
+        fig, axes = plt.subplots(1, len(pairs), figsize=(4 * len(pairs), 4), dpi=110)
+        for ax, (i, j) in zip(axes, pairs):
+            if exact is not None:
+                ax.scatter(exact[:2000, i], exact[:2000, j], s=2, c="tab:gray", alpha=0.4, label="exact")
+            ax.scatter(actions[:2000, i], actions[:2000, j], s=2, c="tab:blue", alpha=0.4, label="sampler")
+            ax.set_xlim(-1, 1)
+            ax.set_ylim(-1, 1)
+            ax.set_xlabel(f"a{i}")
+            ax.set_ylabel(f"a{j}")
+            ax.set_aspect("equal")
+        axes[0].legend(markerscale=4, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

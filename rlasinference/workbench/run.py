@@ -1,0 +1,79 @@
+"""``rlai sample``: build, fit, measure and plot, into an output directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from rlasinference.core.errors import UserError
+from rlasinference.samplers import get_sampler_class, sampler_options
+from rlasinference.training.config import coerce_like, parse_set
+from rlasinference.workbench.fit import fit_sampler
+from rlasinference.workbench.metrics import evaluate_fit
+from rlasinference.workbench.plot import plot_fit
+from rlasinference.workbench.targets import get_target
+
+
+def run_workbench(
+    sampler_name: str,
+    target_name: str,
+    tau: float,
+    steps: int,
+    seed: int,
+    batch: int,
+    lr: float,
+    set_items: list[str],
+    out: Path | None,
+    quiet: bool,
+) -> dict[str, Any]:
+    if tau <= 0 or steps <= 0 or batch <= 1 or lr <= 0:
+        raise UserError("--tau, --steps and --lr must be positive and --batch at least 2")
+    target = get_target(target_name)
+    cls = get_sampler_class(sampler_name)
+    options = sampler_options(cls)
+    for key, value in parse_set(set_items).items():
+        name = key.removeprefix("sampler.")
+        if name not in options:
+            valid = ", ".join(f"sampler.{k}" for k in options)
+            raise UserError(f"unknown sampler option {key!r}; valid: {valid}")
+        options[name] = coerce_like(key, value, options[name])
+    if out is None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
+        out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(seed)
+    sampler = cls(0, target.dim, **options)
+    start = time.perf_counter()
+    progress = Progress(
+        TextColumn(f"[bold blue]fit {sampler_name} to {target.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeRemainingColumn(),
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task("fit", total=steps, loss="-")
+
+        def on_step(step: int, loss: float) -> None:
+            if step % 25 == 0 or step == steps:
+                progress.update(task, completed=step, loss=f"{loss:.4f}")
+
+        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step)
+    seconds = time.perf_counter() - start
+    result = evaluate_fit(sampler, target, tau, seed=seed)
+    exact, actions = result.pop("_exact"), result.pop("_actions")
+    result.update(
+        {"sampler": sampler_name, "density": cls.density, "steps": steps, "seed": seed, "batch": batch, "lr": lr}
+    )
+    result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
+    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot_fit(out / "samples.png", target, tau, actions, exact, f"{sampler_name} on {target.name}, τ = {tau:g}")
+    return {**result, "out": str(out)}
