@@ -8,7 +8,7 @@ layers from normflows conditioned on the context, and a tanh output layer.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import normflows as nf
 import torch
@@ -112,7 +112,7 @@ class ConditionalFlow(Sampler):
         flat_context = self._flat_context(context, n)
         log_det_inv = z.new_zeros(z.shape[0])
         for flow in reversed(self.flows):
-            z, ld = flow.inverse(z, context=flat_context)
+            z, ld = cast(nf.flows.Flow, flow).inverse(z, context=flat_context)
             log_det_inv = log_det_inv + ld
         log_std = log_std.unsqueeze(1)
         eps = (z.reshape(batch, n, dim) - mean.unsqueeze(1)) * torch.exp(-log_std)
