@@ -54,3 +54,16 @@ class NaNRewardPendulum(PendulumEnv):
 
 
 gym.register("NaNRewardPendulum-v0", entry_point=NaNRewardPendulum, max_episode_steps=200)
+
+
+def quadratic_target(a: Tensor) -> Tensor:
+    """A user workbench target: Q(a) = -|a - 0.2|^2 / (2 * 0.3^2) on (-1, 1)^2."""
+    return -0.5 * ((a - 0.2) / 0.3).square().sum(-1)
+
+
+quadratic_target.dim = 2  # type: ignore[attr-defined]
+quadratic_target.modes = torch.tensor([[0.2, 0.2]])  # type: ignore[attr-defined]
+
+
+def target_without_dim(a: Tensor) -> Tensor:
+    return a.sum(-1)

@@ -20,10 +20,12 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
     """2-D: target heatmap and sample scatter; 1-D: density and histogram; higher: pairwise
     marginals of the first three dimensions, exact samples beside the sampler's."""
     d = target.dim
+    acts = actions.numpy()
+    ex = None if exact is None else exact.numpy()
     if d == 2:
         points, _ = grid(2)
         g = int(len(points) ** 0.5)
-        density = torch.softmax(target.q(points.float()).double() / tau, 0).reshape(g, g).T
+        density = torch.softmax(target.q(points.float()).double() / tau, 0).reshape(g, g).T.numpy()
         fig, axes = plt.subplots(1, 2, figsize=(9, 4.4), dpi=110)
         for ax in axes:
             ax.imshow(density, extent=(-1, 1, -1, 1), origin="lower", cmap="viridis")
@@ -31,23 +33,23 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
             ax.set_ylim(-1, 1)
             ax.set_aspect("equal")
         axes[0].set_title(f"target exp(Q/τ), τ = {tau:g}")
-        axes[1].scatter(actions[:2000, 0], actions[:2000, 1], s=2, c="white", alpha=0.5)
+        axes[1].scatter(acts[:2000, 0], acts[:2000, 1], s=2, c="white", alpha=0.5)
         axes[1].set_title("sampler (2000 samples)")
     elif d == 1:
         points, _ = grid(1)
-        density = torch.softmax(target.q(points.float()).double() / tau, 0) * len(points) / 2
+        density = (torch.softmax(target.q(points.float()).double() / tau, 0) * len(points) / 2).numpy()
         fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
-        ax.plot(points[:, 0], density, label="target")
-        ax.hist(actions[:, 0].numpy(), bins=80, range=(-1, 1), density=True, alpha=0.5, label="sampler")
+        ax.plot(points[:, 0].numpy(), density, label="target")
+        ax.hist(acts[:, 0], bins=80, range=(-1, 1), density=True, alpha=0.5, label="sampler")
         ax.legend()
         axes = [ax]
     else:
         pairs = list(itertools.combinations(range(min(d, 3)), 2))
         fig, axes = plt.subplots(1, len(pairs), figsize=(4 * len(pairs), 4), dpi=110)
         for ax, (i, j) in zip(axes, pairs):
-            if exact is not None:
-                ax.scatter(exact[:2000, i], exact[:2000, j], s=2, c="tab:gray", alpha=0.4, label="exact")
-            ax.scatter(actions[:2000, i], actions[:2000, j], s=2, c="tab:blue", alpha=0.4, label="sampler")
+            if ex is not None:
+                ax.scatter(ex[:2000, i], ex[:2000, j], s=2, c="tab:gray", alpha=0.4, label="exact")
+            ax.scatter(acts[:2000, i], acts[:2000, j], s=2, c="tab:blue", alpha=0.4, label="sampler")
             ax.set_xlim(-1, 1)
             ax.set_ylim(-1, 1)
             ax.set_xlabel(f"a{i}")

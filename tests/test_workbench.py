@@ -1,0 +1,133 @@
+"""Workbench metrics against known answers, and `rlai sample` as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import torch
+from torch import Tensor
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+from rlasinference.samplers import TanhGaussian
+from rlasinference.samplers.base import DensityKind, Sampler, Samples
+from rlasinference.workbench import evaluate_fit, get_target
+from rlasinference.workbench.metrics import grid, mmd2
+from rlasinference.workbench.targets import Target
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+
+
+class PointMass(Sampler):
+    """All samples within 0.01 of one point; no density."""
+
+    density: ClassVar[DensityKind] = "none"
+
+    def __init__(self, point: list[float]) -> None:
+        super().__init__(0, len(point))
+        self.point = torch.nn.Parameter(torch.tensor(point))
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        return Samples(
+            actions=(self.point + 0.01 * torch.randn(context.shape[0], n, len(self.point))).clamp(-0.99, 0.99)
+        )
+
+
+def test_uniform_target_has_log_z_of_the_box() -> None:
+    for dim in (1, 2):
+        points, log_cell = grid(dim)
+        assert float(torch.logsumexp(torch.zeros(len(points)), 0) + log_cell) == pytest.approx(dim * math.log(2))
+
+
+def test_kl_and_log_z_are_zero_when_the_target_is_the_sampler() -> None:
+    torch.manual_seed(0)
+    sampler = TanhGaussian(0, 2, hidden=(8,))
+    with torch.no_grad():
+        sampler.net[-1].bias.copy_(torch.tensor([0.2, -0.3, -1.0, -0.7]))
+
+    def q(a: Tensor) -> Tensor:
+        with torch.no_grad():
+            return sampler.log_prob(torch.zeros(1, 0), a.unsqueeze(0))[0]
+
+    result = evaluate_fit(sampler, Target("self", 2, q), tau=1.0)
+    assert result["log_z_grid"] == pytest.approx(0.0, abs=2e-3)
+    assert result["kl"] == pytest.approx(0.0, abs=2e-3)
+    assert result["log_z_is"] == pytest.approx(0.0, abs=1e-4)  # every importance weight is 1
+    assert result["log_z_is_ess"] == pytest.approx(result["samples"], rel=1e-4)
+    assert result["mmd"] < 5e-3
+
+
+def test_mmd_separates_distributions() -> None:
+    torch.manual_seed(0)
+    x, y, z = torch.randn(500, 2), torch.randn(500, 2), torch.randn(500, 2) + 1.0
+    assert abs(mmd2(x, y)) < 0.01 < mmd2(x, z)
+
+
+def test_mode_coverage_of_a_point_mass() -> None:
+    torch.manual_seed(0)
+    result = evaluate_fit(PointMass([0.5, 0.5]), get_target("square4"), tau=1.0)
+    assert (result["modes_covered"], result["modes"], result["mode_coverage"]) == (1, 4, 0.25)
+    assert result["kl"] is None and result["log_z_is_proposal"] == "uniform"
+    # importance sampling with a uniform proposal still estimates log Z
+    assert result["log_z_is"] == pytest.approx(result["log_z_grid"], abs=0.15)
+
+
+def test_gauss6d_exact_samples_have_the_target_covariance() -> None:
+    torch.manual_seed(0)
+    target = get_target("gauss6d")
+    assert target.exact_samples is not None
+    x = target.exact_samples(50_000, 0.5).double()
+    idx = torch.arange(6)
+    cov = 0.5 * 0.3**2 * 0.6 ** (idx[:, None] - idx[None, :]).abs().double()
+    torch.testing.assert_close(torch.cov(x.T), cov, atol=3e-3, rtol=0)
+
+
+def test_rlai_sample_writes_metrics_and_plot(tmp_path: Path) -> None:
+    for target in ("banana", "gauss6d", "tests.helpers:quadratic_target"):
+        out = tmp_path / target.replace(":", "_")
+        args = ["sample", "--sampler", "gaussian", "--target", target, "--steps", "30", "--out", str(out)]
+        result = runner.invoke(app, [*args, "--quiet", "--set", "sampler.hidden=[16]"])
+        assert result.exit_code == 0, result.output
+        metrics = json.loads((out / "metrics.json").read_text())
+        for key in ("kl", "kl_bound", "log_z_grid", "log_z_is", "log_z_is_ess", "mmd", "mode_coverage", "seconds"):
+            assert key in metrics
+        assert (out / "samples.png").stat().st_size > 0
+    quad = json.loads((tmp_path / "tests.helpers_quadratic_target" / "metrics.json").read_text())
+    assert quad["kl"] is not None and quad["kl"] >= -0.01 and quad["modes"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--target", "nope"], "unknown target 'nope'"),
+        (["--target", "tests.helpers:target_without_dim"], "integer attribute dim"),
+        (["--target", "tests.nothing:here"], "cannot import module 'tests.nothing'"),
+        (["--sampler", "nope"], "unknown sampler 'nope'"),
+        (["--set", "sampler.width=3"], "unknown sampler option 'sampler.width'"),
+        (["--tau", "0"], "must be positive"),
+    ],
+)
+def test_rlai_sample_bad_input(tmp_path: Path, args: list[str], fragment: str) -> None:
+    result = runner.invoke(app, ["sample", "--steps", "5", "--out", str(tmp_path / "o"), "--quiet", *args])
+    assert_one_line_error(result, fragment)
+
+
+def _fit(sampler: str, target: str, seed: int, tmp_path: Path) -> dict:
+    out = tmp_path / f"{sampler}-{target}-{seed}"
+    args = ["sample", "--sampler", sampler, "--target", target, "--seed", str(seed), "--out", str(out), "--quiet"]
+    assert runner.invoke(app, args).exit_code == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_flow_fits_the_banana_and_covers_the_square(tmp_path: Path) -> None:
+    kls = [_fit("flow", "banana", seed, tmp_path)["kl"] for seed in range(3)]
+    assert statistics.median(kls) <= 0.05, kls
+    covered = [_fit("flow", "square4", seed, tmp_path)["modes_covered"] for seed in range(3)]
+    assert statistics.median(covered) >= 3, covered
