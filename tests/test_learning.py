@@ -27,13 +27,21 @@ def final_eval_return(run_dir: Path) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("algo", "env", "steps", "threshold"),
-    [("sac", "Pendulum-v1", 15_000, -250.0), ("sac", "InvertedPendulum-v5", 20_000, 900.0)],
+    [
+        ("sac", "Pendulum-v1", 15_000, -250.0),
+        ("sac", "InvertedPendulum-v5", 20_000, 900.0),
+        ("sac:flow", "Pendulum-v1", 20_000, -250.0),
+        ("meow", "Pendulum-v1", 20_000, -250.0),
+        ("meow", "InvertedPendulum-v5", 20_000, 900.0),
+    ],
 )
 def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshold: float) -> None:
     finals = []
+    preset, _, sampler = algo.partition(":")
     for seed in range(3):
-        out = tmp_path / f"{algo}-{env}-s{seed}"
-        args = ["train", "--algo", algo, "--env", env, "--steps", str(steps), "--seed", str(seed)]
+        out = tmp_path / f"{preset}-{sampler}-{env}-s{seed}"
+        args = ["train", "--algo", preset, "--env", env, "--steps", str(steps), "--seed", str(seed)]
+        args += ["--sampler", sampler] if sampler else []
         result = runner.invoke(app, [*args, "--out", str(out), "--quiet"])
         assert result.exit_code == 0, result.output
         finals.append(final_eval_return(out))

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from rlasinference.samplers import SAMPLERS, TanhGaussian, get_sampler_class, tanh_log_abs_det
+from rlasinference.samplers import SAMPLERS, EnergyFlow, TanhGaussian, get_sampler_class, tanh_log_abs_det
 
 SAMPLER_NAMES = SAMPLERS.names()
 
@@ -25,10 +25,12 @@ def test_sample_contract(name: str, context_dim: int) -> None:
     if sampler.density != "none":
         assert out.log_density is not None and out.log_density.shape == (4, 7)
         assert torch.isfinite(out.log_density).all()
-    # reparameterised: gradients of a function of the actions reach every parameter
+    # reparameterised: gradients of a function of the actions reach the parameters
+    # (all of them but the energy flow's shifts b_k(c), which change its energy, not its samples)
     out.actions.square().sum().backward()
-    grads = [p.grad for p in sampler.parameters()]
-    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)  # type: ignore[union-attr]
+    named = {n: p.grad for n, p in sampler.named_parameters()}
+    assert all(g is not None for n, g in named.items() if not n.startswith("shifts."))
+    assert any(g is not None and g.abs().sum() > 0 for g in named.values())
     mode = sampler.mode(context)
     if mode is not None:
         assert mode.shape == (4, 3) and mode.abs().max() < 1.0
@@ -106,3 +108,30 @@ def test_log_std_is_clamped() -> None:
         sampler.net[-1].bias.copy_(torch.tensor([0.0, 50.0]))
     _, log_std = sampler._mean_log_std(torch.zeros(2, 0))
     assert torch.equal(log_std, torch.full_like(log_std, 2.0))
+
+
+def test_energy_flow_q_minus_v_is_tau_log_pi() -> None:
+    """EBFlow's closed form: log p~_k(a|c) - log Z_k(c) = log pi(a|c) for both shifts, exactly."""
+    torch.manual_seed(0)
+    flow = EnergyFlow(4, 3).double()
+    with torch.no_grad():  # non-trivial shifts and scales
+        for p in flow.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    context = torch.randn(6, 4, dtype=torch.float64)
+    out = flow.sample(context, 1)
+    actions = out.actions[:, 0]
+    tau = 0.25
+    q = tau * flow.log_unnormalized(context, actions)  # [2, B]
+    v = tau * flow.log_normalizer(context)
+    assert not torch.allclose(q[0], q[1])  # the two shifts differ
+    assert out.log_density is not None
+    torch.testing.assert_close(q - v, tau * out.log_density[:, 0].expand(2, -1), atol=1e-10, rtol=1e-10)
+
+
+def test_energy_flow_couplings_are_volume_preserving_inverses() -> None:
+    torch.manual_seed(0)
+    flow = EnergyFlow(2, 4)
+    context, z = torch.randn(5, 2), torch.randn(5, 4)
+    torch.testing.assert_close(flow._pull(flow._push(z, context), context), z, atol=1e-5, rtol=1e-5)
+    jac = torch.autograd.functional.jacobian(lambda v: flow._push(v.unsqueeze(0), context[:1])[0], z[0])
+    assert torch.linalg.det(jac).item() == pytest.approx(1.0, abs=1e-5)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch, Preset
+from rlasinference.algorithms.meow import MEOW
 from rlasinference.algorithms.sac import SAC
 from rlasinference.core.registry import Registry
 
 PRESETS: Registry[Preset] = Registry("algorithm")
 PRESETS.register("sac", SAC)
+PRESETS.register("meow", MEOW)
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]

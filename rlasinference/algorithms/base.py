@@ -9,7 +9,9 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
+from rlasinference.objectives import OBJECTIVES
 from rlasinference.policies import Policy
+from rlasinference.values import VALUE_ESTIMATORS
 
 
 class Batch(NamedTuple):
@@ -62,7 +64,10 @@ class Agent(nn.Module):
 class Preset:
     """A registered algorithm: a config dataclass with the paper's defaults and a builder.
 
-    ``build(config, sampler_options, obs_dim, action_dim, device) -> Agent``.
+    ``build(config, sampler_options, obs_dim, action_dim) -> Agent``. ``objective`` and
+    ``value_estimator`` name the preset's fixed parts where its config does not choose them;
+    ``requires`` is a sampler class the preset needs; ``env_defaults(env_id)`` gives config
+    values that depend on the env (the user's settings override them).
     """
 
     name: str
@@ -71,3 +76,20 @@ class Preset:
     summary: str
     critic: str
     temperature: str
+    objective: str | None = None
+    value_estimator: str | None = None
+    requires: type | None = None
+    env_defaults: Callable[[str], dict[str, Any]] | None = None
+
+    def parts(self) -> tuple[str, str, str]:
+        """Default (sampler, policy objective, value estimator), for listings."""
+        c = self.config_cls()
+        return c.sampler, self.objective or c.objective, self.value_estimator or c.value_estimator
+
+    def accepts(self, sampler_cls: type) -> bool:
+        """Whether the preset can be built with this sampler class (``--sampler``)."""
+        if self.requires is not None:
+            return issubclass(sampler_cls, self.requires)
+        c = self.config_cls()
+        needs = ((OBJECTIVES, c.objective), (VALUE_ESTIMATORS, c.value_estimator))
+        return all(getattr(sampler_cls, "density", None) in reg.get(name).accepts for reg, name in needs)

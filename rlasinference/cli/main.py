@@ -219,21 +219,14 @@ def list_() -> None:
     for col in ("name", "sampler", "objective", "value estimator", "temperature", "critic"):
         presets.add_column(col)
     for name, p in PRESETS:
-        c = p.config_cls()
-        presets.add_row(name, c.sampler, c.objective, c.value_estimator, p.temperature, p.critic)
+        presets.add_row(name, *p.parts(), p.temperature, p.critic)
     console.print(presets)
 
     samplers = Table(title="samplers (--sampler)")
     for col in ("name", "density", "deterministic action", *(f"with {n}" for n, _ in PRESETS)):
         samplers.add_column(col)
     for name, cls in SAMPLERS:
-        valid = []
-        for _, p in PRESETS:
-            c = p.config_cls()
-            ok = cls.density in OBJECTIVES.get(c.objective).accepts and (
-                cls.density in VALUE_ESTIMATORS.get(c.value_estimator).accepts
-            )
-            valid.append("valid" if ok else "invalid")
+        valid = ["valid" if p.accepts(cls) else "invalid" for _, p in PRESETS]
         samplers.add_row(name, cls.density, cls.mode_rule or "best of N under Q", *valid)
     console.print(samplers)
 

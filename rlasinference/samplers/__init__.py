@@ -11,18 +11,21 @@ from typing import Any
 from rlasinference.core.errors import UserError
 from rlasinference.core.registry import Registry
 from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Samples, tanh_log_abs_det
+from rlasinference.samplers.energy_flow import EnergyFlow
 from rlasinference.samplers.flow import ConditionalFlow
 from rlasinference.samplers.gaussian import TanhGaussian
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
 SAMPLERS.register("gaussian", TanhGaussian)
 SAMPLERS.register("flow", ConditionalFlow)
+SAMPLERS.register("energy-flow", EnergyFlow)
 
 __all__ = [
     "DENSITY_KINDS",
     "SAMPLERS",
     "ConditionalFlow",
     "DensityKind",
+    "EnergyFlow",
     "Sampler",
     "Samples",
     "TanhGaussian",

@@ -101,6 +101,9 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if not isinstance(algo_name, str):
         raise UserError(f"algo must be a name, got {algo_name!r}")
     preset = PRESETS.get(algo_name)
+    if preset.env_defaults is not None:
+        env = overrides.get("env", RunConfig.env)
+        overrides = {**preset.env_defaults(str(env)), **overrides}
     algo_fields = {f.name for f in dataclasses.fields(preset.config_cls)}
     sampler_name = overrides.get("sampler", preset.config_cls().sampler)
     if not isinstance(sampler_name, str):

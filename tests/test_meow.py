@@ -1,0 +1,78 @@
+"""MEow: closed-form soft value, per-env defaults, the preset through the CLI."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from rlasinference.algorithms import PRESETS, Batch
+from rlasinference.algorithms.meow import closed_form_value
+from rlasinference.cli.main import app
+from rlasinference.samplers import EnergyFlow
+from rlasinference.training.config import resolve
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+TINY = ["--set", "learning_starts=100", "--set", "batch_size=32", "--set", "sampler.hidden=[16, 16]"]
+TINY += ["--set", "sampler.shift_hidden=[16, 16]", "--set", "log_every=100"]
+
+
+def test_closed_form_value_is_tau_times_the_smaller_log_normalizer() -> None:
+    torch.manual_seed(0)
+    flow = EnergyFlow(3, 2, hidden=(8,), shift_hidden=(8,))
+    with torch.no_grad():
+        flow.shifts.biases[-1].copy_(torch.tensor([[[0.5]], [[-0.25]]]))  # type: ignore[union-attr]
+        flow.log_std_net[-1].bias.fill_(-1.0)  # type: ignore[union-attr]
+    obs = torch.randn(4, 3)
+    # log Z_k = sum_i log sigma_i + (A/2) log 2 pi + b_k, with log sigma = -1 and b = (0.5, -0.25)
+    expected = 0.3 * (2 * -1.0 + math.log(2 * math.pi) - 0.25)
+    torch.testing.assert_close(closed_form_value(flow, obs, 0.3), torch.full((4,), expected))
+
+
+@pytest.mark.parametrize(
+    ("env", "tau", "polyak"),
+    [("Hopper-v5", 0.25, 5e-3), ("HalfCheetah-v5", 0.25, 3e-3), ("Ant-v5", 0.05, 1e-4), ("Pendulum-v1", 0.2, 5e-3)],
+)
+def test_per_env_defaults(env: str, tau: float, polyak: float) -> None:
+    cfg = resolve({"algo": "meow", "env": env})
+    assert (cfg.algo.temperature, cfg.algo.polyak) == (tau, polyak)
+    assert resolve({"algo": "meow", "env": env, "temperature": 0.7}).algo.temperature == 0.7
+
+
+def test_update_regresses_q_onto_the_closed_form_target() -> None:
+    torch.manual_seed(0)
+    preset = PRESETS.get("meow")
+    agent = preset.build(preset.config_cls(), {"hidden": [16, 16], "shift_hidden": [16, 16]}, 3, 1)
+    batch = Batch(
+        torch.randn(64, 3), torch.rand(64, 1) * 1.8 - 0.9, torch.randn(64), torch.randn(64, 3), torch.zeros(64)
+    )
+    first = agent.update(batch)["loss_critic"].item()
+    for _ in range(200):
+        last = agent.update(batch)["loss_critic"].item()
+    assert last < 0.5 * first
+
+
+def test_meow_trains_and_evaluates_from_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--algo", "meow", "--steps", "300", "--eval-every", "300", "--eval-episodes", "1"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "temperature: 0.2" in (out / "config.yaml").read_text()
+    assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+
+
+def test_meow_needs_an_energy_flow(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--algo", "meow", "--sampler", "gaussian", "--out", str(tmp_path / "r")])
+    assert_one_line_error(result, "preset 'meow' needs an energy-based flow sampler", "valid: energy-flow")
+
+
+def test_energy_flow_with_the_sac_recipe(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--sampler", "energy-flow", "--steps", "200", "--eval-every", "200", "--eval-episodes", "1"]
+    extra = ["--set", "learning_starts=100", "--set", "batch_size=32", "--set", "critic_hidden=[16, 16]"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *extra, "--set", "sampler.hidden=[16]"])
+    assert result.exit_code == 0, result.output
