@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rlasinference.samplers.base import Sampler
+from rlasinference.samplers.base import Sampler, repeat_rows
 
 
 class Policy:
@@ -39,6 +39,6 @@ class Policy:
             raise ValueError(f"{type(self.sampler).__name__} has no mode rule and the policy has no critic")
         actions = self.sampler.sample(obs, self.candidates).actions  # [B, N, A]
         batch, n, dim = actions.shape
-        q = self._critic(obs.repeat_interleave(n, dim=0), actions.reshape(batch * n, dim)).mean(0)
+        q = self._critic(repeat_rows(obs, n), actions.reshape(batch * n, dim)).mean(0)
         best = q.reshape(batch, n).argmax(dim=1)
         return actions[torch.arange(batch), best]

@@ -78,6 +78,12 @@ def tanh_log_abs_det(x: Tensor) -> Tensor:
     return 2.0 * (LOG_2 - x - F.softplus(-2.0 * x))
 
 
+def repeat_rows(context: Tensor, n: int) -> Tensor:
+    """``[B, C] -> [B * n, C]``, each row repeated ``n`` times in place (matches ``[B, n, ...]``
+    flattened to ``[B * n, ...]``)."""
+    return context.repeat_interleave(n, dim=0) if n > 1 else context
+
+
 def atanh_clipped(a: Tensor, eps: float = 1e-6) -> Tensor:
     """Inverse of tanh for actions that may sit on the boundary of (-1, 1) after float rounding."""
     return torch.atanh(a.clamp(-1.0 + eps, 1.0 - eps))

@@ -24,7 +24,15 @@ import torch
 from torch import Tensor, nn
 
 from rlasinference.core.nets import EnsembleMLP, mlp
-from rlasinference.samplers.base import LOG_SQRT_2PI, DensityKind, Sampler, Samples, atanh_clipped, tanh_log_abs_det
+from rlasinference.samplers.base import (
+    LOG_SQRT_2PI,
+    DensityKind,
+    Sampler,
+    Samples,
+    atanh_clipped,
+    repeat_rows,
+    tanh_log_abs_det,
+)
 
 
 class AdditiveCoupling(nn.Module):
@@ -116,7 +124,7 @@ class EnergyFlow(Sampler):
         batch, dim = log_std.shape
         eps = torch.randn(batch, n, dim, device=log_std.device, dtype=log_std.dtype)
         z0 = (log_std.exp().unsqueeze(1) * eps).reshape(batch * n, dim)
-        flat = context.repeat_interleave(n, dim=0) if n > 1 else context
+        flat = repeat_rows(context, n)
         x = self._push(z0, flat).reshape(batch, n, dim)
         log_density = -(0.5 * eps.square() + log_std.unsqueeze(1) + tanh_log_abs_det(x)).sum(-1) - dim * LOG_SQRT_2PI
         return Samples(actions=torch.tanh(x), log_density=log_density, pre_tanh=x)
@@ -137,7 +145,7 @@ class EnergyFlow(Sampler):
 
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
         batch, n, dim = actions.shape
-        flat = context.repeat_interleave(n, dim=0) if n > 1 else context
+        flat = repeat_rows(context, n)
         a = actions.reshape(batch * n, dim)
         return (self.log_unnormalized(flat, a) - self.log_normalizer(flat))[0].reshape(batch, n)
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rlasinference.core.nets import mlp
-from rlasinference.samplers.base import DensityKind, Sampler, Samples, atanh_clipped
+from rlasinference.samplers.base import DensityKind, Sampler, Samples, atanh_clipped, repeat_rows
 from rlasinference.samplers.gaussian import gaussian_tanh_log_density
 
 
@@ -91,7 +91,7 @@ class ConditionalFlow(Sampler):
     def _flat_context(self, context: Tensor, n: int) -> Tensor | None:
         if self.context_dim == 0:
             return None
-        return context.repeat_interleave(n, dim=0) if n > 1 else context
+        return repeat_rows(context, n)
 
     def sample(self, context: Tensor, n: int = 1) -> Samples:
         mean, log_std = self._base(context)  # [B, A]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from rlasinference.samplers.base import Sampler
+from rlasinference.samplers.base import Sampler, repeat_rows
 
 
 def sampled_soft_value(
@@ -25,6 +25,6 @@ def sampled_soft_value(
     assert samples.log_density is not None, "the sampled soft value needs a sampler with a log-density"
     batch, n_samples, action_dim = samples.actions.shape
     flat_actions = samples.actions.reshape(batch * n_samples, action_dim)
-    flat_context = next_context.repeat_interleave(n_samples, dim=0) if n_samples > 1 else next_context
+    flat_context = repeat_rows(next_context, n_samples)
     q = target_critic(flat_context, flat_actions).min(dim=0).values.reshape(batch, n_samples)
     return (q - tau * samples.log_density).mean(dim=1)
