@@ -135,3 +135,13 @@ def test_energy_flow_couplings_are_volume_preserving_inverses() -> None:
     torch.testing.assert_close(flow._pull(flow._push(z, context), context), z, atol=1e-5, rtol=1e-5)
     jac = torch.autograd.functional.jacobian(lambda v: flow._push(v.unsqueeze(0), context[:1])[0], z[0])
     assert torch.linalg.det(jac).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_energy_flow_log_std_is_bounded_and_never_loses_its_gradient() -> None:
+    flow = EnergyFlow(0, 2, log_std_min=-5.0, log_std_max=-0.3)
+    with torch.no_grad():
+        flow.log_std_net[-1].bias.copy_(torch.tensor([8.0, -8.0]))  # type: ignore[union-attr]
+    log_std = flow._log_std(torch.zeros(3, 0))
+    assert (log_std > -5.0).all() and (log_std < -0.3).all()
+    log_std.sum().backward()
+    assert (flow.log_std_net[-1].bias.grad.abs() > 0).all()  # type: ignore[union-attr]
