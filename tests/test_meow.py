@@ -27,10 +27,10 @@ def test_closed_form_value_is_tau_times_the_smaller_log_normalizer() -> None:
     with torch.no_grad():
         flow.shifts.biases[-1].copy_(torch.tensor([[[0.5]], [[-0.25]]]))  # type: ignore[union-attr]
     obs = torch.randn(4, 3)
-    # the zero-initialised log-sigma network starts at log sigma = -1 in every dimension
-    torch.testing.assert_close(flow._log_std(obs), torch.full((4, 2), -1.0))
+    # the zero-initialised log-sigma network starts at the midpoint of [-5, -0.3]
+    torch.testing.assert_close(flow._log_std(obs), torch.full((4, 2), -2.65))
     # log Z_k = sum_i log sigma_i + (A/2) log 2 pi + b_k, with b = (0.5, -0.25): the min is k = 2
-    expected = 0.3 * (2 * -1.0 + math.log(2 * math.pi) - 0.25)
+    expected = 0.3 * (2 * -2.65 + math.log(2 * math.pi) - 0.25)
     torch.testing.assert_close(closed_form_value(flow, obs, 0.3), torch.full((4,), expected))
 
 

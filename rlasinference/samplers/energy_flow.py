@@ -67,8 +67,8 @@ class EnergyFlow(Sampler):
     :param hidden: hidden sizes of the coupling networks and of the base log-sigma network.
     :param couplings: number of coupling pairs (each pair transforms both halves of the action).
     :param shift_hidden: hidden sizes of the two shift networks b_1(c), b_2(c).
-    :param log_std_min: lower bound of log sigma(c) (reference: -5), approached smoothly.
-    :param log_std_max: upper bound of log sigma(c) (reference: -0.3), approached smoothly.
+    :param log_std_min: lower bound of log sigma(c) (reference: -5), reached through a tanh.
+    :param log_std_max: upper bound of log sigma(c) (reference: -0.3), reached through a tanh.
     """
 
     density: ClassVar[DensityKind] = "exact"
@@ -101,13 +101,11 @@ class EnergyFlow(Sampler):
         self.log_std_min, self.log_std_max = log_std_min, log_std_max
 
     def _log_std(self, context: Tensor) -> Tensor:
-        # A smooth bound, min + (max - min) * sigmoid(raw + offset): a hard clamp has no gradient
-        # once saturated, and the zero-initialised network would start at log sigma = 0, above
-        # the upper bound. The offset puts the initial log sigma at -1 (sigma = 0.37).
+        # The reference's smooth bound, min + (max - min) (tanh(raw) + 1) / 2: it never loses its
+        # gradient (a saturated hard clamp would), and the zero-initialised network starts at
+        # the midpoint of the bounds.
         lo, hi = self.log_std_min, self.log_std_max
-        init = min(max(-1.0, lo + 0.05 * (hi - lo)), hi - 0.05 * (hi - lo))
-        offset = math.log((init - lo) / (hi - init))
-        return lo + (hi - lo) * torch.sigmoid(self.log_std_net(context) + offset)
+        return lo + 0.5 * (hi - lo) * (torch.tanh(self.log_std_net(context)) + 1.0)
 
     def _push(self, z: Tensor, context: Tensor) -> Tensor:
         for layer in self.couplings:
