@@ -25,7 +25,6 @@ from torch import Tensor, nn
 
 from rlasinference.core.nets import EnsembleMLP, mlp
 from rlasinference.samplers.base import (
-    LOG_SQRT_2PI,
     DensityKind,
     Sampler,
     Samples,
@@ -33,6 +32,7 @@ from rlasinference.samplers.base import (
     repeat_rows,
     tanh_log_abs_det,
 )
+from rlasinference.samplers.gaussian import gaussian_tanh_log_density
 
 
 class AdditiveCoupling(nn.Module):
@@ -130,7 +130,7 @@ class EnergyFlow(Sampler):
         z0 = (log_std.exp().unsqueeze(1) * eps).reshape(batch * n, dim)
         flat = repeat_rows(context, n)
         x = self._push(z0, flat).reshape(batch, n, dim)
-        log_density = -(0.5 * eps.square() + log_std.unsqueeze(1) + tanh_log_abs_det(x)).sum(-1) - dim * LOG_SQRT_2PI
+        log_density = gaussian_tanh_log_density(eps, log_std.unsqueeze(1), x)  # couplings: log-det 0
         return Samples(actions=torch.tanh(x), log_density=log_density, pre_tanh=x)
 
     def log_unnormalized(self, context: Tensor, actions: Tensor) -> Tensor:

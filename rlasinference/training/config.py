@@ -117,13 +117,22 @@ def resolve(overrides: dict[str, Any]) -> Config:
 
     run_kw = {k: _coerce(k, v, RunConfig) for k, v in overrides.items() if k in run_fields}
     algo_kw = {k: _coerce(k, v, preset.config_cls) for k, v in overrides.items() if k in algo_fields}
-    for k, v in overrides.items():
-        if k.startswith("sampler."):
-            name = k.removeprefix("sampler.")
-            options[name] = coerce_like(k, v, options[name])
+    options = set_sampler_options(options, {k: v for k, v in overrides.items() if k.startswith("sampler.")})
     config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options)
     _check_ranges(config)
     return config
+
+
+def set_sampler_options(options: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``{"sampler.<name>": value}`` applied, each value coerced to its default's type."""
+    out = dict(options)
+    for key, value in overrides.items():
+        name = key.removeprefix("sampler.")
+        if name not in out:
+            valid = ", ".join(f"sampler.{k}" for k in out)
+            raise UserError(f"unknown sampler option {key!r}; valid: {valid}")
+        out[name] = _coerce_like(key, value, out[name])
+    return out
 
 
 def _check_ranges(config: Config) -> None:
@@ -162,7 +171,7 @@ def _coerce_hint(key: str, value: Any, hint: Any) -> Any:
     return _coerce_scalar(key, value, hint)
 
 
-def coerce_like(key: str, value: Any, default: Any) -> Any:
+def _coerce_like(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, list):
         elem = type(default[0]) if default else float
         return _coerce_hint(key, value, list[elem])  # type: ignore[valid-type]

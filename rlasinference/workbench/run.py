@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rlasinference.core.errors import UserError
 from rlasinference.samplers import get_sampler_class, sampler_options
-from rlasinference.training.config import coerce_like, parse_set
+from rlasinference.training.config import parse_set, set_sampler_options
 from rlasinference.workbench.fit import fit_sampler
 from rlasinference.workbench.metrics import evaluate_fit
 from rlasinference.workbench.plot import plot_fit
@@ -36,13 +36,7 @@ def run_workbench(
         raise UserError("--tau, --steps and --lr must be positive and --batch at least 2")
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
-    options = sampler_options(cls)
-    for key, value in parse_set(set_items).items():
-        name = key.removeprefix("sampler.")
-        if name not in options:
-            valid = ", ".join(f"sampler.{k}" for k in options)
-            raise UserError(f"unknown sampler option {key!r}; valid: {valid}")
-        options[name] = coerce_like(key, value, options[name])
+    options = set_sampler_options(sampler_options(cls), parse_set(set_items))
     if out is None:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
         out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
