@@ -151,6 +151,16 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
 def test_bad_train_input(tmp_path: Path, args: list[str], fragments: list[str]) -> None:
     result = runner.invoke(app, ["train", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet", *args])
     assert_one_line_error(result, *fragments)
+    assert not (tmp_path / "r").exists()  # no half-made run directory is left behind
+
+
+def test_failed_start_in_an_existing_directory_keeps_the_directory(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's file")
+    result = runner.invoke(app, ["train", "--env", "CartPole-v1", "--out", str(out), "--quiet"])
+    assert_one_line_error(result, "only continuous Box action spaces")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_existing_run_directory_is_not_overwritten(tmp_path: Path) -> None:

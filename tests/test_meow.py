@@ -69,6 +69,7 @@ def test_meow_trains_and_evaluates_from_the_cli(tmp_path: Path) -> None:
 def test_meow_needs_an_energy_flow(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--algo", "meow", "--sampler", "gaussian", "--out", str(tmp_path / "r")])
     assert_one_line_error(result, "preset 'meow' needs an energy-based flow sampler", "valid: energy-flow")
+    assert not (tmp_path / "r").exists()
 
 
 def test_energy_flow_with_the_sac_recipe(tmp_path: Path) -> None:

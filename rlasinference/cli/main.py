@@ -104,17 +104,24 @@ def resume(
 def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.loop import LAST, Trainer
-    from rlasinference.training.run_dir import create_run_dir, record_command, write_config
+    from rlasinference.training.run_dir import create_run_dir, discard_run_dir, record_command, write_config
 
     if new:
+        created = not run_dir.exists()
         create_run_dir(run_dir, cfg)
     else:
         done = load_checkpoint(run_dir / "checkpoints" / LAST)["step"]
         if done >= cfg.run.steps:
             raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
+    try:
+        trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new)
+    except UserError:
+        if new:  # the env or agent could not be built: leave no half-made run behind
+            discard_run_dir(run_dir, created)
+        raise
+    if not new:
         write_config(run_dir, cfg)
         record_command(run_dir)
-    trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new)
     summary = trainer.train()
     if summary["interrupted"]:
         _say(f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}", err=True)

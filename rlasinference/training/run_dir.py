@@ -17,6 +17,7 @@ import importlib.metadata
 import platform
 import re
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,16 @@ def create_run_dir(path: Path, config: Config) -> Path:
     (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
     record_command(path)
     return path
+
+
+def discard_run_dir(path: Path, created: bool) -> None:
+    """Undo :func:`create_run_dir` for a run that failed before its first step: remove the
+    directory if this run created it, else only the files it wrote there."""
+    if created:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for name in (CONFIG, "versions.yaml", "command.txt"):
+        (path / name).unlink(missing_ok=True)
 
 
 def write_config(path: Path, config: Config) -> None:
