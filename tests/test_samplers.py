@@ -7,8 +7,10 @@ import math
 
 import pytest
 import torch
+from normflows.utils import splines
 
 from rlasinference.samplers import SAMPLERS, EnergyFlow, TanhGaussian, get_sampler_class, tanh_log_abs_det
+from rlasinference.samplers.flow import SplineCoupling
 
 SAMPLER_NAMES = SAMPLERS.names()
 
@@ -108,6 +110,25 @@ def test_log_std_is_clamped() -> None:
         sampler.net[-1].bias.copy_(torch.tensor([0.0, 50.0]))
     _, log_std = sampler._mean_log_std(torch.zeros(2, 0))
     assert torch.equal(log_std, torch.full_like(log_std, 2.0))
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_spline_coupling_equals_normflows_masked_linear_tails(inverse: bool) -> None:
+    torch.manual_seed(3)
+    layer = SplineCoupling(features=2, context_dim=0, hidden=8, blocks=1, bins=5, tail_bound=2.0, odd=False).double()
+    inputs = torch.linspace(-4, 4, 41, dtype=torch.float64).unsqueeze(-1).requires_grad_(True)  # inside and outside
+    params = torch.randn(41, 1, 3 * 5 - 1, dtype=torch.float64) * 3
+    out, log_det = layer._piecewise_cdf(inputs, params, inverse=inverse)
+    scale = 8**0.5
+    ref, ref_log_det = splines.unconstrained_rational_quadratic_spline(
+        inputs.detach(), params[..., :5] / scale, params[..., 5:10] / scale, params[..., 10:],
+        inverse=inverse, tails="linear", tail_bound=2.0,
+    )  # fmt: skip
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(log_det, ref_log_det)
+    assert torch.equal(out[inputs.abs() > 2], inputs[inputs.abs() > 2])
+    (out.sum() + log_det.sum()).backward()
+    assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
 
 
 def test_energy_flow_q_minus_v_is_tau_log_pi() -> None:

@@ -7,24 +7,67 @@ layers from normflows conditioned on the context, and a tanh output layer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar, cast
 
 import normflows as nf
 import torch
+import torch.nn.functional as F
+from normflows.flows.neural_spline.coupling import PiecewiseRationalQuadraticCoupling
+from normflows.nets.resnet import ResidualNet
+from normflows.utils import splines
+from normflows.utils.masks import create_alternating_binary_mask
 from torch import Tensor, nn
 
 from rlasinference.core.nets import mlp
 from rlasinference.samplers.base import DensityKind, Sampler, Samples, atanh_clipped, repeat_rows
 from rlasinference.samplers.gaussian import gaussian_tanh_log_density
 
+# Unnormalised boundary derivative that the spline maps to slope 1, so it meets the identity tails.
+_UNIT_SLOPE = math.log(math.expm1(1 - splines.DEFAULT_MIN_DERIVATIVE))
+
+
+class SplineCoupling(PiecewiseRationalQuadraticCoupling):
+    """normflows' rational-quadratic coupling with linear tails, evaluated without masking.
+
+    normflows evaluates linear tails by boolean-indexing the inputs inside the interval (a
+    nonzero/index/index_put round per call); here the spline runs on inputs clamped to the
+    interval and ``torch.where`` picks the identity outside it, which is the same function with
+    a fixed op count. Sampling runs the cheap (forward) spline direction; the density of given
+    actions the inverse one (a quadratic root per input).
+    """
+
+    def __init__(
+        self, features: int, context_dim: int, hidden: int, blocks: int, bins: int, tail_bound: float, odd: bool
+    ):
+        def conditioner(n_in: int, n_out: int) -> nn.Module:
+            return ResidualNet(n_in, n_out, hidden, context_features=context_dim or None, num_blocks=blocks)
+
+        super().__init__(
+            mask=create_alternating_binary_mask(features, even=odd), transform_net_create_fn=conditioner,
+            num_bins=bins, tails="linear", tail_bound=tail_bound,
+        )  # fmt: skip
+
+    def _piecewise_cdf(self, inputs: Tensor, transform_params: Tensor, inverse: bool = False) -> tuple[Tensor, Tensor]:
+        bins, bound = self.num_bins, float(self.tail_bound)
+        scale = math.sqrt(self.transform_net.hidden_features)  # normflows' initial softmax scaling
+        widths, heights = transform_params[..., :bins] / scale, transform_params[..., bins : 2 * bins] / scale
+        derivatives = F.pad(transform_params[..., 2 * bins :], (1, 1), value=_UNIT_SLOPE)
+        inside = inputs.abs() <= bound
+        out, log_det = splines.rational_quadratic_spline(
+            inputs.clamp(-bound, bound), widths, heights, derivatives, inverse=inverse,
+            left=-bound, right=bound, bottom=-bound, top=bound,
+        )  # fmt: skip
+        return torch.where(inside, out, inputs), torch.where(inside, log_det, torch.zeros_like(log_det))
+
 
 class ConditionalFlow(Sampler):
     """Spline flow sampler (Durkan et al. 2019 neural spline flows, via normflows).
 
-    Coupling layers (``CoupledRationalQuadraticSpline``) transform half of the action
-    dimensions given the other half and the context, so sampling and density evaluation are
-    one network pass per layer each way. A 1-D action has no halves: there each layer is an
+    Coupling layers (:class:`SplineCoupling`, normflows' rational-quadratic coupling) transform
+    half of the action dimensions given the other half and the context, so sampling and density
+    evaluation are one network pass per layer each way. A 1-D action has no halves: there each layer is an
     elementwise spline whose parameters depend on the context alone
     (``AutoregressiveRationalQuadraticSpline`` with one feature, also a single pass).
 
@@ -69,11 +112,8 @@ class ConditionalFlow(Sampler):
                 )  # fmt: skip
             else:
                 flows.append(
-                    nf.flows.CoupledRationalQuadraticSpline(
-                        action_dim, spline_blocks, spline_hidden, num_context_channels=ctx, num_bins=bins,
-                        tail_bound=tail_bound, reverse_mask=k % 2 == 1,
-                    )
-                )  # fmt: skip
+                    SplineCoupling(action_dim, context_dim, spline_hidden, spline_blocks, bins, tail_bound, k % 2 == 1)
+                )
         self.flows = nn.ModuleList(flows)
 
     def _base(self, context: Tensor) -> tuple[Tensor, Tensor]:
