@@ -17,7 +17,7 @@ import torch
 
 from rlasinference.algorithms import PRESETS, Batch
 
-COMBOS = [("sac", "gaussian"), ("sac", "flow"), ("sac", "energy-flow"), ("meow", "energy-flow")]
+COMBOS = [("sac", "gaussian"), ("sac", "flow"), ("sac", "energy-flow"), ("meow", "energy-flow"), ("sql", "svgd")]
 
 
 def main() -> None:

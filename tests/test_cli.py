@@ -76,13 +76,18 @@ def test_list_shows_presets_samplers_and_validity() -> None:
         assert word in result.stdout
 
 
-def _tiny_config(steps: int, seed: int = 0):
+def _tiny_config(steps: int, seed: int = 0, **extra: object):
     items = [i for i in TINY if i != "--set"]
-    return resolve({"steps": steps, "eval_every": 250, "eval_episodes": 2, "seed": seed, **parse_set(items)})
+    return resolve({"steps": steps, "eval_every": 250, "eval_episodes": 2, "seed": seed, **parse_set(items), **extra})
 
 
-def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path) -> None:
-    config = _tiny_config(750)
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"algo": "sql", "env": "rlasinference/MultiGoal-v0", "learning_starts": 100, "target_update_every": 50}],
+    ids=["sac", "sql-multigoal"],
+)
+def test_stopped_and_resumed_run_matches_an_uninterrupted_one(tmp_path: Path, extra: dict) -> None:
+    config = _tiny_config(750, **extra)
     straight = create_run_dir(tmp_path / "straight", config)
     Trainer(config, straight, quiet=True).train()
 

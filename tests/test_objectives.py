@@ -1,17 +1,20 @@
-"""Golden values of the soft Bellman target, the reverse-KL objective, the sampled soft value
-and the temperature's dual update."""
+"""Golden values of the soft Bellman target, the reverse-KL and Stein objectives, the sampled
+and importance-sampled soft values and the temperature's dual update."""
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import pytest
 import torch
 from torch import Tensor
 
-from rlasinference.objectives import Temperature, reverse_kl, temperature_loss
+from rlasinference.objectives import Temperature, reverse_kl, stein, temperature_loss
+from rlasinference.objectives.stein import rbf_kernel, stein_direction, target_score
+from rlasinference.samplers import SVGDSampler
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
-from rlasinference.values import sampled_soft_value, soft_bellman_target
+from rlasinference.values import importance_soft_value, sampled_soft_value, soft_bellman_target
 
 
 class FixedSampler(Sampler):
@@ -82,3 +85,103 @@ def test_fixed_temperature_has_no_parameters() -> None:
     temperature = Temperature(0.2, learned=False)
     assert list(temperature.parameters()) == []
     assert temperature().item() == pytest.approx(0.2)
+
+
+def _standard_normal_in_pre_tanh_space(tau: float):
+    """A critic whose Boltzmann density exp(Q/tau) on (-1, 1)^A is tanh(N(0, I)): the pre-tanh
+    target is exactly a standard normal."""
+
+    def critic(context: Tensor, actions: Tensor) -> Tensor:
+        u = torch.atanh(actions)
+        log_p_u = -0.5 * u.square() - 0.5 * math.log(2 * math.pi)
+        return (tau * (log_p_u - torch.log1p(-actions.square()))).sum(-1).unsqueeze(0)
+
+    return critic
+
+
+def test_stein_direction_vanishes_at_the_target_in_pre_tanh_space() -> None:
+    """Stein's identity: particles drawn from the target see a zero direction. The same particles
+    with the score and kernel taken in action space (the Jacobian term added but the gradient
+    taken with respect to a) see a clearly non-zero one."""
+    torch.manual_seed(0)
+    tau = torch.tensor(0.5, dtype=torch.float64)
+    critic = _standard_normal_in_pre_tanh_space(0.5)
+    context = torch.zeros(1, 0, dtype=torch.float64)
+    fixed = torch.randn(1, 40_000, 2, dtype=torch.float64)
+    updated = torch.tensor([[[0.0, 0.0], [0.5, -1.0], [1.5, 1.0]]], dtype=torch.float64)
+    direction = stein_direction(fixed, updated, target_score(context, fixed, critic, tau))
+    assert direction.abs().max() < 0.02, direction
+
+    a_fixed = torch.tanh(fixed).requires_grad_(True)
+    log_p_a = critic(context, a_fixed[0]) / tau + torch.log1p(-a_fixed.square()).sum(-1)
+    (score_a,) = torch.autograd.grad(log_p_a.sum(), a_fixed)
+    wrong = stein_direction(a_fixed.detach(), torch.tanh(updated), score_a)
+    assert wrong.abs().max() > 0.2, wrong
+
+
+def test_stein_score_is_the_pre_tanh_log_density_gradient() -> None:
+    torch.manual_seed(1)
+    tau = torch.tensor(0.3, dtype=torch.float64)
+    u = torch.randn(2, 3, 2, dtype=torch.float64)
+    context = torch.randn(2, 1, dtype=torch.float64)
+
+    def log_p(v: Tensor) -> Tensor:  # Q = obs * sum(a^2) - sum(a), plus the tanh log-Jacobian
+        a = torch.tanh(v)
+        return (context[:, :1] * a.square().sum(-1) - a.sum(-1)) / tau + torch.log1p(-a.square()).sum(-1)
+
+    def critic(obs: Tensor, actions: Tensor) -> Tensor:
+        q = obs[:, 0] * actions.square().sum(-1) - actions.sum(-1)
+        return torch.stack([q, q + 1.0])  # the min picks the first member
+
+    expected = torch.autograd.functional.jacobian(lambda v: log_p(v).sum(), u)
+    torch.testing.assert_close(target_score(context, u, critic, tau), expected)
+
+
+def test_stein_objective_moves_particles_along_the_direction() -> None:
+    """One small SGD step on the surrogate moves every updated particle along Delta u."""
+    torch.manual_seed(2)
+    sampler = SVGDSampler(0, 2, hidden=[16])
+    critic = _standard_normal_in_pre_tanh_space(1.0)
+    context, tau = torch.zeros(64, 0), torch.tensor(1.0)
+    out = stein(context, sampler, critic, tau, stein_particles=8, stein_fixed=4)
+    assert out["log_density"] is None and out["stein_norm"] > 0
+    out["loss_policy"].backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in sampler.parameters())
+    with pytest.raises(ValueError, match="stein_fixed"):
+        stein(context, sampler, critic, tau, stein_particles=8, stein_fixed=8)
+
+
+def test_rbf_kernel_median_bandwidth_and_gradient() -> None:
+    torch.manual_seed(3)
+    x, y = torch.randn(2, 5, 3, dtype=torch.float64), torch.randn(2, 4, 3, dtype=torch.float64)
+    k, grad_k = rbf_kernel(x, y)
+    dist_sq = (x[0, :, None] - y[0, None]).square().sum(-1)
+    h = dist_sq.flatten().median() / math.log(5)
+    torch.testing.assert_close(k[0], torch.exp(-dist_sq / h))
+    numeric = torch.autograd.functional.jacobian(lambda v: torch.exp(-(v - y[0, 1]).square().sum() / h), x[0, 2])
+    torch.testing.assert_close(grad_k[0, 2, 1], numeric)
+
+
+@pytest.mark.parametrize(("curvature", "centre", "tau"), [(2.0, 0.3, 0.5), (8.0, -0.8, 1.0)])
+def test_importance_soft_value_matches_the_gaussian_integral(curvature: float, centre: float, tau: float) -> None:
+    """For Q(a) = -c |a - m|^2 on [-1, 1]^2, tau log int exp(Q/tau) da is a product of erf terms."""
+    torch.manual_seed(4)
+    sampler = SVGDSampler(1, 2)
+    critic = lambda obs, a: (-curvature * (a - centre).square().sum(-1)).unsqueeze(0)  # noqa: E731
+    v = importance_soft_value(torch.zeros(4, 1, dtype=torch.float64), sampler, critic, torch.tensor(tau), 200_000)
+    s = math.sqrt(curvature / tau)
+    one_dim = math.sqrt(math.pi) / (2 * s) * (math.erf(s * (1 - centre)) - math.erf(s * (-1 - centre)))
+    torch.testing.assert_close(v, torch.full((4,), 2 * tau * math.log(one_dim), dtype=torch.float64), atol=0.01, rtol=0)
+
+
+def test_reward_scale_is_a_temperature_change() -> None:
+    """Scaling Q by c at temperature tau gives c times the value at temperature tau / c."""
+    sampler = SVGDSampler(1, 3)
+    critic = lambda obs, a: torch.stack([a.sum(-1) + obs[:, 0], a.square().sum(-1)])  # noqa: E731
+    scaled = lambda obs, a: 7.0 * critic(obs, a)  # noqa: E731
+    obs = torch.randn(5, 1, dtype=torch.float64)
+    torch.manual_seed(5)
+    v_scaled = importance_soft_value(obs, sampler, scaled, torch.tensor(2.0))
+    torch.manual_seed(5)
+    v = importance_soft_value(obs, sampler, critic, torch.tensor(2.0 / 7.0))
+    torch.testing.assert_close(v_scaled, 7.0 * v)

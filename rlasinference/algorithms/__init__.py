@@ -6,10 +6,12 @@ from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch, Preset
 from rlasinference.algorithms.meow import MEOW
 from rlasinference.algorithms.sac import SAC
+from rlasinference.algorithms.sql import SQL
 from rlasinference.core.registry import Registry
 
 PRESETS: Registry[Preset] = Registry("algorithm")
 PRESETS.register("sac", SAC)
 PRESETS.register("meow", MEOW)
+PRESETS.register("sql", SQL)
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]

@@ -9,6 +9,7 @@ The shared recipe of SAC, DiffSAC, SQL, ... (DESIGN.md section 5):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,8 @@ class ActorCriticConfig:
     :param ensemble_size: number of Q networks (2 = twin Q with the clipped min).
     :param critic_hidden: hidden sizes of each Q network.
     :param gamma: discount.
-    :param polyak: target-network averaging rate.
+    :param polyak: target-network averaging rate (1 with ``target_update_every`` N: a hard copy every N updates).
+    :param target_update_every: update the target critic every this many gradient updates.
     :param lr_policy: Adam step size of the sampler.
     :param lr_critic: Adam step size of the critic.
     :param lr_temperature: Adam step size of log tau.
@@ -42,10 +44,15 @@ class ActorCriticConfig:
     :param buffer_size: replay capacity (transitions).
     :param learning_starts: env steps with uniform-random actions before the first update.
     :param updates_per_step: gradient updates per env step.
-    :param learn_temperature: learn tau by dual descent (else fixed at ``init_temperature``).
-    :param init_temperature: initial (or fixed) tau.
+    :param learn_temperature: learn tau by dual descent (else fixed at ``temperature``).
+    :param temperature: tau: its initial value when learned, else its fixed value.
     :param target_entropy: target entropy H_bar; ``None`` means -dim(A).
-    :param value_samples: action samples per next state in the sampled soft value.
+    :param value_samples: action samples per next state in the value estimator; ``None`` means
+        the estimator's own default (1 for ``sampled``, 16 for ``importance``).
+    :param reward_scale: rewards are multiplied by this in the critic target. Scaling rewards by
+        c at temperature tau gives the same policy as temperature tau / c (Q scaled by c).
+    :param stein_particles: particles per state of the ``stein`` objective.
+    :param stein_fixed: of those, the fixed ones (score and repulsion); the rest are moved.
     """
 
     sampler: str = "gaussian"
@@ -55,6 +62,7 @@ class ActorCriticConfig:
     critic_hidden: list[int] = field(default_factory=lambda: [256, 256])
     gamma: float = 0.99
     polyak: float = 0.005
+    target_update_every: int = 1
     lr_policy: float = 3e-4
     lr_critic: float = 3e-4
     lr_temperature: float = 3e-4
@@ -63,9 +71,12 @@ class ActorCriticConfig:
     learning_starts: int = 5000
     updates_per_step: int = 1
     learn_temperature: bool = True
-    init_temperature: float = 1.0
+    temperature: float = 1.0
     target_entropy: float | None = None
-    value_samples: int = 1
+    value_samples: int | None = None
+    reward_scale: float = 1.0
+    stein_particles: int = 16
+    stein_fixed: int = 8
 
 
 class ActorCritic(Agent):
@@ -84,9 +95,15 @@ class ActorCritic(Agent):
                 f"sampler {config.sampler!r} has no density, so tau cannot be learned; "
                 "use --set learn_temperature=false"
             )
+        if not 0 < config.stein_fixed < config.stein_particles:
+            got = f"{config.stein_fixed} and {config.stein_particles}"
+            raise UserError(f"need 0 < stein_fixed < stein_particles, got {got}")
         self.config = config
-        self.objective = objective.fn
-        self.value_estimator = value_estimator.fn
+        self.objective = objective.bind(config)
+        self.value_estimator = value_estimator.bind(config)
+        if config.value_samples is not None:
+            self.value_estimator = functools.partial(self.value_estimator, n=config.value_samples)
+        self.has_density = sampler_cls.density != "none"
         self.batch_size = config.batch_size
         self.learning_starts = config.learning_starts
         self.updates_per_step = config.updates_per_step
@@ -97,7 +114,7 @@ class ActorCritic(Agent):
         self.critic_target = QEnsemble(obs_dim, action_dim, config.critic_hidden, config.ensemble_size)
         self.critic_target.load_state_dict(self.critic.state_dict())
         self.critic_target.requires_grad_(False)
-        self.temperature = Temperature(config.init_temperature, config.learn_temperature)
+        self.temperature = Temperature(config.temperature, config.learn_temperature)
         self.policy = Policy(self.sampler, self.critic)
 
         # One Adam over three parameter groups: the three losses reach disjoint parameters
@@ -110,7 +127,17 @@ class ActorCritic(Agent):
         if config.learn_temperature:
             groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature})
         self.optimizers = {"adam": torch.optim.Adam(groups, fused=True)}
-        self.metric_names = ("loss_critic", "loss_policy", "loss_temperature", "tau", "entropy", "q_mean")
+        self.metric_names = ("loss_critic", "loss_policy", "tau", "q_mean")
+        self.metric_names += ("loss_temperature",) * config.learn_temperature
+        self.metric_names += ("entropy",) * self.has_density + objective.metrics
+        self.updates = 0
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        return super().checkpoint_state() | {"updates": self.updates}
+
+    def load_checkpoint_state(self, state: dict[str, Any], with_optimizers: bool = True) -> None:
+        super().load_checkpoint_state(state, with_optimizers)
+        self.updates = int(state.get("updates", 0))
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         cfg = self.config
@@ -118,8 +145,8 @@ class ActorCritic(Agent):
 
         # soft Bellman target from the target critic (clipped double-Q inside the value estimator)
         with torch.no_grad():
-            v_next = self.value_estimator(batch.next_obs, self.sampler, self.critic_target, tau, cfg.value_samples)
-            q_target = soft_bellman_target(batch.rewards, batch.terminated, v_next, cfg.gamma)
+            v_next = self.value_estimator(batch.next_obs, self.sampler, self.critic_target, tau)
+            q_target = soft_bellman_target(cfg.reward_scale * batch.rewards, batch.terminated, v_next, cfg.gamma)
         # 1. critic: soft Bellman regression
         q = self.critic(batch.obs, batch.actions)  # [E, B]
         loss_critic = 0.5 * (q - q_target).square().mean(dim=1).sum()
@@ -127,7 +154,7 @@ class ActorCritic(Agent):
         out = self.objective(batch.obs, self.sampler, self.critic.frozen, tau)
         # 3. temperature: dual descent on log tau from the same samples' entropy estimate
         loss_temperature = torch.zeros((), device=q.device)
-        if cfg.learn_temperature:
+        if cfg.learn_temperature:  # (the constructor ensures the sampler has a density)
             loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
 
         # All gradients are taken at the same parameters before any is applied, as in the
@@ -138,12 +165,13 @@ class ActorCritic(Agent):
         opt.step()
 
         # 4. target critic
-        polyak_update(self.critic_target, self.critic, cfg.polyak)
-        return {
-            "loss_critic": loss_critic.detach(),
-            "loss_policy": out["loss_policy"].detach(),
-            "loss_temperature": loss_temperature.detach(),
-            "tau": tau,
-            "entropy": -out["log_density"].mean(),
-            "q_mean": q.detach().mean(),
-        }
+        self.updates += 1
+        if self.updates % cfg.target_update_every == 0:
+            polyak_update(self.critic_target, self.critic, cfg.polyak)
+        metrics = {"loss_critic": loss_critic.detach(), "loss_policy": out["loss_policy"].detach()}
+        metrics |= {"tau": tau, "q_mean": q.detach().mean()}
+        if cfg.learn_temperature:
+            metrics["loss_temperature"] = loss_temperature.detach()
+        if self.has_density:
+            metrics["entropy"] = -out["log_density"].mean()
+        return metrics | {name: out[name].detach() for name in self.metric_names if name in out}

@@ -144,7 +144,7 @@ def eval_(
 ) -> None:
     """Evaluate a run's checkpoint for some episodes (deterministic by default)."""
     from rlasinference.training.checkpoint import load_checkpoint
-    from rlasinference.training.evaluation import run_episodes
+    from rlasinference.training.evaluation import env_report, run_episodes
     from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, seed_everything
     from rlasinference.training.run_dir import read_config
 
@@ -166,6 +166,10 @@ def eval_(
         result = run_episodes(agent, env, episodes, run_seed, deterministic=not stochastic)
     except UserError as exc:
         raise _fail(str(exc)) from None
+    mode = "stochastic" if stochastic else "deterministic"
+    plot = run_dir / f"eval-trajectories-{mode}.png"
+    title = f"{run_dir.name} ({checkpoint}, step {state['step']}): {episodes} {mode} episodes"
+    env_metrics = env_report(env, result, plot, title)
     summary = {
         "run_dir": str(run_dir),
         "checkpoint": checkpoint,
@@ -176,15 +180,18 @@ def eval_(
         "std_return": result.std,
         "mean_length": sum(result.lengths) / episodes,
         "returns": result.returns,
+        **env_metrics,
     }
     if json_:
         sys.stdout.write(json.dumps(summary) + "\n")
         return
-    mode = "stochastic" if stochastic else "deterministic"
+    extra = "".join(f", {k} {v:g}" for k, v in env_metrics.items())
     _say(
         f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {state['step']}): "
-        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}"
+        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}{extra}"
     )
+    if plot.exists():
+        _say(f"trajectories: {plot}")
 
 
 @app.command()

@@ -3,6 +3,7 @@ kinds of sampler it can work with."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +14,21 @@ from rlasinference.core.errors import UserError
 @dataclass(frozen=True)
 class Component:
     """:param name: registry name. :param accepts: density kinds it works with.
-    :param fn: the pure function. :param summary: one line for ``rlai list`` and the docs."""
+    :param fn: the pure function. :param summary: one line for ``rlai list`` and the docs.
+    :param options: config fields passed to ``fn`` as keyword arguments of the same name.
+    :param metrics: extra scalars ``fn`` returns for logging, beside its loss."""
 
     name: str
     accepts: tuple[str, ...]
     fn: Callable[..., Any]
     summary: str
+    options: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+
+    def bind(self, config: Any) -> Callable[..., Any]:
+        """``fn`` with its options taken from ``config``."""
+        kwargs = {name: getattr(config, name) for name in self.options}
+        return functools.partial(self.fn, **kwargs) if kwargs else self.fn
 
     def check(self, role: str, sampler_name: str, density: str, valid_samplers: list[str]) -> None:
         """Fail with one line when a sampler of kind ``density`` cannot be used with this component."""

@@ -1,5 +1,13 @@
-"""Environments: gymnasium env construction with the checks and action scaling we rely on."""
+"""Environments: gymnasium env construction with the checks and action scaling we rely on,
+and the project's own envs, registered with gymnasium on import."""
+
+import gymnasium as gym
 
 from rlasinference.envs.make import EnvSpec, make_env
+
+if "rlasinference/MultiGoal-v0" not in gym.registry:
+    gym.register(
+        "rlasinference/MultiGoal-v0", entry_point="rlasinference.envs.multigoal:MultiGoalEnv", max_episode_steps=30
+    )
 
 __all__ = ["EnvSpec", "make_env"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
 from rlasinference.objectives.reverse_kl import reverse_kl
+from rlasinference.objectives.stein import stein
 from rlasinference.objectives.temperature import Temperature, temperature_loss
 
 OBJECTIVES: Registry[Component] = Registry("policy objective")
@@ -20,5 +21,16 @@ OBJECTIVES.register(
         "E_pi[tau log pi - min_k Q_k], log pi exact or a path-space upper bound",
     ),
 )
+OBJECTIVES.register(
+    "stein",
+    Component(
+        "stein",
+        ("exact", "bound", "none"),
+        stein,
+        "amortized SVGD: move particles along the Stein direction of exp(Q/tau) (pre-tanh space)",
+        options=("stein_particles", "stein_fixed"),
+        metrics=("stein_norm",),
+    ),
+)
 
-__all__ = ["OBJECTIVES", "Temperature", "reverse_kl", "temperature_loss"]
+__all__ = ["OBJECTIVES", "Temperature", "reverse_kl", "stein", "temperature_loss"]

@@ -14,11 +14,13 @@ from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Sam
 from rlasinference.samplers.energy_flow import EnergyFlow
 from rlasinference.samplers.flow import ConditionalFlow
 from rlasinference.samplers.gaussian import TanhGaussian
+from rlasinference.samplers.svgd import SVGDSampler
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
 SAMPLERS.register("gaussian", TanhGaussian)
 SAMPLERS.register("flow", ConditionalFlow)
 SAMPLERS.register("energy-flow", EnergyFlow)
+SAMPLERS.register("svgd", SVGDSampler)
 
 __all__ = [
     "DENSITY_KINDS",
@@ -26,6 +28,7 @@ __all__ = [
     "ConditionalFlow",
     "DensityKind",
     "EnergyFlow",
+    "SVGDSampler",
     "Sampler",
     "Samples",
     "TanhGaussian",

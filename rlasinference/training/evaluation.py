@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +24,7 @@ def episode_seed(seed: int, stream: int, index: int) -> int:
 class EvalResult:
     returns: list[float]
     lengths: list[int]
+    trajectories: list[np.ndarray] = field(default_factory=list)  # observations [T + 1, S] per episode
 
     @property
     def mean(self) -> float:
@@ -41,7 +43,7 @@ def run_episodes(agent: Agent, env: gym.Env, episodes: int, seed: int, determini
     result = EvalResult([], [])
     for j in range(episodes):
         obs, _ = env.reset(seed=episode_seed(seed, EVAL_STREAM, j))
-        total, length, done = 0.0, 0, False
+        total, length, done, path = 0.0, 0, False, [obs]
         while not done:
             obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0)
             action = agent.act(obs_t, deterministic)[0].cpu().numpy()
@@ -49,6 +51,24 @@ def run_episodes(agent: Agent, env: gym.Env, episodes: int, seed: int, determini
             total += float(reward)
             length += 1
             done = terminated or truncated
+            path.append(obs)
         result.returns.append(total)
         result.lengths.append(length)
+        result.trajectories.append(np.stack(path))
     return result
+
+
+def env_metric_names(env: gym.Env) -> list[str]:
+    """Names of the extra evaluation metrics an env reports (``evaluation_metrics`` hook)."""
+    hook = getattr(env.unwrapped, "evaluation_metrics", None)
+    return [] if hook is None else sorted(hook([]))
+
+
+def env_report(env: gym.Env, result: EvalResult, plot_path: Path | None, title: str) -> dict[str, float]:
+    """The env's own evaluation metrics of these episodes, and its trajectory plot where it
+    draws one (``evaluation_metrics`` / ``plot_trajectories`` hooks, e.g. the multi-goal env)."""
+    unwrapped = env.unwrapped
+    metrics = unwrapped.evaluation_metrics(result.trajectories) if hasattr(unwrapped, "evaluation_metrics") else {}
+    if plot_path is not None and hasattr(unwrapped, "plot_trajectories"):
+        unwrapped.plot_trajectories(result.trajectories, plot_path, title)
+    return metrics

@@ -22,7 +22,7 @@ from rlasinference.envs import make_env
 from rlasinference.training.buffer import ReplayBuffer
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import Config
-from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed, run_episodes
+from rlasinference.training.evaluation import TRAIN_STREAM, env_metric_names, env_report, episode_seed, run_episodes
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
 
@@ -48,7 +48,10 @@ def seed_everything(seed: int) -> None:
 def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
     """The agent of ``config`` on ``device`` and a training env (built first: its sizes size the agent)."""
     env, spec = make_env(config.run.env)
-    agent = config.preset.build(config.algo, config.sampler_options, spec.obs_dim, spec.action_dim)
+    try:
+        agent = config.preset.build(config.algo, config.sampler_options, spec.obs_dim, spec.action_dim)
+    except ValueError as exc:  # an option out of its range, caught by a constructor
+        raise UserError(f"cannot build {config.run.algo!r}: {exc}") from None
     return agent.to(device), env
 
 
@@ -78,13 +81,19 @@ class Trainer:
         self.window_episodes: list[tuple[float, int]] = []
         self.best_eval = -math.inf
         self.last_eval: float | None = None
+        self.last_env_report: dict[str, float] = {}
         self.last_checkpoint_step: int | None = None
         self.stop_requested = False
         self.elapsed_before = 0.0  # training seconds spent before this process (resumed runs)
         self.started = time.perf_counter()
         if resume:
             self._restore(load_checkpoint(self.ckpt_dir / LAST))
-        self.metrics = MetricsWriter(run_dir, self.agent.metric_names, resume_step=self.step if resume else None)
+        self.metrics = MetricsWriter(
+            run_dir,
+            self.agent.metric_names,
+            resume_step=self.step if resume else None,
+            env_eval_columns=env_metric_names(self.eval_env),
+        )
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -185,9 +194,12 @@ class Trainer:
     def evaluate(self) -> float:
         run = self.config.run
         result = run_episodes(self.agent, self.eval_env, run.eval_episodes, run.seed, deterministic=True)
+        title = f"step {self.step}: {run.eval_episodes} deterministic episodes"
+        self.last_env_report = env_report(self.eval_env, result, self.run_dir / "trajectories.png", title)
         self.metrics.write(
             self.step,
-            {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))},
+            {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))}
+            | {f"eval_{k}": v for k, v in self.last_env_report.items()},
         )
         self.last_eval = result.mean
         if result.mean > self.best_eval:
@@ -236,7 +248,8 @@ class Trainer:
                     if self.step % run.eval_every == 0 or self.step == run.steps:
                         ret = self.evaluate()
                         self.save()
-                        progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}")
+                        extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
+                        progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
                     if self.step % 100 == 0:
                         now = time.perf_counter()
                         sps = (self.step - tick_step) / max(now - tick_time, 1e-9)

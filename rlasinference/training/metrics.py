@@ -19,10 +19,17 @@ class MetricsWriter:
 
     :param resume_step: on resume, rows written after this step (by a run that stopped
         after its last checkpoint) are dropped, so the file holds each step once.
+    :param env_eval_columns: the env's own evaluation metrics, written as ``eval_<name>``.
     """
 
-    def __init__(self, run_dir: Path, algo_columns: Sequence[str], resume_step: int | None = None) -> None:
-        self.columns = [*BASE_COLUMNS, *algo_columns, *EVAL_COLUMNS]
+    def __init__(
+        self,
+        run_dir: Path,
+        algo_columns: Sequence[str],
+        resume_step: int | None = None,
+        env_eval_columns: Sequence[str] = (),
+    ) -> None:
+        self.columns = [*BASE_COLUMNS, *algo_columns, *EVAL_COLUMNS, *(f"eval_{c}" for c in env_eval_columns)]
         self.path = run_dir / "metrics.csv"
         kept: list[dict[str, str]] = []
         if resume_step is not None and self.path.exists():

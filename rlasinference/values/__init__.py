@@ -8,6 +8,7 @@ from __future__ import annotations
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
 from rlasinference.values.bellman import soft_bellman_target
+from rlasinference.values.importance import importance_soft_value
 from rlasinference.values.sampled import sampled_soft_value
 
 VALUE_ESTIMATORS: Registry[Component] = Registry("value estimator")
@@ -20,5 +21,14 @@ VALUE_ESTIMATORS.register(
         "E_{a'~pi}[min_k Qbar_k(s', a') - tau log pi(a'|s')], log pi exact or bound",
     ),
 )
+VALUE_ESTIMATORS.register(
+    "importance",
+    Component(
+        "importance",
+        ("exact", "bound", "none"),
+        importance_soft_value,
+        "tau log mean_i exp(min_k Qbar_k(s', a_i)/tau) / q(a_i), a_i uniform on [-1, 1]^A",
+    ),
+)
 
-__all__ = ["VALUE_ESTIMATORS", "sampled_soft_value", "soft_bellman_target"]
+__all__ = ["VALUE_ESTIMATORS", "importance_soft_value", "sampled_soft_value", "soft_bellman_target"]

@@ -43,7 +43,10 @@ def run_workbench(
     out.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(seed)
-    sampler = cls(0, target.dim, **options)
+    try:
+        sampler = cls(0, target.dim, **options)
+    except ValueError as exc:  # an option out of its range, caught by the constructor
+        raise UserError(f"cannot build sampler {sampler_name!r}: {exc}") from None
     start = time.perf_counter()
     progress = Progress(
         TextColumn(f"[bold blue]fit {sampler_name} to {target.name}"),
