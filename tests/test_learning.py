@@ -7,6 +7,7 @@ issue's acceptance bars; the measured figures are in docs/algorithms/sac.md.
 from __future__ import annotations
 
 import csv
+import json
 import statistics
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def final_eval_return(run_dir: Path) -> float:
         ("sac:flow", "Pendulum-v1", 20_000, -250.0),
         ("meow", "Pendulum-v1", 20_000, -250.0),
         ("meow", "InvertedPendulum-v5", 20_000, 900.0),
+        ("sql", "Pendulum-v1", 20_000, -300.0),
     ],
 )
 def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshold: float) -> None:
@@ -46,3 +48,17 @@ def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshol
         assert result.exit_code == 0, result.output
         finals.append(final_eval_return(out))
     assert statistics.median(finals) >= threshold, finals
+
+
+@pytest.mark.slow
+def test_sql_reaches_all_four_goals(tmp_path: Path) -> None:
+    """100 stochastic evaluation episodes on the multi-goal env reach every goal (median of 3 seeds)."""
+    reached = []
+    for seed in range(3):
+        out = tmp_path / f"sql-multigoal-s{seed}"
+        args = ["train", "--algo", "sql", "--env", "rlasinference/MultiGoal-v0", "--steps", "20000"]
+        result = runner.invoke(app, [*args, "--seed", str(seed), "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(app, ["eval", str(out), "--stochastic", "--episodes", "100", "--json"])
+        reached.append(json.loads(result.stdout)["goals_reached"])
+    assert statistics.median(reached) == 4, reached

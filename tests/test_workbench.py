@@ -131,3 +131,9 @@ def test_flow_fits_the_banana_and_covers_the_square(tmp_path: Path) -> None:
     assert statistics.median(kls) <= 0.05, kls
     covered = [_fit("flow", "square4", seed, tmp_path)["modes_covered"] for seed in range(3)]
     assert statistics.median(covered) >= 3, covered
+
+
+@pytest.mark.slow
+def test_svgd_covers_the_ring(tmp_path: Path) -> None:
+    covered = [_fit("svgd", "ring8", seed, tmp_path)["modes_covered"] for seed in range(3)]
+    assert statistics.median(covered) >= 7, covered
