@@ -11,6 +11,7 @@ from typing import Any
 from rlasinference.core.errors import UserError
 from rlasinference.core.registry import Registry
 from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Samples, tanh_log_abs_det
+from rlasinference.samplers.diffusion import DiffusionChain
 from rlasinference.samplers.energy_flow import EnergyFlow
 from rlasinference.samplers.flow import ConditionalFlow
 from rlasinference.samplers.gaussian import TanhGaussian
@@ -21,12 +22,14 @@ SAMPLERS.register("gaussian", TanhGaussian)
 SAMPLERS.register("flow", ConditionalFlow)
 SAMPLERS.register("energy-flow", EnergyFlow)
 SAMPLERS.register("svgd", SVGDSampler)
+SAMPLERS.register("diffusion", DiffusionChain)
 
 __all__ = [
     "DENSITY_KINDS",
     "SAMPLERS",
     "ConditionalFlow",
     "DensityKind",
+    "DiffusionChain",
     "EnergyFlow",
     "SVGDSampler",
     "Sampler",

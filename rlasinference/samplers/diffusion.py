@@ -1,0 +1,140 @@
+"""Diffusion chain: a learned time reversal of an Ornstein-Uhlenbeck noising process.
+
+The noising process dY = -Y dt + sqrt(2) sigma dW leaves the prior N(0, sigma^2 I) invariant.
+The sampler runs its reversal in N Euler-Maruyama steps of sizes h_n, with the prior score as
+drift plus a learned correction f(x_n, c, n):
+
+    x_0 ~ N(0, sigma^2 I)
+    F(x_{n+1} | x_n) = N(x_n + h_n (sigma^2 grad log p_prior(x_n) + f(x_n, c, n)), 2 sigma^2 h_n I)
+    B(x_n | x_{n+1}) = N((1 - h_n) x_{n+1}, 2 sigma^2 h_n I)          (the fixed noising kernel)
+    a = tanh(x_N)
+
+For any backward kernel, E_{path | x_N}[log p_prior(x_0) + sum_n log F - log B] = log pi(x_N)
++ KL(F(path | x_N) || B(path | x_N)) >= log pi(x_N), so the per-sample path term (minus the
+tanh log-Jacobian) is an estimate of an upper bound on log pi(a|c): the sampler's density kind is
+``bound``. F and B share their variance, so their normalisers cancel and each step contributes
+``-|eps_n|^2 / 2 + |x_n - (1 - h_n) x_{n+1}|^2 / (4 sigma^2 h_n)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rlasinference.core.nets import mlp
+from rlasinference.samplers.base import LOG_SQRT_2PI, DensityKind, Sampler, Samples, repeat_rows, tanh_log_abs_det
+
+
+def cosine_weights(steps: int) -> Tensor:
+    """Relative step sizes, large at the noise end and small at the action end (mean 1)."""
+    n = torch.arange(steps, dtype=torch.float64)
+    w = 0.5 * (1.0 + torch.cos(math.pi * (n + 0.5) / steps)) + 0.05
+    return (w / w.mean()).float()
+
+
+def sinusoidal_embedding(steps: int, dim: int) -> Tensor:
+    """``[steps, dim]`` sin/cos features of the step index n / steps."""
+    t = torch.arange(steps, dtype=torch.float32).unsqueeze(1) / steps
+    freqs = torch.exp(torch.linspace(0.0, math.log(1000.0), dim // 2)).unsqueeze(0)
+    return torch.cat([torch.sin(t * freqs), torch.cos(t * freqs)], dim=1)
+
+
+class DiffusionChain(Sampler):
+    """The DIME / DiffSAC sampler (Celik et al. 2025; Sanokowski et al. 2025).
+
+    :param steps: denoising steps N (16; 4 and 8 are cheaper).
+    :param hidden: hidden sizes of the drift network f(x_n, c, n), shared by all steps.
+    :param prior_std: sigma of the prior N(0, sigma^2 I) (DIME: 2.5).
+    :param dt: initial mean step size (learned through a softplus).
+    :param learn_dt: learn the step size (else fixed at ``dt``).
+    :param time_dim: size of the sinusoidal step embedding.
+    """
+
+    density: ClassVar[DensityKind] = "bound"
+    mode_rule: ClassVar[str] = "the chain without noise from the prior mean x_0 = 0, then tanh"
+
+    def __init__(
+        self,
+        context_dim: int,
+        action_dim: int,
+        steps: int = 16,
+        hidden: Sequence[int] = (256, 256),
+        prior_std: float = 2.5,
+        dt: float = 0.1,
+        learn_dt: bool = True,
+        time_dim: int = 16,
+    ) -> None:
+        super().__init__(context_dim, action_dim)
+        if steps < 1 or prior_std <= 0 or dt <= 0 or not hidden:
+            raise ValueError("diffusion needs steps >= 1, prior_std > 0, dt > 0 and at least one hidden layer")
+        self.steps, self.prior_std = steps, prior_std
+        raw_dt = torch.tensor(math.log(math.expm1(dt)))
+        self.raw_dt = nn.Parameter(raw_dt) if learn_dt else nn.Buffer(raw_dt)
+        self.weights: Tensor
+        self.time_features: Tensor
+        self.register_buffer("weights", cosine_weights(steps))
+        self.register_buffer("time_features", sinusoidal_embedding(steps, time_dim))
+        # f([x, c, e_n]) with its first layer split by input, so the context and step terms are
+        # computed once per chain instead of once per step; the last layer starts at zero.
+        self.in_x = nn.Linear(action_dim, hidden[0])
+        self.in_c = nn.Linear(context_dim, hidden[0], bias=False) if context_dim else None
+        self.in_t = nn.Linear(time_dim, hidden[0], bias=False)
+        self.body = mlp(hidden[0], hidden[1:], action_dim)
+        last = self.body[-1]
+        assert isinstance(last, nn.Linear)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def step_sizes(self) -> Tensor:
+        """``h_n``, ``[steps]``."""
+        return F.softplus(self.raw_dt) * self.weights
+
+    def _run(self, context: Tensor, n: int, noise: bool) -> tuple[Tensor, Tensor]:
+        """``n`` chains per context row: ``(x_N [B * n, A], path [B * n])`` with
+        ``path = log p_prior(x_0) + sum_n [log F - log B]`` (zero without noise)."""
+        rows = context.shape[0] * n
+        sigma, dim, steps = self.prior_std, self.action_dim, self.steps
+        h = self.step_sizes()
+        # the per-step and per-context terms of the first layer, computed once for the chain
+        cond = self.in_t(self.time_features) + self.in_x.bias  # [steps, H]
+        ctx = self.in_c(repeat_rows(context, n)) if self.in_c is not None else None  # [rows, H]
+        weight_x = self.in_x.weight.t()
+        if noise:
+            eps = torch.randn(steps + 1, rows, dim, device=context.device, dtype=context.dtype)
+            kicks = (torch.sqrt(2.0 * h) * sigma)[:, None, None] * eps[1:]  # [steps, rows, A]
+            x = sigma * eps[0]
+        else:
+            x = context.new_zeros(rows, dim)
+        xs = [x]
+        for k in range(steps):
+            pre = x @ weight_x + cond[k] if ctx is None else torch.addmm(ctx, x, weight_x).add_(cond[k])
+            drift = self.body(pre.relu_()) - x  # sigma^2 grad log p_prior(x) = -x
+            x = x + h[k] * drift
+            if noise:
+                x = x + kicks[k]
+            xs.append(x)
+        if not noise:
+            return x, context.new_zeros(rows)
+        # log p_prior(x_0) + sum_n [log F(x_{n+1}|x_n) - log B(x_n|x_{n+1})], all steps at once
+        path = -0.5 * eps.square().sum(dim=(0, 2)) - dim * (math.log(sigma) + LOG_SQRT_2PI)
+        chain = torch.stack(xs)  # [steps + 1, rows, A]
+        back = chain[:-1] - (1.0 - h)[:, None, None] * chain[1:]
+        return x, path + (back.square().sum(-1) / (4.0 * sigma**2 * h)[:, None]).sum(0)
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        batch, dim = context.shape[0], self.action_dim
+        x, path = self._run(context, n, noise=True)
+        bound = path - tanh_log_abs_det(x).sum(-1)
+        return Samples(
+            actions=torch.tanh(x).reshape(batch, n, dim),
+            log_density=bound.reshape(batch, n),
+            pre_tanh=x.reshape(batch, n, dim),
+        )
+
+    def mode(self, context: Tensor) -> Tensor:
+        return torch.tanh(self._run(context, 1, noise=False)[0])
