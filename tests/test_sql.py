@@ -76,7 +76,10 @@ def test_multigoal_dynamics_reward_and_goal() -> None:
 def test_goals_reached_counts_distinct_goals() -> None:
     env, _ = make_env("rlasinference/MultiGoal-v0")
     paths = [np.stack([np.zeros(2), g * 0.9]) for g in (GOALS[0], GOALS[0], GOALS[3])] + [np.zeros((2, 2))]
-    assert env.unwrapped.evaluation_metrics(paths) == {"goals_reached": 2.0}
+    metrics = env.unwrapped.evaluation_metrics(paths)
+    assert metrics["goals_reached"] == 2.0
+    assert metrics["goal_entropy"] == pytest.approx(-(2 / 3) * np.log(2 / 3) - (1 / 3) * np.log(1 / 3))
+    assert env.unwrapped.evaluation_metrics([]) == {"goals_reached": 0.0, "goal_entropy": 0.0}
 
 
 def test_sql_on_multigoal_from_the_cli(tmp_path: Path) -> None:

@@ -71,9 +71,13 @@ class MultiGoalEnv(gym.Env[np.ndarray, np.ndarray]):
         return int(distances.argmin()) if distances.min() < self.goal_threshold else None
 
     def evaluation_metrics(self, trajectories: list[np.ndarray]) -> dict[str, float]:
-        """``goals_reached``: distinct goals reached by the episodes (observations ``[T+1, 2]`` each)."""
-        reached = {self.goal_of(t[-1]) for t in trajectories} - {None}
-        return {"goals_reached": float(len(reached))}
+        """Of a set of episodes (observations ``[T+1, 2]`` each): ``goals_reached``, the number of
+        distinct goals reached; ``goal_entropy``, the entropy (nats) of which goal the episodes
+        that reached one reached: log 4 = 1.39 when all four are equally used, 0 for one goal."""
+        goals = [g for g in (self.goal_of(t[-1]) for t in trajectories) if g is not None]
+        counts = np.bincount(np.array(goals, dtype=int), minlength=len(GOALS)) if goals else np.zeros(len(GOALS))
+        p = counts[counts > 0] / max(len(goals), 1)
+        return {"goals_reached": float((counts > 0).sum()), "goal_entropy": float(-(p * np.log(p)).sum())}
 
     def plot_trajectories(self, trajectories: list[np.ndarray], path: Path, title: str) -> None:
         """The episodes' paths over the contours of the distance cost, goals in red."""
