@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch, Preset
+from rlasinference.algorithms.diffsac import DIFFSAC
 from rlasinference.algorithms.meow import MEOW
 from rlasinference.algorithms.sac import SAC
 from rlasinference.algorithms.sql import SQL
@@ -13,5 +14,6 @@ PRESETS: Registry[Preset] = Registry("algorithm")
 PRESETS.register("sac", SAC)
 PRESETS.register("meow", MEOW)
 PRESETS.register("sql", SQL)
+PRESETS.register("diffsac", DIFFSAC)
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]
