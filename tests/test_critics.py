@@ -1,14 +1,17 @@
-"""The stacked Q ensemble equals vmap over one member; Polyak averaging golden values."""
+"""The stacked Q ensemble equals vmap over one member; Polyak averaging golden values; the C51
+projection, batch renormalisation and the categorical critic."""
 
 from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from rlasinference.critics import QEnsemble, polyak_update
+from rlasinference.core.nets import EnsembleBatchRenorm
+from rlasinference.critics import CategoricalQEnsemble, QEnsemble, polyak_update, project_onto_support
 
 
 def test_ensemble_equals_vmap_over_a_member() -> None:
@@ -48,3 +51,51 @@ def test_polyak_update_golden() -> None:
     polyak_update(target, source, 0.1)
     torch.testing.assert_close(target.weight, torch.full((1, 2), 0.1))
     torch.testing.assert_close(target.bias, torch.full((1,), 0.2))
+
+
+def test_c51_projection_keeps_mass_and_mean() -> None:
+    torch.manual_seed(0)
+    support = torch.linspace(-10, 10, 21)
+    probs = torch.softmax(torch.randn(5, 21), dim=1)
+    targets = 0.8 * support + torch.rand(5, 1) * 2 - 1  # shifted, shrunk, inside [-10, 10]
+    out = project_onto_support(probs, targets, support)
+    torch.testing.assert_close(out.sum(1), torch.ones(5))
+    torch.testing.assert_close(out @ support, (probs * targets).sum(1))
+    # a point mass on an atom stays there; mass beyond the range lands on the end atoms
+    one = project_onto_support(torch.tensor([[1.0] + [0.0] * 20]), torch.full((1, 21), 3.0), support)
+    assert one[0, 13] == 1.0 and one.sum() == 1.0
+    clipped = project_onto_support(torch.full((1, 21), 1 / 21), torch.full((1, 21), 50.0), support)
+    assert clipped[0, -1] == pytest.approx(1.0)
+
+
+def test_batch_renorm_is_batch_norm_in_warmup_and_uses_running_stats_in_eval() -> None:
+    torch.manual_seed(1)
+    norm = EnsembleBatchRenorm(2, 3, momentum=0.1, warmup=2)
+    x = torch.randn(2, 64, 3) * 4 + 1
+    out = norm(x)
+    for k in range(2):  # plain batch norm per member (biased variance, eps 1e-3)
+        ref = torch.nn.functional.batch_norm(x[k], None, None, training=True, eps=1e-3)
+        torch.testing.assert_close(out[k], ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(norm.running_mean, 0.1 * x.mean(1, keepdim=True))
+    norm.eval()
+    expected = (x - norm.running_mean) / torch.sqrt(norm.running_var + 1e-3)
+    torch.testing.assert_close(norm(x), expected)
+    norm.train()
+    norm(x)
+    after = norm(x)  # third call: past warmup, corrected towards the running statistics
+    assert not torch.allclose(after, out, atol=1e-3)
+    assert norm.calls.item() == 3
+
+
+def test_categorical_critic_q_is_the_expected_return() -> None:
+    torch.manual_seed(2)
+    critic = CategoricalQEnsemble(3, 2, hidden=[16], atoms=11, v_min=-5, v_max=5, batch_renorm=True)
+    obs, act = torch.randn(8, 3), torch.rand(8, 2)
+    probs = torch.softmax(critic.logits(obs, act), dim=-1)
+    torch.testing.assert_close(critic(obs, act), probs @ torch.linspace(-5, 5, 11))
+    act.requires_grad_(True)
+    critic.eval()
+    critic.frozen(obs, act).sum().backward()
+    assert act.grad is not None and all(p.grad is None for p in critic.parameters())
+    with pytest.raises(ValueError, match="v_min < v_max"):
+        CategoricalQEnsemble(3, 2, v_min=1, v_max=1)

@@ -32,6 +32,56 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Mo
     return nn.Sequential(*layers)
 
 
+class EnsembleBatchRenorm(nn.Module):
+    """Batch renormalisation (Ioffe 2017) of ``[E, B, F]`` features, separately per member.
+
+    Training mode normalises with the batch's statistics, corrected towards the running ones by
+    ``r = clip(sigma_B / sigma, 1/r_max, r_max)`` and ``d = clip((mu_B - mu) / sigma, -d_max, d_max)``
+    (both without gradient; ``r = 1, d = 0`` during the first ``warmup`` training calls, i.e.
+    plain batch norm), and updates the running statistics; evaluation mode uses the running
+    statistics. This is CrossQ's critic normalisation (Bhatt et al. 2024). Written here because
+    torch has batch norm but not batch renorm, and not for stacked ensemble members.
+    """
+
+    def __init__(
+        self,
+        members: int,
+        features: int,
+        momentum: float = 0.01,
+        r_max: float = 3.0,
+        d_max: float = 5.0,
+        warmup: int = 100_000,
+        eps: float = 1e-3,
+    ) -> None:
+        super().__init__()
+        self.momentum, self.r_max, self.d_max, self.warmup, self.eps = momentum, r_max, d_max, warmup, eps
+        self.weight = nn.Parameter(torch.ones(members, 1, features))
+        self.bias = nn.Parameter(torch.zeros(members, 1, features))
+        self.running_mean: Tensor
+        self.running_var: Tensor
+        self.calls: Tensor
+        self.register_buffer("running_mean", torch.zeros(members, 1, features))
+        self.register_buffer("running_var", torch.ones(members, 1, features))
+        self.register_buffer("calls", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
+        weight, bias = (self.weight.detach(), self.bias.detach()) if detach_params else (self.weight, self.bias)
+        if not self.training:
+            return (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps) * weight + bias
+        mean = x.mean(dim=1, keepdim=True)
+        var = x.var(dim=1, unbiased=False, keepdim=True)
+        std = torch.sqrt(var + self.eps)
+        with torch.no_grad():
+            running_std = torch.sqrt(self.running_var + self.eps)
+            renorm = self.calls >= self.warmup  # a tensor test: no host synchronisation
+            r = torch.where(renorm, (std / running_std).clamp(1 / self.r_max, self.r_max), 1.0)
+            d = torch.where(renorm, ((mean - self.running_mean) / running_std).clamp(-self.d_max, self.d_max), 0.0)
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var, self.momentum)
+            self.calls += 1
+        return ((x - mean) / std * r + d) * weight + bias
+
+
 class EnsembleMLP(nn.Module):
     """``members`` independent ReLU MLPs whose parameters are stacked: weight ``[E, in, out]``.
 
@@ -41,7 +91,9 @@ class EnsembleMLP(nn.Module):
     Each member is initialised like ``nn.Linear`` (uniform in +-1/sqrt(fan_in)).
     """
 
-    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, members: int) -> None:
+    def __init__(
+        self, in_dim: int, hidden: Sequence[int], out_dim: int, members: int, batch_renorm: bool = False
+    ) -> None:
         super().__init__()
         dims = [in_dim, *hidden, out_dim]
         self.members = members
@@ -51,6 +103,8 @@ class EnsembleMLP(nn.Module):
             bound = 1.0 / math.sqrt(d_in)
             self.weights.append(nn.Parameter(torch.empty(members, d_in, d_out).uniform_(-bound, bound)))
             self.biases.append(nn.Parameter(torch.empty(members, 1, d_out).uniform_(-bound, bound)))
+        # CrossQ: batch renormalisation in front of every linear layer, the input's included
+        self.norms = nn.ModuleList(EnsembleBatchRenorm(members, d) for d in dims[:-1]) if batch_renorm else None
 
     def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
         """``x [B, in] -> [E, B, out]``; ``detach_params`` lets gradients reach ``x`` but not the
@@ -60,6 +114,8 @@ class EnsembleMLP(nn.Module):
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             if detach_params:
                 w, b = w.detach(), b.detach()
+            if self.norms is not None:
+                h = self.norms[i](h, detach_params)
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = h.relu_()  # in place: baddbmm's backward does not need its output
