@@ -1,13 +1,17 @@
-"""DiffSAC: the SAC recipe with the diffusion chain's path bound in actor, target and temperature."""
+"""DiffSAC (the SAC recipe with the diffusion chain's path bound) and DIME (distributional
+CrossQ critic, delayed actor, the reference's effective target entropy)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
 from rlasinference.algorithms import PRESETS, Batch
+from rlasinference.algorithms.dime import reference_target_entropy
 from rlasinference.cli.main import app
 from rlasinference.training.config import resolve
 
@@ -44,3 +48,60 @@ def test_diffsac_trains_and_evaluates_from_the_cli(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *tiny])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+
+
+def test_reference_target_entropy() -> None:
+    # 4 dim(A) against log pi^ - log p_prior(x_0), in expectation over x_0 ~ N(0, 2.5^2 I)
+    expected = -3 * (4 - 0.5 - math.log(2.5 * math.sqrt(2 * math.pi)))
+    assert reference_target_entropy(3, 2.5) == pytest.approx(expected)
+    assert expected == pytest.approx(-3 * 1.6648, abs=1e-3)
+
+
+def _dime(**overrides: object):
+    preset = PRESETS.get("dime")
+    config = preset.config_cls(critic_hidden=[16], batch_size=16, atoms=11, v_min=-20, v_max=20, **overrides)
+    return preset.build(config, {"hidden": [16], "steps": 4}, 3, 2)
+
+
+def test_dime_update_schedule_and_no_target_network() -> None:
+    torch.manual_seed(1)
+    agent = _dime(policy_delay=3)
+    assert not any("target" in name for name in agent.state_dict())  # CrossQ: no target critic
+    batch = Batch(torch.randn(16, 3), torch.rand(16, 2) * 2 - 1, torch.randn(16), torch.randn(16, 3), torch.zeros(16))
+    actor_steps = []
+    for _ in range(6):
+        before = [p.clone() for p in agent.sampler.parameters()]
+        metrics = agent.update(batch)
+        actor_steps.append(any(not torch.equal(a, b) for a, b in zip(before, agent.sampler.parameters())))
+        assert set(metrics) == set(agent.metric_names) and all(torch.isfinite(v) for v in metrics.values())
+    # the first update trains the actor (so every metric exists), then every third one
+    assert actor_steps == [True, False, True, False, False, True]
+    assert agent.checkpoint_state()["updates"] == 6
+    assert agent.critic.training  # left in training mode for the next critic update
+
+
+def test_dime_critic_target_is_the_projected_soft_return() -> None:
+    """With tau fixed near 0 and a terminal batch, the critic learns the reward's atoms."""
+    torch.manual_seed(2)
+    agent = _dime(policy_delay=1000, temperature=1e-6, lr_temperature=1e-12, entropy_coef=0.0, lr_critic=1e-2)
+    rewards = torch.tensor([-10.0, 5.0]).repeat(8)
+    obs = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]).repeat(8, 1)
+    batch = Batch(obs, torch.zeros(16, 2), rewards, obs, torch.ones(16))
+    for _ in range(300):
+        agent.update(batch)
+    agent.critic.eval()
+    q = agent.critic(obs[:2], torch.zeros(2, 2)).mean(0)
+    torch.testing.assert_close(q, torch.tensor([-10.0, 5.0]), atol=0.5, rtol=0)
+
+
+def test_dime_from_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["train", "--algo", "dime", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1"]
+    tiny = ["--set", "learning_starts=100", "--set", "batch_size=16", "--set", "critic_hidden=[16]"]
+    tiny += ["--set", "sampler.hidden=[16]", "--set", "sampler.steps=4", "--set", "log_every=50"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *tiny])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+    bad_support = ["--set", "v_min=5", "--set", "v_max=1", "--out", str(tmp_path / "b")]
+    bad = runner.invoke(app, ["train", "--algo", "dime", *bad_support])
+    assert bad.exit_code == 2 and "v_min < v_max" in bad.stderr

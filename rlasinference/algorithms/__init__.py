@@ -5,6 +5,7 @@ from __future__ import annotations
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch, Preset
 from rlasinference.algorithms.diffsac import DIFFSAC
+from rlasinference.algorithms.dime import DIME_PRESET
 from rlasinference.algorithms.meow import MEOW
 from rlasinference.algorithms.sac import SAC
 from rlasinference.algorithms.sql import SQL
@@ -15,5 +16,6 @@ PRESETS.register("sac", SAC)
 PRESETS.register("meow", MEOW)
 PRESETS.register("sql", SQL)
 PRESETS.register("diffsac", DIFFSAC)
+PRESETS.register("dime", DIME_PRESET)
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]
