@@ -40,16 +40,6 @@ def test_diffsac_update_uses_the_bound() -> None:
     assert not torch.equal(before, agent.sampler.raw_dt)  # the step size is learned through the bound
 
 
-def test_diffsac_trains_and_evaluates_from_the_cli(tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    args = ["train", "--algo", "diffsac", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1"]
-    tiny = ["--set", "learning_starts=100", "--set", "batch_size=16", "--set", "critic_hidden=[16]"]
-    tiny += ["--set", "sampler.hidden=[16]", "--set", "sampler.steps=4", "--set", "log_every=50"]
-    result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *tiny])
-    assert result.exit_code == 0, result.output
-    assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
-
-
 def test_reference_target_entropy() -> None:
     # 4 dim(A) against log pi^ - log p_prior(x_0), in expectation over x_0 ~ N(0, 2.5^2 I)
     expected = -3 * (4 - 0.5 - math.log(2.5 * math.sqrt(2 * math.pi)))
@@ -94,14 +84,18 @@ def test_dime_critic_target_is_the_projected_soft_return() -> None:
     torch.testing.assert_close(q, torch.tensor([-10.0, 5.0]), atol=0.5, rtol=0)
 
 
-def test_dime_from_the_cli(tmp_path: Path) -> None:
+@pytest.mark.parametrize("algo", ["diffsac", "dime"])
+def test_trains_and_evaluates_from_the_cli(tmp_path: Path, algo: str) -> None:
     out = tmp_path / "run"
-    args = ["train", "--algo", "dime", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1"]
+    args = ["train", "--algo", algo, "--steps", "150", "--eval-every", "150", "--eval-episodes", "1"]
     tiny = ["--set", "learning_starts=100", "--set", "batch_size=16", "--set", "critic_hidden=[16]"]
     tiny += ["--set", "sampler.hidden=[16]", "--set", "sampler.steps=4", "--set", "log_every=50"]
     result = runner.invoke(app, [*args, "--out", str(out), "--quiet", *tiny])
     assert result.exit_code == 0, result.output
     assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+
+
+def test_dime_bad_support_is_one_line(tmp_path: Path) -> None:
     bad_support = ["--set", "v_min=5", "--set", "v_max=1", "--out", str(tmp_path / "b")]
     bad = runner.invoke(app, ["train", "--algo", "dime", *bad_support])
-    assert bad.exit_code == 2 and "v_min < v_max" in bad.stderr
+    assert bad.exit_code == 2 and "v_min < v_max" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
