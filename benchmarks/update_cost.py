@@ -25,6 +25,10 @@ COMBOS: list[tuple[str, str, dict, dict]] = [
     ("meow", "meow", {}, {}),
     ("sql", "sql", {}, {}),
     ("sql at SAC's sizes", "sql", {"batch_size": 256, "critic_hidden": [256, 256]}, {"hidden": [256, 256]}),
+    ("diffsac, N = 16", "diffsac", {}, {}),
+    ("diffsac, N = 8", "diffsac", {}, {"steps": 8}),
+    ("diffsac, N = 4", "diffsac", {}, {"steps": 4}),
+    ("dime, N = 16", "dime", {}, {}),
 ]
 
 
@@ -32,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dims", nargs="+", default=["3x1", "11x3"], help="obs_dim x action_dim (Pendulum, Hopper)")
     parser.add_argument("--blocks", type=int, default=20, help="timed blocks per combination")
+    parser.add_argument("--only", nargs="+", help="labels to time (sac is always timed)")
     parser.add_argument("--updates", type=int, default=10, help="updates per block")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median ms per update")
@@ -40,6 +45,8 @@ def main() -> None:
         torch.manual_seed(0)
         agents, batches = {}, {}
         for label, algo, overrides, options in COMBOS:
+            if args.only and label != "sac" and label not in args.only:
+                continue
             preset = PRESETS.get(algo)
             config = preset.config_cls(**overrides)
             agents[label] = preset.build(config, options, obs_dim, action_dim)
@@ -67,6 +74,7 @@ def main() -> None:
             ms = statistics.median(ts)
             batch = agents[label].batch_size
             print(f"  {label:<20} batch {batch:>3}  {ms:7.2f} ms  {ms / base:5.2f}x SAC")
+        print("  (dime: per update, the actor trained every 3rd; it makes 2 updates per env step)")
 
 
 if __name__ == "__main__":
