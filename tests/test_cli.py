@@ -72,8 +72,10 @@ def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
 def test_list_shows_presets_samplers_and_validity() -> None:
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0
-    for word in ("sac", "gaussian", "exact", "reverse-kl", "sampled", "valid"):
+    for word in ("sac", "meow", "sql", "diffsac", "dime", "gaussian", "bound", "reverse-kl", "importance"):
         assert word in result.stdout
+    svgd_row = next(line for line in result.stdout.splitlines() if line.startswith("│ svgd "))
+    assert "│ none " in svgd_row and "sql" in svgd_row and "sac," not in svgd_row
 
 
 def _tiny_config(steps: int, seed: int = 0, **extra: object):

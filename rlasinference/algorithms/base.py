@@ -66,7 +66,8 @@ class Preset:
 
     ``build(config, sampler_options, obs_dim, action_dim) -> Agent``. ``objective`` and
     ``value_estimator`` name the preset's fixed parts where its config does not choose them;
-    ``requires`` is a sampler class the preset needs; ``env_defaults(env_id)`` gives config
+    ``requires`` is a sampler class the preset needs, ``densities`` the sampler density kinds it
+    works with where its config names no objective; ``env_defaults(env_id)`` gives config
     values that depend on the env (the user's settings override them).
     """
 
@@ -79,6 +80,7 @@ class Preset:
     objective: str | None = None
     value_estimator: str | None = None
     requires: type | None = None
+    densities: tuple[str, ...] | None = None
     env_defaults: Callable[[str], dict[str, Any]] | None = None
 
     def parts(self) -> tuple[str, str, str]:
@@ -90,6 +92,8 @@ class Preset:
         """Whether the preset can be built with this sampler class (``--sampler``)."""
         if self.requires is not None:
             return issubclass(sampler_cls, self.requires)
+        if self.densities is not None:
+            return getattr(sampler_cls, "density", None) in self.densities
         c = self.config_cls()
         needs = ((OBJECTIVES, c.objective), (VALUE_ESTIMATORS, c.value_estimator))
         return all(getattr(sampler_cls, "density", None) in reg.get(name).accepts for reg, name in needs)

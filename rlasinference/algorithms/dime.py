@@ -182,4 +182,5 @@ DIME_PRESET = Preset(
     temperature="learned, the reference's effective target entropy",
     objective="reverse-kl (bound), mean over critics",
     value_estimator="sampled (bound), inside the distributional target",
+    densities=("exact", "bound"),
 )

@@ -237,11 +237,11 @@ def list_() -> None:
     console.print(presets)
 
     samplers = Table(title="samplers (--sampler)")
-    for col in ("name", "density", "deterministic action", *(f"with {n}" for n, _ in PRESETS)):
+    for col in ("name", "density", "valid with presets", "deterministic action"):
         samplers.add_column(col)
     for name, cls in SAMPLERS:
-        valid = ["valid" if p.accepts(cls) else "invalid" for _, p in PRESETS]
-        samplers.add_row(name, cls.density, cls.mode_rule or "best of N under Q", *valid)
+        valid = ", ".join(n for n, p in PRESETS if p.accepts(cls)) or "none"
+        samplers.add_row(name, cls.density, valid, cls.mode_rule or "best of N under Q")
     console.print(samplers)
 
     parts = Table(title="objectives and value estimators (--set objective=..., --set value_estimator=...)")
