@@ -35,6 +35,8 @@ def final_eval_return(run_dir: Path) -> float:
         ("meow", "Pendulum-v1", 20_000, -250.0),
         ("meow", "InvertedPendulum-v5", 20_000, 900.0),
         ("sql", "Pendulum-v1", 20_000, -300.0),
+        ("diffsac", "Pendulum-v1", 20_000, -250.0),
+        ("dime", "Pendulum-v1", 20_000, -250.0),
     ],
 )
 def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshold: float) -> None:
