@@ -130,14 +130,6 @@ class ActorCritic(Agent):
         self.metric_names = ("loss_critic", "loss_policy", "tau", "q_mean")
         self.metric_names += ("loss_temperature",) * config.learn_temperature
         self.metric_names += ("entropy",) * self.has_density + objective.metrics
-        self.updates = 0
-
-    def checkpoint_state(self) -> dict[str, Any]:
-        return super().checkpoint_state() | {"updates": self.updates}
-
-    def load_checkpoint_state(self, state: dict[str, Any], with_optimizers: bool = True) -> None:
-        super().load_checkpoint_state(state, with_optimizers)
-        self.updates = int(state.get("updates", 0))
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         cfg = self.config

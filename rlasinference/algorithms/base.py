@@ -33,6 +33,8 @@ class Agent(nn.Module):
 
     Subclasses set :attr:`policy`, :attr:`metric_names` (the keys :meth:`update` returns, which
     become ``metrics.csv`` columns) and :attr:`optimizers`, and implement :meth:`update`.
+    :attr:`updates` counts gradient updates for schedules (target copies, delayed actors); it is
+    checkpointed.
     """
 
     policy: Policy
@@ -41,6 +43,7 @@ class Agent(nn.Module):
     batch_size: int
     learning_starts: int
     updates_per_step: int
+    updates: int = 0
 
     def act(self, obs: Tensor, deterministic: bool) -> Tensor:
         """``obs [B, S] -> actions [B, A]`` in (-1, 1)."""
@@ -51,10 +54,12 @@ class Agent(nn.Module):
         raise NotImplementedError
 
     def checkpoint_state(self) -> dict[str, Any]:
-        return {"modules": self.state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+        optimizers = {k: o.state_dict() for k, o in self.optimizers.items()}
+        return {"modules": self.state_dict(), "optimizers": optimizers, "updates": self.updates}
 
     def load_checkpoint_state(self, state: dict[str, Any], with_optimizers: bool = True) -> None:
         self.load_state_dict(state["modules"])
+        self.updates = int(state.get("updates", 0))
         if with_optimizers:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][name])

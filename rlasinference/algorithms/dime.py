@@ -111,15 +111,7 @@ class DIME(Agent):
             "temperature": torch.optim.Adam([self.temperature.log_tau], lr=config.lr_temperature),
         }
         self.metric_names = ("loss_critic", "loss_policy", "loss_temperature", "tau", "entropy", "q_mean")
-        self.updates = 0
         self._actor_metrics: dict[str, Tensor] = {}
-
-    def checkpoint_state(self) -> dict[str, Any]:
-        return super().checkpoint_state() | {"updates": self.updates}
-
-    def load_checkpoint_state(self, state: dict[str, Any], with_optimizers: bool = True) -> None:
-        super().load_checkpoint_state(state, with_optimizers)
-        self.updates = int(state.get("updates", 0))
 
     def _step(self, name: str, loss: Tensor, clip: float = 0.0) -> None:
         opt = self.optimizers[name]
