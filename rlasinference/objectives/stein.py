@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.objectives.reverse_kl import Critic
-from rlasinference.samplers.base import Sampler, atanh_clipped, repeat_rows, tanh_log_abs_det
+from rlasinference.samplers.base import Sampler, atanh_clipped, on_samples, tanh_log_abs_det
 
 
 def rbf_kernel(fixed: Tensor, updated: Tensor) -> tuple[Tensor, Tensor]:
@@ -45,11 +45,10 @@ def target_score(context: Tensor, u: Tensor, critic: Critic, tau: Tensor) -> Ten
     """``grad_u log p(u|s)`` for the pre-tanh particles ``u [B, J, A]`` (see the module docstring).
 
     The clipped double-Q (min over the critic's members) is the target's energy."""
-    batch, j, dim = u.shape
     with torch.enable_grad():
         u = u.detach().requires_grad_(True)
-        q = critic(repeat_rows(context, j), torch.tanh(u).reshape(batch * j, dim)).min(dim=0).values
-        log_p = q.reshape(batch, j) / tau + tanh_log_abs_det(u).sum(-1)
+        q = on_samples(critic, context, torch.tanh(u)).min(dim=0).values  # [B, J]
+        log_p = q / tau + tanh_log_abs_det(u).sum(-1)
         (score,) = torch.autograd.grad(log_p.sum(), u)
     return score
 

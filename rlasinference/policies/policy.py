@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rlasinference.samplers.base import Sampler, repeat_rows
+from rlasinference.samplers.base import Sampler, on_samples
 
 
 class Policy:
@@ -38,7 +38,5 @@ class Policy:
         if self._critic is None:
             raise ValueError(f"{type(self.sampler).__name__} has no mode rule and the policy has no critic")
         actions = self.sampler.sample(obs, self.candidates).actions  # [B, N, A]
-        batch, n, dim = actions.shape
-        q = self._critic(repeat_rows(obs, n), actions.reshape(batch * n, dim)).mean(0)
-        best = q.reshape(batch, n).argmax(dim=1)
-        return actions[torch.arange(batch), best]
+        best = on_samples(self._critic, obs, actions).mean(0).argmax(dim=1)
+        return actions[torch.arange(actions.shape[0]), best]

@@ -7,6 +7,7 @@ an empty ``[B, 0]`` tensor for a toy target) and a sample count ``n``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -82,6 +83,15 @@ def repeat_rows(context: Tensor, n: int) -> Tensor:
     """``[B, C] -> [B * n, C]``, each row repeated ``n`` times in place (matches ``[B, n, ...]``
     flattened to ``[B * n, ...]``)."""
     return context.repeat_interleave(n, dim=0) if n > 1 else context
+
+
+def on_samples(fn: Callable[[Tensor, Tensor], Tensor], context: Tensor, actions: Tensor) -> Tensor:
+    """Evaluate ``fn(context [N, C], actions [N, A]) -> [..., N]`` on ``n`` samples per context
+    row: ``actions [B, n, A]`` with each row of ``context [B, C]`` repeated for its samples.
+    Returns ``[..., B, n]``."""
+    batch, n, dim = actions.shape
+    out = fn(repeat_rows(context, n), actions.reshape(batch * n, dim))
+    return out.reshape(*out.shape[:-1], batch, n)
 
 
 def atanh_clipped(a: Tensor, eps: float = 1e-6) -> Tensor:

@@ -29,6 +29,7 @@ from rlasinference.samplers.base import (
     Sampler,
     Samples,
     atanh_clipped,
+    on_samples,
     repeat_rows,
     tanh_log_abs_det,
 )
@@ -148,10 +149,8 @@ class EnergyFlow(Sampler):
         return log_z.unsqueeze(0) + self._shifts(context)
 
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
-        batch, n, dim = actions.shape
-        flat = repeat_rows(context, n)
-        a = actions.reshape(batch * n, dim)
-        return (self.log_unnormalized(flat, a) - self.log_normalizer(flat))[0].reshape(batch, n)
+        log_pi = on_samples(lambda c, a: self.log_unnormalized(c, a) - self.log_normalizer(c), context, actions)
+        return log_pi[0]  # the shifts cancel: either head gives log pi
 
     def mode(self, context: Tensor) -> Tensor:
         z0 = context.new_zeros(context.shape[0], self.action_dim)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from rlasinference.samplers.base import Sampler, repeat_rows
+from rlasinference.samplers.base import Sampler, on_samples
 
 
 def importance_soft_value(
@@ -26,6 +26,6 @@ def importance_soft_value(
     including those without a density. ``[B] <- [B, C]``.
     """
     batch, dim = next_context.shape[0], sampler.action_dim
-    actions = torch.rand(batch * n, dim, device=next_context.device, dtype=next_context.dtype) * 2.0 - 1.0
-    q = target_critic(repeat_rows(next_context, n), actions).min(dim=0).values.reshape(batch, n)
+    actions = torch.rand(batch, n, dim, device=next_context.device, dtype=next_context.dtype) * 2.0 - 1.0
+    q = on_samples(target_critic, next_context, actions).min(dim=0).values  # [B, n]
     return tau * (torch.logsumexp(q / tau, dim=1) - math.log(n) + dim * math.log(2.0))

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from rlasinference.samplers.base import Sampler, repeat_rows
+from rlasinference.samplers.base import Sampler, on_samples
 
 
 def sampled_soft_value(
@@ -23,8 +23,5 @@ def sampled_soft_value(
     """
     samples = sampler.sample(next_context, n)
     assert samples.log_density is not None, "the sampled soft value needs a sampler with a log-density"
-    batch, n_samples, action_dim = samples.actions.shape
-    flat_actions = samples.actions.reshape(batch * n_samples, action_dim)
-    flat_context = repeat_rows(next_context, n_samples)
-    q = target_critic(flat_context, flat_actions).min(dim=0).values.reshape(batch, n_samples)
+    q = on_samples(target_critic, next_context, samples.actions).min(dim=0).values  # [B, n]
     return (q - tau * samples.log_density).mean(dim=1)
