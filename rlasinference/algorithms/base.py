@@ -65,6 +65,13 @@ class Agent(nn.Module):
                 opt.load_state_dict(state["optimizers"][name])
 
 
+def by_env_prefix(env_id: str, table: dict[str, Any]) -> Any | None:
+    """The entry of ``table`` whose key starts the env's name (``module:`` and ``namespace/``
+    stripped), e.g. ``"Hopper"`` for ``Hopper-v5``; ``None`` if none does. For per-env defaults."""
+    name = env_id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    return next((value for prefix, value in table.items() if name.startswith(prefix)), None)
+
+
 @dataclass(frozen=True)
 class Preset:
     """A registered algorithm: a config dataclass with the paper's defaults and a builder.

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rlasinference.algorithms.base import Agent, Batch, Preset
+from rlasinference.algorithms.base import Agent, Batch, Preset, by_env_prefix
 from rlasinference.core.errors import UserError
 from rlasinference.critics import polyak_update
 from rlasinference.policies import Policy
@@ -57,11 +57,8 @@ class MEowConfig:
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
-    name = env_id.rsplit(":", 1)[-1]
-    for prefix, (tau, polyak) in ENV_DEFAULTS.items():
-        if name.startswith(prefix):
-            return {"temperature": tau, "polyak": polyak}
-    return {}
+    found = by_env_prefix(env_id, ENV_DEFAULTS)
+    return {} if found is None else {"temperature": found[0], "polyak": found[1]}
 
 
 def closed_form_value(flow: EnergyFlow, next_obs: Tensor, tau: float) -> Tensor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
-from rlasinference.algorithms.base import Preset
+from rlasinference.algorithms.base import Preset, by_env_prefix
 
 # reward scale of the reference's runs, by env name prefix (tau = 1); Pendulum-class tasks: ours
 REWARD_SCALES = {
@@ -46,11 +46,8 @@ class SQLConfig(ActorCriticConfig):
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
-    name = env_id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    if name.startswith("MultiGoal"):
-        return dict(MULTIGOAL)
-    scale = next((s for prefix, s in REWARD_SCALES.items() if name.startswith(prefix)), None)
-    return {} if scale is None else {"reward_scale": scale}
+    table = {"MultiGoal": MULTIGOAL} | {prefix: {"reward_scale": s} for prefix, s in REWARD_SCALES.items()}
+    return dict(by_env_prefix(env_id, table) or {})
 
 
 SQL = Preset(
