@@ -90,13 +90,9 @@ class DIME(Agent):
         self.batch_size, self.learning_starts = config.batch_size, config.learning_starts
         self.updates_per_step = config.updates_per_step
         self.sampler = cls(obs_dim, action_dim, **sampler_options)
-        try:
-            self.critic = CategoricalQEnsemble(
-                obs_dim, action_dim, config.critic_hidden, 2, config.atoms, config.v_min, config.v_max,
-                config.batch_renorm,
-            )  # fmt: skip
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        self.critic = CategoricalQEnsemble(
+            obs_dim, action_dim, config.critic_hidden, 2, config.atoms, config.v_min, config.v_max, config.batch_renorm
+        )
         self.temperature = Temperature(config.temperature, learned=True)
         prior_std = getattr(self.sampler, "prior_std", None)  # the diffusion chain's; others: SAC's -dim(A)
         if config.target_entropy is not None:
