@@ -39,7 +39,9 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def train(
-    algo: Annotated[str | None, typer.Option(help="Preset: sac, meow (see `rlai list`). [default: sac]")] = None,
+    algo: Annotated[
+        str | None, typer.Option(help="Preset, e.g. sac, sql, dime (`rlai list` shows all). [default: sac]")
+    ] = None,
     sampler: Annotated[
         str | None, typer.Option(help="Replace the preset's sampler (registry name or module:Class).")
     ] = None,
