@@ -111,11 +111,13 @@ def test_rlai_sample_writes_metrics_and_plot(tmp_path: Path) -> None:
         (["--sampler", "nope"], "unknown sampler 'nope'"),
         (["--set", "sampler.width=3"], "unknown sampler option 'sampler.width'"),
         (["--tau", "0"], "must be positive"),
+        (["--sampler", "svgd", "--set", "sampler.noise_dim=3"], "cannot build sampler 'svgd'"),
     ],
 )
 def test_rlai_sample_bad_input(tmp_path: Path, args: list[str], fragment: str) -> None:
     result = runner.invoke(app, ["sample", "--steps", "5", "--out", str(tmp_path / "o"), "--quiet", *args])
     assert_one_line_error(result, fragment)
+    assert not (tmp_path / "o").exists()
 
 
 def _fit(sampler: str, target: str, seed: int, tmp_path: Path) -> dict:

@@ -37,16 +37,15 @@ def run_workbench(
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
     options = set_sampler_options(sampler_options(cls), parse_set(set_items))
-    if out is None:
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
-        out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
-
     torch.manual_seed(seed)
     try:
         sampler = cls(0, target.dim, **options)
     except ValueError as exc:  # an option out of its range, caught by the constructor
         raise UserError(f"cannot build sampler {sampler_name!r}: {exc}") from None
+    if out is None:  # created only once the sampler exists: bad options leave no directory behind
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
+        out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     progress = Progress(
         TextColumn(f"[bold blue]fit {sampler_name} to {target.name}"),
