@@ -144,7 +144,10 @@ def eval_(
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Evaluate a run's checkpoint for some episodes (deterministic by default)."""
+    """Evaluate a run's checkpoint for some episodes (deterministic by default).
+
+    Envs with their own evaluation metrics report them too, and draw the episodes into the run
+    directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.evaluation import env_report, run_episodes
     from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, seed_everything
