@@ -77,7 +77,8 @@ class MultiGoalEnv(gym.Env[np.ndarray, np.ndarray]):
         goals = [g for g in (self.goal_of(t[-1]) for t in trajectories) if g is not None]
         counts = np.bincount(np.array(goals, dtype=int), minlength=len(GOALS)) if goals else np.zeros(len(GOALS))
         p = counts[counts > 0] / max(len(goals), 1)
-        return {"goals_reached": float((counts > 0).sum()), "goal_entropy": float(-(p * np.log(p)).sum())}
+        entropy = float(-(p * np.log(p)).sum()) + 0.0  # (+ 0.0 turns -0.0 into 0.0 for printing)
+        return {"goals_reached": float((counts > 0).sum()), "goal_entropy": entropy}
 
     def plot_trajectories(self, trajectories: list[np.ndarray], path: Path, title: str) -> None:
         """The episodes' paths over the contours of the distance cost, goals in red."""

@@ -14,6 +14,13 @@ For any backward kernel, E_{path | x_N}[log p_prior(x_0) + sum_n log F - log B] 
 tanh log-Jacobian) is an estimate of an upper bound on log pi(a|c): the sampler's density kind is
 ``bound``. F and B share their variance, so their normalisers cancel and each step contributes
 ``-|eps_n|^2 / 2 + |x_n - (1 - h_n) x_{n+1}|^2 / (4 sigma^2 h_n)``.
+
+With ``learn_noise`` the network also outputs a log-scale per action dimension, and F's standard
+deviation becomes c(x_n, c, n) sqrt(2 sigma^2 h_n) (log c clamped to [-5, 1], starting at 0):
+each step's term gains ``-sum_d log c_d``. The bound holds for any forward kernel. With a fixed
+variance it is tight only when each step is small next to the scale of the noised target; for a
+target much thinner than the prior, the reversal's step variance falls below the noising
+kernel's and the mismatch is paid at every step (docs/samplers/diffusion.md measures it).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ class DiffusionChain(Sampler):
     :param dt: initial mean step size (learned through a softplus).
     :param learn_dt: learn the step size (else fixed at ``dt``).
     :param time_dim: size of the sinusoidal step embedding.
+    :param learn_noise: learn a state-dependent scale of each step's noise (DIME and DiffSAC: off).
     """
 
     density: ClassVar[DensityKind] = "bound"
@@ -68,11 +76,12 @@ class DiffusionChain(Sampler):
         dt: float = 0.1,
         learn_dt: bool = True,
         time_dim: int = 16,
+        learn_noise: bool = False,
     ) -> None:
         super().__init__(context_dim, action_dim)
         if steps < 1 or prior_std <= 0 or dt <= 0 or not hidden:
             raise ValueError("diffusion needs steps >= 1, prior_std > 0, dt > 0 and at least one hidden layer")
-        self.steps, self.prior_std = steps, prior_std
+        self.steps, self.prior_std, self.learn_noise = steps, prior_std, learn_noise
         raw_dt = torch.tensor(math.log(math.expm1(dt)))
         self.raw_dt = nn.Parameter(raw_dt) if learn_dt else nn.Buffer(raw_dt)
         self.weights: Tensor
@@ -84,7 +93,7 @@ class DiffusionChain(Sampler):
         self.in_x = nn.Linear(action_dim, hidden[0])
         self.in_c = nn.Linear(context_dim, hidden[0], bias=False) if context_dim else None
         self.in_t = nn.Linear(time_dim, hidden[0], bias=False)
-        self.body = mlp(hidden[0], hidden[1:], action_dim)
+        self.body = mlp(hidden[0], hidden[1:], 2 * action_dim if learn_noise else action_dim)
         last = self.body[-1]
         assert isinstance(last, nn.Linear)
         nn.init.zeros_(last.weight)
@@ -110,13 +119,28 @@ class DiffusionChain(Sampler):
             x = sigma * eps[0]
         else:
             x = context.new_zeros(rows, dim)
-        xs = [x]
+        # per-step tensors unbound once (indexing inside the loop would add a select and, in the
+        # backward pass, a full-size zero-filled gradient per step)
+        hs, conds = h.unbind(0), cond.unbind(0)
+        steps_kicks = kicks.unbind(0) if noise else ()
+        layers = list(self.body)
+        xs, log_scales = [x], []
         for k in range(steps):
-            pre = x @ weight_x + cond[k] if ctx is None else torch.addmm(ctx, x, weight_x).add_(cond[k])
-            drift = self.body(pre.relu_()) - x  # sigma^2 grad log p_prior(x) = -x
-            x = x + h[k] * drift
+            pre = x @ weight_x + conds[k] if ctx is None else torch.addmm(ctx, x, weight_x).add_(conds[k])
+            out = pre.relu_()
+            for layer in layers:
+                out = layer.forward(out)  # (no module-call hooks: this runs 16 times per chain)
+            if self.learn_noise:
+                out, log_scale = out.split(dim, dim=-1)
+                log_scale = log_scale.clamp(-5.0, 1.0)
+            drift = out - x  # sigma^2 grad log p_prior(x) = -x
+            x = x + hs[k] * drift
             if noise:
-                x = x + kicks[k]
+                kick = steps_kicks[k]
+                if self.learn_noise:
+                    kick = kick * log_scale.exp()
+                    log_scales.append(log_scale.sum(-1))
+                x = x + kick
             xs.append(x)
         if not noise:
             return x, context.new_zeros(rows)
@@ -124,7 +148,10 @@ class DiffusionChain(Sampler):
         path = -0.5 * eps.square().sum(dim=(0, 2)) - dim * (math.log(sigma) + LOG_SQRT_2PI)
         chain = torch.stack(xs)  # [steps + 1, rows, A]
         back = chain[:-1] - (1.0 - h)[:, None, None] * chain[1:]
-        return x, path + (back.square().sum(-1) / (4.0 * sigma**2 * h)[:, None]).sum(0)
+        path = path + (back.square().sum(-1) / (4.0 * sigma**2 * h)[:, None]).sum(0)
+        if log_scales:
+            path = path - torch.stack(log_scales).sum(0)
+        return x, path
 
     def sample(self, context: Tensor, n: int = 1) -> Samples:
         batch, dim = context.shape[0], self.action_dim
