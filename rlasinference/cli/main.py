@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rlasinference.cli import experiments
+from rlasinference.cli.output import EXIT_INTERRUPTED, console
+from rlasinference.cli.output import fail as _fail
+from rlasinference.cli.output import say as _say
 from rlasinference.core.errors import UserError
 
 app = typer.Typer(
@@ -20,21 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Maximum-entropy RL as inference: every policy is a sampler of exp(Q/tau).",
 )
-console = Console()
-err_console = Console(stderr=True)
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
-
-def _say(text: str, err: bool = False) -> None:
-    """Print one plain line (no wrapping, no highlighting: scripts grep these)."""
-    (err_console if err else console).print(text, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    _say(f"[bold red]error:[/] {escape(message)}", err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command()
@@ -104,27 +92,9 @@ def resume(
 
 
 def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
-    from rlasinference.training.checkpoint import load_checkpoint
-    from rlasinference.training.loop import LAST, Trainer
-    from rlasinference.training.run_dir import create_run_dir, discard_run_dir, record_command, write_config
+    from rlasinference.training.runner import run_training
 
-    if new:
-        created = not run_dir.exists()
-        create_run_dir(run_dir, cfg)
-    else:
-        done = load_checkpoint(run_dir / "checkpoints" / LAST)["step"]
-        if done >= cfg.run.steps:
-            raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
-    try:
-        trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new)
-    except UserError:
-        if new:  # the env or agent could not be built: leave no half-made run behind
-            discard_run_dir(run_dir, created)
-        raise
-    if not new:
-        write_config(run_dir, cfg)
-        record_command(run_dir)
-    summary = trainer.train()
+    summary = run_training(cfg, run_dir, new=new, quiet=quiet)
     if summary["interrupted"]:
         _say(f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -256,6 +226,10 @@ def list_() -> None:
         for name, comp in reg:
             parts.add_row(kind, name, ", ".join(comp.accepts), escape(comp.summary))
     console.print(parts)
+
+
+app.command()(experiments.sweep)
+app.command()(experiments.compare)
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 import random
 import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -58,8 +60,15 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
 class Trainer:
     """Trains ``config`` in ``run_dir``; ``resume=True`` continues from ``checkpoints/last.pt``."""
 
-    def __init__(self, config: Config, run_dir: Path, quiet: bool = False, resume: bool = False) -> None:
-        self.config, self.run_dir, self.quiet = config, run_dir, quiet
+    def __init__(
+        self,
+        config: Config,
+        run_dir: Path,
+        quiet: bool = False,
+        resume: bool = False,
+        on_eval: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self.config, self.run_dir, self.quiet, self.on_eval = config, run_dir, quiet, on_eval
         self.ckpt_dir = run_dir / "checkpoints"
         run = config.run
         self.device = resolve_device(run.device)
@@ -211,8 +220,12 @@ class Trainer:
     def train(self) -> dict[str, Any]:
         """Run until ``config.run.steps``; returns a summary. Ctrl-C saves and returns early."""
         run = self.config.run
+        # Ctrl-C saves and stops; only the main thread may handle signals (a sweep's trials run
+        # in worker threads, and the sweep stops them itself)
+        handle_sigint = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, self._on_sigint)
+        if handle_sigint:
+            signal.signal(signal.SIGINT, self._on_sigint)
         progress = _progress(self.quiet)
         try:
             with progress:
@@ -250,6 +263,8 @@ class Trainer:
                         self.save()
                         extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
                         progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
+                        if self.on_eval is not None:
+                            self.on_eval(self.step, ret)
                     if self.step % 100 == 0:
                         now = time.perf_counter()
                         sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
@@ -266,7 +281,8 @@ class Trainer:
             )
             raise NonFiniteLossError(f"{exc}; training stopped, {where}") from None
         finally:
-            signal.signal(signal.SIGINT, previous)
+            if handle_sigint:
+                signal.signal(signal.SIGINT, previous)
             self.metrics.close()
             title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
             plot_learning_curve(self.run_dir, title, self.agent.learning_starts)

@@ -1,0 +1,165 @@
+"""``rlai sweep`` and ``rlai compare``: many runs at once, and honest statistics over them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from rlasinference.cli.output import console, fail, say
+from rlasinference.core.errors import UserError
+
+
+def sweep(
+    spec_file: Annotated[
+        Path | None, typer.Argument(help="Sweep YAML (name, seeds, set, runs); or give the grid by flags.")
+    ] = None,
+    algo: Annotated[list[str] | None, typer.Option(help="Preset; repeat for several.")] = None,
+    sampler: Annotated[list[str] | None, typer.Option(help="Sampler; repeat for several.")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="Env id; repeat for several.")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 of every entry (overrides the file's).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Config key=value for every trial, repeatable.")
+    ] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option(help="Config key=v1,v2,... crossed with the rest, repeatable.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Sweep directory. [default: runs/sweep-<name>]")] = None,
+    cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (also its torch threads).")] = 1.0,
+    gpus_per_trial: Annotated[float, typer.Option(help="GPUs per trial (with --set device=cuda).")] = 0.0,
+    max_concurrent: Annotated[int | None, typer.Option(help="At most this many trials at once.")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (e.g. auto); default: a local Ray on this machine.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the trials and what would run; run nothing.")
+    ] = False,
+) -> None:
+    """Run a grid of presets x samplers x envs x seeds x config values with Ray Tune; a re-run
+    skips finished trials and resumes interrupted ones."""
+    from rlasinference.experiments.grid import load_spec
+    from rlasinference.experiments.sweep import execute, final_returns, plan, write_spec
+    from rlasinference.training.config import parse_set
+
+    try:
+        spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [], load_spec)
+        sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
+        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)))
+        counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new")}
+        say(
+            f"{len(planned)} trials in {sweep_dir}: {counts['done']} finished (skipped), "
+            f"{counts['resume']} to resume, {counts['new']} new"
+        )
+        if dry_run:
+            for p in planned:
+                step = f" (checkpoint at step {p.step})" if p.action != "new" else ""
+                say(f"  {p.action:<6} {p.trial.name}{step}")
+            return
+        write_spec(spec, sweep_dir)
+        failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    finals = final_returns(sweep_dir, planned)
+    failed = {line.split(":", 1)[0] for line in failures}
+    table = Table(title=f"sweep {spec['name']}", title_justify="left")
+    for col in ("run", "status", "final eval return"):
+        table.add_column(col)
+    for p in planned:
+        value = finals[p.trial.name]
+        status = "failed" if p.trial.name in failed else ("skipped" if p.action == "done" else "finished")
+        table.add_row(p.trial.name, status, "-" if value is None else f"{value:.2f}")
+    console.print(table)
+    for line in failures:
+        say(f"[bold red]failed:[/] {line}", err=True)
+    say(f"compare with: rlai compare {sweep_dir}")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _spec(
+    spec_file: Path | None,
+    algo: list[str] | None,
+    sampler: list[str] | None,
+    env: list[str] | None,
+    seeds: int | None,
+    sets: dict[str, Any],
+    grid: list[str],
+    load_spec: Any,
+) -> dict[str, Any]:
+    """The sweep spec from the file and/or the flags (flags add to every entry of a file)."""
+    from rlasinference.training.config import parse_set
+
+    axes = {k: v for k, v in (("algo", algo), ("sampler", sampler), ("env", env)) if v}
+    grid_values: dict[str, list[Any]] = {}
+    for item in grid:
+        key, _, values = item.partition("=")
+        if not key or not values:
+            raise UserError(f"--grid takes key=v1,v2,..., got {item!r}")
+        grid_values[key] = [parse_set([f"{key}={v}"])[key] for v in values.split(",")]
+    if spec_file is not None:
+        spec = load_spec(spec_file)
+        if axes or grid_values:
+            raise UserError("give the grid either in the sweep file or by --algo/--sampler/--env/--grid, not both")
+    else:
+        if not axes and not grid_values:
+            raise UserError("give a sweep file, or at least one of --algo, --sampler, --env, --grid")
+        name = "-".join("_".join(v) for v in axes.values()) or "grid"
+        spec = {"name": name.replace("/", "_").replace(":", "_"), "runs": [{**axes, "grid": grid_values}]}
+    if seeds is not None:
+        spec["seeds"] = seeds
+        for entry in spec.get("runs") or []:
+            if isinstance(entry, dict):
+                entry.pop("seeds", None)
+    if sets:  # flags win over the file, at every level
+        spec["set"] = {**(spec.get("set") or {}), **sets}
+        for entry in spec.get("runs") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("set"), dict):
+                entry["set"] = {**entry["set"], **sets}
+    return spec
+
+
+def compare(
+    paths: Annotated[list[Path], typer.Argument(help="Run directories and/or directories of runs (a sweep).")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory. [default: <sweep>/compare, or runs/compare]")
+    ] = None,
+    reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
+) -> None:
+    """IQM, mean, median and optimality gap with 95% bootstrap CIs (rliable), performance
+    profiles and learning curves with CI bands: table.md, table.csv, curves.png, profiles.png."""
+    from rlasinference.experiments import compare as cmp
+
+    try:
+        if reps < 100:
+            raise UserError(f"--reps must be >= 100, got {reps}")
+        runs, notes = cmp.find_runs(paths)
+        if not runs:
+            raise UserError("no run with an evaluation to compare")
+        if out is None:
+            single = len(paths) == 1
+            out = paths[0] / "compare" if single else Path("runs") / "compare"
+        out.mkdir(parents=True, exist_ok=True)
+        finished, unfinished = cmp.finished_runs(runs)
+        notes += unfinished
+        written = ["curves.png"]
+        cmp.plot_curves(cmp.curves(finished or runs, reps), out / "curves.png")
+        if finished and len(runs) > 1:
+            scores, _, agg_notes = cmp.normalised_scores(finished)
+            notes += agg_notes
+            env_rows = cmp.per_env_table(finished, reps)
+            agg_rows = cmp.aggregate_table(scores, reps) if scores else []
+            say(cmp.write_tables(env_rows, agg_rows, out, reps))
+            written += ["table.md", "table.csv"]
+            if scores:
+                cmp.plot_profiles(scores, out / "profiles.png", reps)
+                written.append("profiles.png")
+        elif len(runs) == 1:
+            r = runs[0]
+            say(f"{r.label} on {r.env}, seed {r.seed}: eval return {r.returns[-1]:.2f} at step {r.steps[-1]}")
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    for note in notes:
+        say(f"note: {note}", err=True)
+    say(f"wrote {', '.join(written)} to {out}")

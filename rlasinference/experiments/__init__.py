@@ -1,0 +1,1 @@
+"""Many runs at once (sweeps on Ray Tune) and statistics over runs (rliable)."""

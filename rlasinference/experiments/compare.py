@@ -1,0 +1,303 @@
+"""``rlai compare``: statistics over runs with rliable (Agarwal et al. 2021).
+
+Scores are the deterministic evaluation returns in each run's metrics.csv. For each env and
+algorithm: IQM, mean and median of the final returns with 95% stratified-bootstrap confidence
+intervals. Across envs the returns are first normalised per env to [0, 1] by the lowest and
+highest final return of any compared run in that env (so "optimality gap" is the gap to the best
+run seen, not to a known optimum), then aggregated the same way, with performance profiles.
+Learning curves: IQM over runs at every evaluation step, with its 95% CI as a band.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rlasinference.core.errors import UserError
+from rlasinference.training.metrics import read_metrics
+
+MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
+METRICS = ("IQM", "mean", "median")
+
+
+@dataclass
+class Run:
+    """One run directory's evaluation curve."""
+
+    path: Path
+    label: str  # the algorithm: preset, plus the sampler where it is not the preset's own
+    env: str
+    seed: int
+    steps: np.ndarray
+    returns: np.ndarray
+    target_steps: int
+
+
+def _label(config: dict[str, Any]) -> str:
+    from rlasinference.algorithms import PRESETS
+
+    algo, sampler = str(config.get("algo")), config.get("sampler")
+    try:
+        default = PRESETS.get(algo).config_cls().sampler
+    except UserError:  # a run of an algorithm this install does not know (e.g. a peer library)
+        default = None
+    return algo if sampler in (None, default) else f"{algo}+{sampler}"
+
+
+def load_run(path: Path) -> Run | None:
+    """The run in ``path``, or ``None`` when it has no evaluation yet."""
+    import yaml
+
+    config = yaml.safe_load((path / "config.yaml").read_text()) or {}
+    metrics = path / "metrics.csv"
+    rows = [r for r in read_metrics(metrics) if r.get("eval_return")] if metrics.exists() else []
+    if not rows:
+        return None
+    return Run(
+        path=path,
+        label=_label(config),
+        env=str(config.get("env")),
+        seed=int(config.get("seed", 0)),
+        steps=np.array([int(float(r["step"])) for r in rows]),
+        returns=np.array([float(r["eval_return"]) for r in rows]),
+        target_steps=int(config.get("steps", 0)),
+    )
+
+
+def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
+    """Runs under ``paths`` (run directories, or directories holding them, e.g. a sweep), and a
+    note per directory left out."""
+    runs, notes = [], []
+    for path in paths:
+        if not path.is_dir():
+            raise UserError(f"{str(path)!r} is not a directory")
+        dirs = [path] if (path / "config.yaml").exists() else sorted(p.parent for p in path.glob("*/config.yaml"))
+        if not dirs:
+            raise UserError(f"{str(path)!r} holds no run directories (no config.yaml in it or one level down)")
+        for d in dirs:
+            run = load_run(d)
+            if run is None:
+                notes.append(f"{d}: no evaluation yet, left out")
+            else:
+                runs.append(run)
+    return runs, notes
+
+
+def finished_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
+    """The runs that reached their configured steps, and a note per run that did not."""
+    kept, notes = [], []
+    for r in runs:
+        if r.steps[-1] < r.target_steps:
+            notes.append(f"{r.path}: stopped at step {r.steps[-1]} of {r.target_steps}, left out of the final scores")
+        else:
+            kept.append(r)
+    return kept, notes
+
+
+def _rliable() -> tuple[Any, Any]:
+    try:
+        from rliable import library, metrics
+    except ImportError:
+        raise UserError(MISSING_RLIABLE) from None
+    # rliable hands arch a RandomState, which arch now calls deprecated: nothing a user can act on
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+    return library, metrics
+
+
+def _three(metrics: Any) -> Any:
+    """scores -> [IQM, mean, median]."""
+    fns = (metrics.aggregate_iqm, metrics.aggregate_mean, metrics.aggregate_median)
+    return lambda scores: np.array([f(scores) for f in fns])
+
+
+def _put(row: dict[str, Any], name: str, point: float, ci: np.ndarray) -> None:
+    row[name], row[f"{name}_low"], row[f"{name}_high"] = float(point), float(ci[0]), float(ci[1])
+
+
+def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Rows (env, algorithm, runs, IQM/mean/median with CIs) of the final raw returns."""
+    library, metrics = _rliable()
+    groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        groups[r.env][r.label].append(float(r.returns[-1]))
+    rows = []
+    for env in sorted(groups):
+        scores = {label: np.array(v)[:, None] for label, v in sorted(groups[env].items())}
+        point, cis = library.get_interval_estimates(
+            scores, _three(metrics), reps=reps, random_state=np.random.RandomState(seed)
+        )
+        for label in scores:
+            row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
+            for i, name in enumerate(METRICS):
+                _put(row, name, point[label][i], cis[label][:, i])
+            rows.append(row)
+    return rows
+
+
+def normalised_scores(runs: list[Run]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """``{algorithm: [runs, envs]}`` of final returns normalised per env to [0, 1] by the lowest
+    and highest final return there; envs and notes on what was left out."""
+    by_env: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        by_env[r.env][r.label].append(float(r.returns[-1]))
+    envs = sorted(by_env)
+    labels = sorted({r.label for r in runs})
+    notes = []
+    complete = [a for a in labels if all(a in by_env[e] for e in envs)]
+    for a in set(labels) - set(complete):
+        notes.append(f"{a}: not run on every env, left out of the aggregate")
+    scores: dict[str, np.ndarray] = {}
+    for a in complete:
+        n = min(len(by_env[e][a]) for e in envs)
+        if any(len(by_env[e][a]) != n for e in envs):
+            notes.append(f"{a}: unequal runs per env, the first {n} of each used in the aggregate")
+        columns = []
+        for e in envs:
+            values = np.concatenate([np.array(v) for v in by_env[e].values()])
+            lo, hi = values.min(), values.max()
+            x = np.array(by_env[e][a][:n])
+            columns.append((x - lo) / (hi - lo) if hi > lo else np.ones_like(x))
+        scores[a] = np.stack(columns, axis=1)
+    return scores, envs, notes
+
+
+def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Rows (algorithm, IQM/mean/median/optimality gap with CIs) over normalised scores."""
+    library, metrics = _rliable()
+
+    def fn(s: np.ndarray) -> np.ndarray:
+        return np.append(_three(metrics)(s), metrics.aggregate_optimality_gap(s, 1.0))
+
+    point, cis = library.get_interval_estimates(scores, fn, reps=reps, random_state=np.random.RandomState(seed))
+    rows = []
+    for label in scores:
+        row: dict[str, Any] = {"algorithm": label, "runs": scores[label].shape[0], "envs": scores[label].shape[1]}
+        for i, name in enumerate((*METRICS, "optimality gap")):
+            _put(row, name, point[label][i], cis[label][:, i])
+        rows.append(row)
+    return rows
+
+
+def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
+    """``{env: {algorithm: (steps, iqm, low, high)}}`` over the evaluation steps all its runs share."""
+    library, metrics = _rliable()
+    groups: dict[str, dict[str, list[Run]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        groups[r.env][r.label].append(r)
+    out: dict[str, dict[str, tuple[np.ndarray, ...]]] = {}
+    for env, by_label in sorted(groups.items()):
+        out[env] = {}
+        for label, rs in sorted(by_label.items()):
+            steps = sorted(set.intersection(*(set(r.steps.tolist()) for r in rs)))
+            matrix = np.array([[dict(zip(r.steps.tolist(), r.returns, strict=True))[s] for s in steps] for r in rs])
+            if len(rs) == 1:
+                out[env][label] = (np.array(steps), matrix[0], matrix[0], matrix[0])
+                continue
+
+            def per_step(s: np.ndarray) -> np.ndarray:
+                return np.array([metrics.aggregate_iqm(s[:, j]) for j in range(s.shape[1])])
+
+            point, cis = library.get_interval_estimates(
+                {label: matrix}, per_step, reps=reps, random_state=np.random.RandomState(seed)
+            )
+            out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1])
+    return out
+
+
+def _fmt(row: dict[str, Any], name: str) -> str:
+    return f"{row[name]:.3g} [{row[f'{name}_low']:.3g}, {row[f'{name}_high']:.3g}]"
+
+
+def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]], out: Path, reps: int) -> str:
+    """table.csv and table.md in ``out``; returns the markdown."""
+    with open(out / "table.csv", "w", newline="") as f:
+        fields = ["scope", "env", "algorithm", "runs"] + [
+            f"{m}{s}" for m in (*METRICS, "optimality gap") for s in ("", "_low", "_high")
+        ]
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows([{"scope": "env", **r} for r in env_rows])
+        writer.writerows([{"scope": "aggregate", "env": "all (normalised)", **r} for r in agg_rows])
+    lines = [
+        f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps].",
+        "",
+        "| env | algorithm | runs | IQM | mean | median |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt(r, 'IQM')} | {_fmt(r, 'mean')} | {_fmt(r, 'median')} |"
+        for r in env_rows
+    ]
+    if agg_rows:
+        lines += [
+            "",
+            "Aggregate over envs, returns normalised per env by the lowest and highest final return of any run",
+            "(1 = the best run seen; the optimality gap is to that run):",
+            "",
+            "| algorithm | runs x envs | IQM | mean | median | optimality gap |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['algorithm']} | {r['runs']} x {r['envs']} | {_fmt(r, 'IQM')} | {_fmt(r, 'mean')} | "
+            f"{_fmt(r, 'median')} | {_fmt(r, 'optimality gap')} |"
+            for r in agg_rows
+        ]
+    text = "\n".join(lines) + "\n"
+    (out / "table.md").write_text(text)
+    return text
+
+
+def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = list(data)
+    cols = min(3, len(envs))
+    rows = math.ceil(len(envs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
+    for ax, env in zip(axes.flat, envs, strict=False):
+        for label, (steps, iqm, low, high) in data[env].items():
+            (line,) = ax.plot(steps, iqm, lw=1.6, label=label)
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, lw=0)
+        ax.set_title(env)
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("eval return (IQM, 95% CI)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(envs) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
+    """Performance profiles: the fraction of runs (over envs) with normalised score above tau."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    library, _ = _rliable()
+    taus = np.linspace(0.0, 1.0, 51)
+    profiles, cis = library.create_performance_profile(scores, taus, reps=reps)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
+    for label in scores:
+        (line,) = ax.plot(taus, profiles[label], lw=1.6, label=label)
+        ax.fill_between(taus, cis[label][0], cis[label][1], color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("normalised score tau (per env: lowest to highest final return seen)")
+    ax.set_ylabel("fraction of runs with score > tau")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,176 @@
+"""``rlai sweep``: run the trials of a spec with Ray Tune, one ordinary run directory each.
+
+Each trial's state lives in its run directory, not in Ray: a trial whose last checkpoint
+reached its configured steps is skipped, one with an earlier checkpoint is resumed from it (the
+exact-resume path of ``rlai resume``), and one without a checkpoint starts over. So a sweep that
+was killed is finished by running the same command again, and Ray only schedules the work left.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlasinference.core.errors import UserError
+from rlasinference.experiments.grid import Trial, expand
+from rlasinference.training.config import Config, resolve
+from rlasinference.training.run_dir import CONFIG, read_config
+from rlasinference.training.runner import checkpoint_step, run_training
+
+SPEC_FILE = "sweep.yaml"
+MISSING_RAY = "rlai sweep needs Ray: pip install 'rlasinference[sweep]'"
+
+
+@dataclass
+class Planned:
+    """A trial with its resolved config and what the sweep will do with it."""
+
+    trial: Trial
+    config: Config
+    action: str  # "done", "resume" or "new"
+    step: int = 0  # of the last checkpoint
+
+
+def _differs(stored: Config, wanted: Config) -> str | None:
+    """The first config key (other than ``steps``) where a trial directory's run is not the trial."""
+    a, b = stored.flat(), wanted.flat()
+    for key in sorted(set(a) | set(b)):
+        if key not in ("steps", "device") and a.get(key) != b.get(key):
+            return f"{key}: {a.get(key)!r} there, {b.get(key)!r} in the sweep"
+    return None
+
+
+def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
+    """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
+    directory: finished, resumable or new."""
+    planned = []
+    for trial in expand(spec):
+        config = resolve({**trial.overrides, "threads": trial.overrides.get("threads", threads)})
+        run_dir = sweep_dir / trial.name
+        step = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+        if step is None:
+            planned.append(Planned(trial, config, "new"))
+            continue
+        different = _differs(read_config(run_dir), config)
+        if different is not None:
+            raise UserError(
+                f"{str(run_dir)!r} holds a different run ({different}); move it away or give the sweep another --out"
+            )
+        planned.append(Planned(trial, config, "done" if step >= config.run.steps else "resume", step))
+    return planned
+
+
+def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callable[[int, float], None]) -> float | None:
+    """Train (or finish) one trial in ``sweep_dir/name``; returns its final eval return."""
+    cfg = resolve(config)
+    run_dir = Path(sweep_dir) / name
+    step = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+    if step is not None and step >= cfg.run.steps:
+        return None
+    if step is None and run_dir.exists():  # stopped before its first checkpoint: start over
+        shutil.rmtree(run_dir)
+    summary = run_training(cfg, run_dir, new=step is None, quiet=True, on_eval=report)
+    return summary["final_eval_return"]
+
+
+def _tune_trainable(config: dict[str, Any]) -> None:
+    """Ray Tune's function trainable (runs in a Ray worker); ``config["trial"]`` is one trial."""
+    from ray import tune
+
+    params = config["trial"]
+
+    def report(step: int, eval_return: float) -> None:
+        tune.report({"step": step, "eval_return": eval_return})
+
+    run_trial(params["sweep_dir"], params["name"], params["config"], report)
+
+
+def execute(
+    planned: list[Planned],
+    sweep_dir: Path,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+    max_concurrent: int | None,
+    address: str | None,
+) -> list[str]:
+    """Run the trials that are not done with Ray Tune; returns one line per failed trial."""
+    try:
+        import ray
+        from ray import tune
+    except ImportError:
+        raise UserError(MISSING_RAY) from None
+    todo = [p for p in planned if p.action != "done"]
+    if not todo:
+        return []
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic live table (CLIReporter)
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # run dirs hold the logs
+    if address is None:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
+    else:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        params = [
+            {"name": p.trial.name, "sweep_dir": str(sweep_dir), "config": p.config.flat(), "status": p.action}
+            for p in todo
+        ]
+        reporter = tune.CLIReporter(
+            parameter_columns={"trial/name": "run", "trial/status": "start"},
+            metric_columns={"step": "step", "eval_return": "last eval return"},
+            max_report_frequency=15,
+            max_progress_rows=50,
+            sort_by_metric=False,
+        )
+        resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+        tuner = tune.Tuner(
+            tune.with_resources(_tune_trainable, resources),
+            param_space={"trial": tune.grid_search(params)},
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=max_concurrent,
+                reuse_actors=False,
+                trial_name_creator=lambda t: t.config["trial"]["name"],
+                trial_dirname_creator=lambda t: t.config["trial"]["name"],
+            ),
+            run_config=tune.RunConfig(
+                name="ray",
+                storage_path=str(sweep_dir.resolve()),
+                progress_reporter=reporter,
+                verbose=2,
+                failure_config=tune.FailureConfig(max_failures=0),
+            ),
+        )
+        results = tuner.fit()
+        outcomes = [results[i] for i in range(len(results))]
+        return [f"{(r.config or {})['trial']['name']}: {_first_line(r.error)}" for r in outcomes if r.error]
+    finally:
+        ray.shutdown()
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def final_returns(sweep_dir: Path, planned: list[Planned]) -> dict[str, float | None]:
+    """The last ``eval_return`` in each trial's metrics.csv (``None`` when it has none)."""
+    from rlasinference.training.metrics import read_metrics
+
+    out: dict[str, float | None] = {}
+    for p in planned:
+        path = sweep_dir / p.trial.name / "metrics.csv"
+        rows = [r for r in read_metrics(path) if r.get("eval_return")] if path.exists() else []
+        value = float(rows[-1]["eval_return"]) if rows else math.nan
+        out[p.trial.name] = None if math.isnan(value) else value
+    return out
+
+
+def write_spec(spec: dict[str, Any], sweep_dir: Path) -> None:
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec, sort_keys=False))

@@ -1,0 +1,165 @@
+"""`rlai sweep` (grid expansion, skip/resume planning, a real two-trial Ray sweep, the missing-Ray
+message) and `rlai compare` (known inputs -> known IQM and normalised aggregates)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+from rlasinference.core.errors import UserError
+from rlasinference.experiments.grid import expand
+from tests.helpers import TINY
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+# a two-trial sweep small enough for the default test run
+SMALL = ["--algo", "sac", "--env", "Pendulum-v1", "--seeds", "2", *TINY, "--set", "eval_every=100"]
+SMALL += ["--set", "eval_episodes=1"]
+
+
+def test_grid_crosses_axes_grid_values_and_seeds() -> None:
+    spec = {
+        "name": "t",
+        "seeds": 2,
+        "set": {"steps": 100},
+        "runs": [
+            {"algo": ["sac", "meow"], "env": "Pendulum-v1", "grid": {"lr_policy": [1e-4, 3e-4]}},
+            {"algo": "sac", "sampler": "flow", "env": ["Pendulum-v1", "rlasinference/MultiGoal-v0"], "seeds": [5]},
+        ],
+    }
+    trials = expand(spec)
+    assert len(trials) == 2 * 2 * 2 + 2
+    names = [t.name for t in trials]
+    assert names[0] == "sac-Pendulum-v1-lr_policy=0.0001-s0"
+    assert "sac-flow-rlasinference_MultiGoal-v0-s5" in names
+    first = trials[0].overrides
+    assert first == {"steps": 100, "algo": "sac", "env": "Pendulum-v1", "lr_policy": 1e-4, "seed": 0}
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"runs": []}, "needs `runs`"),
+        ({"runs": [{"algo": "sac", "bogus": 1}]}, "unknown key 'bogus'"),
+        ({"runs": [{"algo": "sac"}], "seeds": 0}, "seeds must be"),
+        ({"runs": [{"algo": "sac", "grid": {"lr_policy": 3e-4}}]}, "non-empty list"),
+        ({"runs": [{"algo": "sac"}], "extra": 1}, "unknown sweep key"),
+    ],
+)
+def test_bad_specs_are_user_errors(spec: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        expand(spec)
+
+
+def test_sweep_bad_input_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("runs: [{algo: sac, env: Pendulum-v1}]\nset: {no_such_key: 1}\n")
+    assert_one_line_error(runner.invoke(app, ["sweep", str(bad), "--dry-run"]), "unknown config key 'no_such_key'")
+    assert_one_line_error(runner.invoke(app, ["sweep", "--dry-run"]), "give a sweep file")
+    assert_one_line_error(runner.invoke(app, ["sweep", str(tmp_path / "none.yaml")]), "cannot read sweep file")
+
+
+def test_missing_ray_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    result = runner.invoke(app, ["sweep", *SMALL, "--set", "steps=100", "--out", str(tmp_path / "sw")])
+    assert_one_line_error(result, "pip install 'rlasinference[sweep]'")
+
+
+def _eval_steps(run_dir: Path) -> list[str]:
+    with open(run_dir / "metrics.csv") as f:
+        return [r["step"] for r in csv.DictReader(f) if r["eval_return"]]
+
+
+def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    out = tmp_path / "sw"
+    args = ["sweep", *SMALL, "--out", str(out)]
+    first = runner.invoke(app, [*args, "--set", "steps=200"])
+    assert first.exit_code == 0, first.output
+    assert "0 finished (skipped), 0 to resume, 2 new" in first.output
+    for seed in (0, 1):
+        assert _eval_steps(out / f"sac-Pendulum-v1-s{seed}") == ["100", "200"]
+    assert yaml.safe_load((out / "sweep.yaml").read_text())["seeds"] == 2
+
+    again = runner.invoke(app, [*args, "--set", "steps=200", "--dry-run"])
+    assert "2 finished (skipped), 0 to resume, 0 new" in again.output
+    # a longer sweep over the same trials continues each run from its checkpoint
+    longer = runner.invoke(app, [*args, "--set", "steps=300"])
+    assert longer.exit_code == 0, longer.output
+    assert "0 finished (skipped), 2 to resume, 0 new" in longer.output
+    assert _eval_steps(out / "sac-Pendulum-v1-s0") == ["100", "200", "300"]
+    # a trial directory holding some other run is refused, not overwritten
+    other = runner.invoke(app, [*args, "--set", "steps=300", "--set", "lr_policy=1e-3", "--dry-run"])
+    assert_one_line_error(other, "holds a different run", "lr_policy")
+
+
+def _fake_run(root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200) -> None:
+    """A run directory whose evaluations (at steps 200 / len(returns) apart) gave ``returns``."""
+    steps = 200
+    run = root / name
+    run.mkdir(parents=True)
+    config = {"algo": algo, "env": env, "seed": seed}
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "steps": target}))
+    with open(run / "metrics.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "episode_return", "eval_return"])
+        writer.writeheader()
+        for i, value in enumerate(returns):
+            writer.writerow({"step": (i + 1) * steps // len(returns), "episode_return": "", "eval_return": value})
+
+
+def test_compare_known_scores(tmp_path: Path) -> None:
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    for seed, final in enumerate([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]):
+        _fake_run(sweep, f"sac-A-s{seed}", "sac", "A", seed, [0.0, final])
+        _fake_run(sweep, f"sac-B-s{seed}", "sac", "B", seed, [0.0, 10 * final])
+        _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 0.5])
+        _fake_run(sweep, f"meow-B-s{seed}", "meow", "B", seed, [0.0, 80.0])
+    _fake_run(sweep, "sac-C-s0", "sac", "C", 0, [0.0], target=400)  # unfinished: left out
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "500"])
+    assert result.exit_code == 0, result.output
+    with open(sweep / "compare" / "table.csv") as f:
+        rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
+    a = rows[("env", "A", "sac")]
+    # IQM of 1..8 = mean of the middle half (3, 4, 5, 6)
+    assert (float(a["IQM"]), float(a["mean"]), float(a["median"]), a["runs"]) == (4.5, 4.5, 4.5, "8")
+    assert float(a["IQM_low"]) <= 4.5 <= float(a["IQM_high"]) and float(a["IQM_low"]) < float(a["IQM_high"])
+    # normalised per env by [min, max] over all runs: env A [0.5, 8], env B [10, 80]; meow is 0 on A, 1 on B
+    meow = rows[("aggregate", "all (normalised)", "meow")]
+    assert float(meow["mean"]) == pytest.approx(0.5)
+    assert float(meow["optimality gap"]) == pytest.approx(0.5)
+    sac = rows[("aggregate", "all (normalised)", "sac")]
+    expected = np.mean([(np.arange(1, 9) - 0.5) / 7.5, (10 * np.arange(1, 9) - 10) / 70])
+    assert float(sac["mean"]) == pytest.approx(expected)
+    assert ("env", "C", "sac") not in rows  # the unfinished run
+    assert "stopped at step 200 of 400, left out" in result.output
+    for name in ("curves.png", "profiles.png", "table.md"):
+        assert (sweep / "compare" / name).stat().st_size > 0
+    assert "| A | sac | 8 | 4.5 [" in (sweep / "compare" / "table.md").read_text()
+
+
+def test_compare_single_run_just_plots(tmp_path: Path) -> None:
+    pytest.importorskip("rliable")
+    _fake_run(tmp_path, "one", "sac", "A", 0, [1.0, 2.0, 3.0])
+    result = runner.invoke(app, ["compare", str(tmp_path / "one")])
+    assert result.exit_code == 0, result.output
+    assert "eval return 3.00 at step 200" in result.output
+    assert (tmp_path / "one" / "compare" / "curves.png").exists()
+    assert not (tmp_path / "one" / "compare" / "table.md").exists()
+    assert_one_line_error(runner.invoke(app, ["compare", str(tmp_path / "missing")]), "is not a directory")
+
+
+@pytest.mark.parametrize("suite, trials", [("quick", 54), ("mujoco", 150)])
+def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> None:
+    """Every trial of the shipped suites is a valid config (checked without running anything)."""
+    spec = Path(__file__).parent.parent / "benchmarks" / f"{suite}.yaml"
+    result = runner.invoke(app, ["sweep", str(spec), "--dry-run", "--out", str(tmp_path / suite)])
+    assert result.exit_code == 0, result.output
+    assert f"{trials} trials in" in result.output and f"{trials} new" in result.output
