@@ -156,10 +156,27 @@ def test_compare_single_run_just_plots(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["compare", str(tmp_path / "missing")]), "is not a directory")
 
 
-@pytest.mark.parametrize("suite, trials", [("quick", 54), ("mujoco", 150)])
+@pytest.mark.parametrize("suite, trials", [("quick", 63), ("mujoco", 150)])
 def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> None:
     """Every trial of the shipped suites is a valid config (checked without running anything)."""
     spec = Path(__file__).parent.parent / "benchmarks" / f"{suite}.yaml"
     result = runner.invoke(app, ["sweep", str(spec), "--dry-run", "--out", str(tmp_path / suite)])
     assert result.exit_code == 0, result.output
     assert f"{trials} trials in" in result.output and f"{trials} new" in result.output
+
+
+def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    from rlasinference.experiments.sweep import plan, run_trial
+
+    spec = {"name": "peer", "set": {"steps": 300, "learning_starts": 100, "eval_every": 100, "eval_episodes": 1}}
+    spec["runs"] = [{"algo": "sb3-sac", "env": "Pendulum-v1"}]
+    (planned,) = plan(spec, tmp_path, threads=1)
+    assert (planned.trial.name, planned.action) == ("sb3-sac-Pendulum-v1-s0", "new")
+    reported: list[tuple[int, float]] = []
+    final = run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
+    assert [s for s, _ in reported] == [100, 200, 300] and final == reported[-1][1]
+    assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"]
+    assert plan(spec, tmp_path, threads=1)[0].action == "done"
+    with pytest.raises(UserError, match="sb3-sac takes only"):
+        plan({**spec, "set": {**spec["set"], "lr_policy": 1e-3}}, tmp_path / "other", threads=1)

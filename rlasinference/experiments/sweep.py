@@ -20,7 +20,8 @@ import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
-from rlasinference.training.config import Config, resolve
+from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_sb3_sac
+from rlasinference.training.config import resolve
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training
 
@@ -30,47 +31,56 @@ MISSING_RAY = "rlai sweep needs Ray: pip install 'rlasinference[sweep]'"
 
 @dataclass
 class Planned:
-    """A trial with its resolved config and what the sweep will do with it."""
+    """A trial with its resolved config (flat keys) and what the sweep will do with it."""
 
     trial: Trial
-    config: Config
+    config: dict[str, Any]
     action: str  # "done", "resume" or "new"
     step: int = 0  # of the last checkpoint
 
 
-def _differs(stored: Config, wanted: Config) -> str | None:
+def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
     """The first config key (other than ``steps``) where a trial directory's run is not the trial."""
-    a, b = stored.flat(), wanted.flat()
-    for key in sorted(set(a) | set(b)):
-        if key not in ("steps", "device") and a.get(key) != b.get(key):
-            return f"{key}: {a.get(key)!r} there, {b.get(key)!r} in the sweep"
+    for key in sorted(set(stored) | set(wanted)):
+        if key not in ("steps", "device") and stored.get(key) != wanted.get(key):
+            return f"{key}: {stored.get(key)!r} there, {wanted.get(key)!r} in the sweep"
     return None
 
 
 def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
     """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
-    directory: finished, resumable or new."""
+    directory: finished, resumable or new (peer baselines cannot resume: they start over)."""
     planned = []
     for trial in expand(spec):
-        config = resolve({**trial.overrides, "threads": trial.overrides.get("threads", threads)})
+        overrides = {**trial.overrides, "threads": trial.overrides.get("threads", threads)}
         run_dir = sweep_dir / trial.name
-        step = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+        exists = (run_dir / CONFIG).exists()
+        if overrides.get("algo") in PEERS:
+            config = peer_config(overrides)
+            stored = yaml.safe_load((run_dir / CONFIG).read_text()) if exists else None
+            step = peer_step(run_dir) if exists else None
+        else:
+            config = resolve(overrides).flat()
+            stored = read_config(run_dir).flat() if exists else None
+            step = checkpoint_step(run_dir) if exists else None
+        different = None if stored is None or step is None else _differs(stored, config)
+        if different is not None:
+            raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
         if step is None:
             planned.append(Planned(trial, config, "new"))
-            continue
-        different = _differs(read_config(run_dir), config)
-        if different is not None:
-            raise UserError(
-                f"{str(run_dir)!r} holds a different run ({different}); move it away or give the sweep another --out"
-            )
-        planned.append(Planned(trial, config, "done" if step >= config.run.steps else "resume", step))
+        elif step >= config["steps"]:
+            planned.append(Planned(trial, config, "done", step))
+        else:
+            planned.append(Planned(trial, config, "new" if config["algo"] in PEERS else "resume", step))
     return planned
 
 
 def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callable[[int, float], None]) -> float | None:
     """Train (or finish) one trial in ``sweep_dir/name``; returns its final eval return."""
-    cfg = resolve(config)
     run_dir = Path(sweep_dir) / name
+    if config["algo"] in PEERS:
+        return run_sb3_sac(config, run_dir, report)
+    cfg = resolve(config)
     step = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
     if step is not None and step >= cfg.run.steps:
         return None
@@ -117,8 +127,7 @@ def execute(
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
         params = [
-            {"name": p.trial.name, "sweep_dir": str(sweep_dir), "config": p.config.flat(), "status": p.action}
-            for p in todo
+            {"name": p.trial.name, "sweep_dir": str(sweep_dir), "config": p.config, "status": p.action} for p in todo
         ]
         reporter = tune.CLIReporter(
             parameter_columns={"trial/name": "run", "trial/status": "start"},
