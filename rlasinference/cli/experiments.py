@@ -59,6 +59,7 @@ def sweep(
             return
         write_spec(spec, sweep_dir)
         failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address)
+        after = {p.trial.name: p.action for p in plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)))}
     except UserError as exc:
         raise fail(str(exc)) from None
     finals = final_returns(sweep_dir, planned)
@@ -68,13 +69,21 @@ def sweep(
         table.add_column(col)
     for p in planned:
         value = finals[p.trial.name]
-        status = "failed" if p.trial.name in failed else ("skipped" if p.action == "done" else "finished")
+        if p.trial.name in failed:
+            status = "failed"
+        elif after[p.trial.name] != "done":
+            status = "unfinished"
+        else:
+            status = "skipped" if p.action == "done" else "finished"
         table.add_row(p.trial.name, status, "-" if value is None else f"{value:.2f}")
     console.print(table)
     for line in failures:
         say(f"[bold red]failed:[/] {line}", err=True)
+    unfinished = sum(a != "done" for name, a in after.items() if name not in failed)
+    if unfinished:
+        say(f"{unfinished} trials unfinished (interrupted?): run the same command again to continue them", err=True)
     say(f"compare with: rlai compare {sweep_dir}")
-    if failures:
+    if failures or unfinished:
         raise typer.Exit(1)
 
 
