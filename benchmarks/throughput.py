@@ -52,8 +52,9 @@ def worker_ours(env: str, steps: int, learning_starts: int, threads: int) -> flo
 def worker_sb3(env: str, steps: int, learning_starts: int, threads: int) -> float:
     import gymnasium as gym
     import torch
-    from stable_baselines3 import SAC
     from stable_baselines3.common.callbacks import BaseCallback
+
+    from rlasinference.experiments.peers import sb3_sac
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -66,23 +67,7 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int) -> floa
                 Clock.start = time.perf_counter()
             return True
 
-    model = SAC(
-        "MlpPolicy",
-        gym.make(env),
-        learning_rate=3e-4,
-        buffer_size=1_000_000,
-        learning_starts=learning_starts,
-        batch_size=256,
-        tau=0.005,
-        gamma=0.99,
-        train_freq=1,
-        gradient_steps=1,
-        ent_coef="auto",
-        policy_kwargs={"net_arch": [256, 256]},
-        device="cpu",
-        seed=0,
-        verbose=0,
-    )
+    model = sb3_sac(gym.make(env), learning_starts, seed=0)
     model.learn(total_timesteps=steps, callback=Clock())
     return (steps - learning_starts) / (time.perf_counter() - Clock.start)
 

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rlasinference.core.errors import UserError
+from rlasinference.training.config import load_yaml_config
 
 AXES = ("algo", "sampler", "env")
 ENTRY_KEYS = {*AXES, "seeds", "set", "grid"}
@@ -111,13 +110,6 @@ def expand(spec: dict[str, Any]) -> list[Trial]:
 
 def load_spec(path: Path) -> dict[str, Any]:
     """A sweep spec from YAML, or a one-line :class:`UserError`."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UserError(f"cannot read sweep file {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"sweep file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"sweep file {str(path)!r} must hold a mapping (name, seeds, set, runs)")
+    data = load_yaml_config(path, "sweep file", "sweep keys (name, seeds, set, runs)")
     data.setdefault("name", path.stem)
     return data

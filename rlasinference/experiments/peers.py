@@ -52,12 +52,34 @@ def peer_step(run_dir: Path) -> int | None:
     return int(float(rows[-1]["step"])) if rows else None
 
 
+def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> Any:
+    """Stable-Baselines3's SAC at our sac preset's settings: twin Q, 256x256, Adam 3e-4, batch
+    256, Polyak 0.005, one update per env step, learned tau with target -dim(A)."""
+    from stable_baselines3 import SAC
+
+    return SAC(
+        "MlpPolicy",
+        env,
+        learning_rate=3e-4,
+        buffer_size=1_000_000,
+        learning_starts=learning_starts,
+        batch_size=256,
+        tau=0.005,
+        gamma=0.99,
+        train_freq=1,
+        gradient_steps=1,
+        ent_coef="auto",
+        policy_kwargs={"net_arch": [256, 256]},
+        device=device,
+        seed=seed,
+        verbose=0,
+    )
+
+
 def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, float], None] | None = None) -> float:
-    """Train Stable-Baselines3 SAC (twin Q, 256x256, Adam 3e-4, batch 256, Polyak 0.005, learned
-    tau with target -dim(A), ``learning_starts`` uniform steps) and evaluate it like our runs."""
+    """Train :func:`sb3_sac` in ``run_dir`` and evaluate it like our runs."""
     try:
         import torch
-        from stable_baselines3 import SAC
         from stable_baselines3.common.callbacks import BaseCallback
     except ImportError:
         raise UserError(MISSING_SB3) from None
@@ -73,23 +95,7 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
         torch.set_num_threads(config["threads"])
     env, _ = make_env(config["env"])
     eval_env, _ = make_env(config["env"])
-    model = SAC(
-        "MlpPolicy",
-        env,
-        learning_rate=3e-4,
-        buffer_size=1_000_000,
-        learning_starts=config["learning_starts"],
-        batch_size=256,
-        tau=0.005,
-        gamma=0.99,
-        train_freq=1,
-        gradient_steps=1,
-        ent_coef="auto",
-        policy_kwargs={"net_arch": [256, 256]},
-        device=config["device"],
-        seed=config["seed"],
-        verbose=0,
-    )
+    model = sb3_sac(env, config["learning_starts"], config["seed"], config["device"])
     writer = MetricsWriter(run_dir, [])
     started = time.perf_counter()
     last = math.nan

@@ -79,18 +79,19 @@ def parse_set(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def load_yaml_config(path: Path) -> dict[str, Any]:
-    """A ``--config`` file: a flat YAML mapping of config keys."""
+def load_yaml_config(path: Path, what: str = "config file", holds: str = "config keys") -> dict[str, Any]:
+    """A YAML mapping from ``path`` (a ``--config`` file by default); every way it can be wrong is
+    a one-line :class:`UserError` naming ``what`` it is."""
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
-        raise UserError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+        raise UserError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"config file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"{what} {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"config file {str(path)!r} must hold a mapping of config keys")
+        raise UserError(f"{what} {str(path)!r} must hold a mapping of {holds}")
     return data
 
 
