@@ -133,8 +133,7 @@ class DiffusionChain(Sampler):
             if self.learn_noise:
                 out, log_scale = out.split(dim, dim=-1)
                 log_scale = log_scale.clamp(-5.0, 1.0)
-            drift = out - x  # sigma^2 grad log p_prior(x) = -x
-            x = x + hs[k] * drift
+            x = torch.lerp(x, out, hs[k])  # x + h (sigma^2 grad log p_prior(x) + f) with the prior score -x
             if noise:
                 kick = steps_kicks[k]
                 if self.learn_noise:
