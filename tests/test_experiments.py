@@ -77,10 +77,11 @@ def _eval_steps(run_dir: Path) -> list[str]:
         return [r["step"] for r in csv.DictReader(f) if r["eval_return"]]
 
 
-def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path) -> None:
+def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)  # a relative --out: Ray runs each trial in a directory of its own
     out = tmp_path / "sw"
-    args = ["sweep", *SMALL, "--out", str(out)]
+    args = ["sweep", *SMALL, "--out", "sw"]
     first = runner.invoke(app, [*args, "--set", "steps=200"])
     assert first.exit_code == 0, first.output
     assert "0 finished (skipped), 0 to resume, 2 new" in first.output
