@@ -127,7 +127,8 @@ def execute(
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
         params = [
-            {"name": p.trial.name, "sweep_dir": str(sweep_dir.resolve()), "config": p.config, "status": p.action} for p in todo
+            {"name": p.trial.name, "sweep_dir": str(sweep_dir.resolve()), "config": p.config, "status": p.action}
+            for p in todo
         ]
         reporter = tune.CLIReporter(
             parameter_columns={"trial/name": "run", "trial/status": "start"},
