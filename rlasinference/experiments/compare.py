@@ -186,7 +186,7 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
 
 
 def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
-    """``{env: {algorithm: (steps, iqm, low, high)}}`` over the evaluation steps all its runs share."""
+    """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs share."""
     library, metrics = _rliable()
     groups: dict[str, dict[str, list[Run]]] = defaultdict(lambda: defaultdict(list))
     for r in runs:
@@ -198,7 +198,7 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
             steps = sorted(set.intersection(*(set(r.steps.tolist()) for r in rs)))
             matrix = np.array([[dict(zip(r.steps.tolist(), r.returns, strict=True))[s] for s in steps] for r in rs])
             if len(rs) == 1:
-                out[env][label] = (np.array(steps), matrix[0], matrix[0], matrix[0])
+                out[env][label] = (np.array(steps), matrix[0], matrix[0], matrix[0], np.array(1))
                 continue
 
             def per_step(s: np.ndarray) -> np.ndarray:
@@ -207,7 +207,7 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
             point, cis = library.get_interval_estimates(
                 {label: matrix}, per_step, reps=reps, random_state=np.random.RandomState(seed)
             )
-            out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1])
+            out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1], np.array(len(rs)))
     return out
 
 
@@ -265,8 +265,8 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
     for ax, env in zip(axes.flat, envs, strict=False):
-        for label, (steps, iqm, low, high) in data[env].items():
-            (line,) = ax.plot(steps, iqm, lw=1.6, label=label)
+        for label, (steps, iqm, low, high, runs) in data[env].items():
+            (line,) = ax.plot(steps, iqm, lw=1.6, label=f"{label} ({runs} runs)")
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(env)
         ax.set_xlabel("env steps")
