@@ -37,8 +37,10 @@ def sweep(
         bool, typer.Option("--dry-run", help="List the trials and what would run; run nothing.")
     ] = False,
 ) -> None:
-    """Run a grid of presets x samplers x envs x seeds x config values with Ray Tune; a re-run
-    skips finished trials and resumes interrupted ones."""
+    """Run a grid of presets x samplers x envs x seeds x config values on Ray.
+
+    Every trial is a run directory under the sweep directory; running the same sweep again skips
+    finished trials and resumes interrupted ones from their checkpoints."""
     from rlasinference.experiments.grid import load_spec
     from rlasinference.experiments.sweep import execute, final_returns, plan, write_spec
     from rlasinference.training.config import parse_set
@@ -136,8 +138,9 @@ def compare(
     ] = None,
     reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
 ) -> None:
-    """IQM, mean, median and optimality gap with 95% bootstrap CIs (rliable), performance
-    profiles and learning curves with CI bands: table.md, table.csv, curves.png, profiles.png."""
+    """Statistics over runs: IQM, mean, median, optimality gap with 95% CIs, curves, profiles.
+
+    rliable's stratified bootstrap; writes table.md, table.csv, curves.png and profiles.png."""
     from rlasinference.experiments import compare as cmp
 
     try:
