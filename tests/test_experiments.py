@@ -88,6 +88,7 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     for seed in (0, 1):
         assert _eval_steps(out / f"sac-Pendulum-v1-s{seed}") == ["100", "200"]
     assert yaml.safe_load((out / "sweep.yaml").read_text())["seeds"] == 2
+    assert "rlai sweep (trial sac-Pendulum-v1-s0 of " in (out / "sac-Pendulum-v1-s0" / "command.txt").read_text()
 
     again = runner.invoke(app, [*args, "--set", "steps=200", "--dry-run"])
     assert "2 finished (skipped), 0 to resume, 0 new" in again.output

@@ -86,7 +86,8 @@ def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callabl
         return None
     if step is None and run_dir.exists():  # stopped before its first checkpoint: start over
         shutil.rmtree(run_dir)
-    summary = run_training(cfg, run_dir, new=step is None, quiet=True, on_eval=report)
+    command = f"rlai sweep (trial {name} of {sweep_dir})"
+    summary = run_training(cfg, run_dir, new=step is None, quiet=True, on_eval=report, command=command)
     return summary["final_eval_return"]
 
 
@@ -120,7 +121,6 @@ def execute(
     if not todo:
         return []
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the classic live table (CLIReporter)
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")  # run dirs hold the logs
     if address is None:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
     else:

@@ -38,7 +38,7 @@ def default_run_dir(config: Config, root: Path = Path("runs")) -> Path:
     return root / f"{config.run.algo}-{config.algo.sampler.replace(':', '_')}-{env}-s{config.run.seed}-{stamp}"
 
 
-def create_run_dir(path: Path, config: Config) -> Path:
+def create_run_dir(path: Path, config: Config, command: str | None = None) -> Path:
     """Make ``path`` for a new run; refuse one that already holds a run (it would be lost)."""
     if (path / CONFIG).exists():
         raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
@@ -47,7 +47,7 @@ def create_run_dir(path: Path, config: Config) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     write_config(path, config)
     (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
-    record_command(path)
+    record_command(path, command)
     return path
 
 
@@ -65,9 +65,12 @@ def write_config(path: Path, config: Config) -> None:
     (path / CONFIG).write_text(yaml.safe_dump(config.flat(), sort_keys=False))
 
 
-def record_command(path: Path) -> None:
+def record_command(path: Path, command: str | None = None) -> None:
+    """Append ``command`` (default: this process's command line) to command.txt."""
+    if command is None:
+        command = " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
     with open(path / "command.txt", "a") as f:
-        f.write(" ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]]) + "\n")
+        f.write(command + "\n")
 
 
 def read_config(path: Path) -> Config:

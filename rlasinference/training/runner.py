@@ -28,13 +28,20 @@ def checkpoint_step(run_dir: Path) -> int | None:
 
 
 def run_training(
-    cfg: Config, run_dir: Path, *, new: bool, quiet: bool = False, on_eval: Callable[[int, float], None] | None = None
+    cfg: Config,
+    run_dir: Path,
+    *,
+    new: bool,
+    quiet: bool = False,
+    on_eval: Callable[[int, float], None] | None = None,
+    command: str | None = None,
 ) -> dict[str, Any]:
     """Train a new run in ``run_dir`` (``new``) or continue it from its last checkpoint; returns
-    the trainer's summary. ``on_eval(step, eval_return)`` is called after every evaluation."""
+    the trainer's summary. ``on_eval(step, eval_return)`` is called after every evaluation;
+    ``command`` goes to command.txt (default: this process's command line)."""
     if new:
         created = not run_dir.exists()
-        create_run_dir(run_dir, cfg)
+        create_run_dir(run_dir, cfg, command)
     else:
         done = checkpoint_step(run_dir)
         if done is None:
@@ -49,5 +56,5 @@ def run_training(
         raise
     if not new:
         write_config(run_dir, cfg)
-        record_command(run_dir)
+        record_command(run_dir, command)
     return trainer.train()
