@@ -64,6 +64,10 @@ def test_sweep_bad_input_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["sweep", str(bad), "--dry-run"]), "unknown config key 'no_such_key'")
     assert_one_line_error(runner.invoke(app, ["sweep", "--dry-run"]), "give a sweep file")
     assert_one_line_error(runner.invoke(app, ["sweep", str(tmp_path / "none.yaml")]), "cannot read sweep file")
+    # an unknown env or an invalid combination stops the sweep before anything runs
+    assert_one_line_error(runner.invoke(app, ["sweep", "--env", "NoSuchEnv-v0", "--dry-run"]), "NoSuchEnv-v0")
+    bad_combo = ["sweep", "--algo", "sac", "--sampler", "svgd", "--env", "Pendulum-v1", "--dry-run"]
+    assert_one_line_error(runner.invoke(app, bad_combo), "svgd")
 
 
 def test_missing_ray_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_sb3_sac
-from rlasinference.training.config import resolve
+from rlasinference.training.config import Config, resolve
+from rlasinference.training.loop import build_agent
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training
 
@@ -47,10 +49,23 @@ def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
     return None
 
 
+def _check_buildable(config: Config, checked: set[str]) -> None:
+    """Build the env and agent of each distinct (algo, sampler, options, env) once, on the CPU, so
+    that an unknown env or an invalid combination stops the sweep before Ray starts."""
+    flat = config.flat()
+    key = repr(sorted((k, str(v)) for k, v in flat.items() if k not in ("seed", "steps", "threads", "device")))
+    if key in checked:
+        return
+    _, env = build_agent(config, torch.device("cpu"))
+    env.close()
+    checked.add(key)
+
+
 def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
     """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
     directory: finished, resumable or new (peer baselines cannot resume: they start over)."""
-    planned = []
+    planned: list[Planned] = []
+    checked: set[str] = set()
     for trial in expand(spec):
         overrides = {**trial.overrides, "threads": trial.overrides.get("threads", threads)}
         run_dir = sweep_dir / trial.name
@@ -60,7 +75,9 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
             stored = yaml.safe_load((run_dir / CONFIG).read_text()) if exists else None
             step = peer_step(run_dir) if exists else None
         else:
-            config = resolve(overrides).flat()
+            resolved = resolve(overrides)
+            _check_buildable(resolved, checked)
+            config = resolved.flat()
             stored = read_config(run_dir).flat() if exists else None
             step = checkpoint_step(run_dir) if exists else None
         different = None if stored is None or step is None else _differs(stored, config)
