@@ -41,12 +41,11 @@ def sweep(
 
     Every trial is a run directory under the sweep directory; running the same sweep again skips
     finished trials and resumes interrupted ones from their checkpoints."""
-    from rlasinference.experiments.grid import load_spec
-    from rlasinference.experiments.sweep import execute, final_returns, plan, write_spec
+    from rlasinference.experiments.sweep import execute, final_returns, plan, unfinished, write_spec
     from rlasinference.training.config import parse_set
 
     try:
-        spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [], load_spec)
+        spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
         sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
         planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)))
         counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new")}
@@ -61,7 +60,7 @@ def sweep(
             return
         write_spec(spec, sweep_dir)
         failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address)
-        after = {p.trial.name: p.action for p in plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)))}
+        left = unfinished(planned, sweep_dir)
     except UserError as exc:
         raise fail(str(exc)) from None
     finals = final_returns(sweep_dir, planned)
@@ -73,7 +72,7 @@ def sweep(
         value = finals[p.trial.name]
         if p.trial.name in failed:
             status = "failed"
-        elif after[p.trial.name] != "done":
+        elif p.trial.name in left:
             status = "unfinished"
         else:
             status = "skipped" if p.action == "done" else "finished"
@@ -81,11 +80,11 @@ def sweep(
     console.print(table)
     for line in failures:
         say(f"[bold red]failed:[/] {line}", err=True)
-    unfinished = sum(a != "done" for name, a in after.items() if name not in failed)
-    if unfinished:
-        say(f"{unfinished} trials unfinished (interrupted?): run the same command again to continue them", err=True)
+    interrupted = len(left - failed)
+    if interrupted:
+        say(f"{interrupted} trials unfinished (interrupted?): run the same command again to continue them", err=True)
     say(f"compare with: rlai compare {sweep_dir}")
-    if failures or unfinished:
+    if failures or interrupted:
         raise typer.Exit(1)
 
 
@@ -97,9 +96,9 @@ def _spec(
     seeds: int | None,
     sets: dict[str, Any],
     grid: list[str],
-    load_spec: Any,
 ) -> dict[str, Any]:
     """The sweep spec from the file and/or the flags (flags add to every entry of a file)."""
+    from rlasinference.experiments.grid import load_spec
     from rlasinference.training.config import parse_set
 
     axes = {k: v for k, v in (("algo", algo), ("sampler", sampler), ("env", env)) if v}

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rlasinference.core.errors import UserError
-from rlasinference.training.metrics import read_metrics
+from rlasinference.training.metrics import eval_rows
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
 METRICS = ("IQM", "mean", "median")
@@ -56,8 +56,7 @@ def load_run(path: Path) -> Run | None:
     import yaml
 
     config = yaml.safe_load((path / "config.yaml").read_text()) or {}
-    metrics = path / "metrics.csv"
-    rows = [r for r in read_metrics(metrics) if r.get("eval_return")] if metrics.exists() else []
+    rows = eval_rows(path)
     if not rows:
         return None
     return Run(
@@ -117,6 +116,19 @@ def _three(metrics: Any) -> Any:
     return lambda scores: np.array([f(scores) for f in fns])
 
 
+def _grouped(runs: list[Run]) -> dict[str, dict[str, list[Run]]]:
+    """``{env: {algorithm: runs}}``."""
+    groups: dict[str, dict[str, list[Run]]] = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        groups[r.env][r.label].append(r)
+    return groups
+
+
+def _finals(runs: list[Run]) -> dict[str, dict[str, list[float]]]:
+    """``{env: {algorithm: final eval returns}}``."""
+    return {env: {a: [float(r.returns[-1]) for r in rs] for a, rs in by.items()} for env, by in _grouped(runs).items()}
+
+
 def _put(row: dict[str, Any], name: str, point: float, ci: np.ndarray) -> None:
     row[name], row[f"{name}_low"], row[f"{name}_high"] = float(point), float(ci[0]), float(ci[1])
 
@@ -124,9 +136,7 @@ def _put(row: dict[str, Any], name: str, point: float, ci: np.ndarray) -> None:
 def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, Any]]:
     """Rows (env, algorithm, runs, IQM/mean/median with CIs) of the final raw returns."""
     library, metrics = _rliable()
-    groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        groups[r.env][r.label].append(float(r.returns[-1]))
+    groups = _finals(runs)
     rows = []
     for env in sorted(groups):
         scores = {label: np.array(v)[:, None] for label, v in sorted(groups[env].items())}
@@ -144,9 +154,7 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
 def normalised_scores(runs: list[Run]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """``{algorithm: [runs, envs]}`` of final returns normalised per env to [0, 1] by the lowest
     and highest final return there; envs and notes on what was left out."""
-    by_env: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        by_env[r.env][r.label].append(float(r.returns[-1]))
+    by_env = _finals(runs)
     envs = sorted(by_env)
     labels = sorted({r.label for r in runs})
     notes = []
@@ -188,9 +196,7 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
 def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
     """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs share."""
     library, metrics = _rliable()
-    groups: dict[str, dict[str, list[Run]]] = defaultdict(lambda: defaultdict(list))
-    for r in runs:
-        groups[r.env][r.label].append(r)
+    groups = _grouped(runs)
     out: dict[str, dict[str, tuple[np.ndarray, ...]]] = {}
     for env, by_label in sorted(groups.items()):
         out[env] = {}

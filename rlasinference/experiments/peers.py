@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from rlasinference.core.errors import UserError
-from rlasinference.training.metrics import read_metrics
+from rlasinference.training.metrics import eval_rows
 
 PEERS = ("sb3-sac",)
 # the keys a peer trial takes, with our sac preset's defaults (RunConfig / ActorCriticConfig)
@@ -47,8 +47,7 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def peer_step(run_dir: Path) -> int | None:
     """The step of a peer run's last evaluation, ``None`` when it has none."""
-    path = run_dir / "metrics.csv"
-    rows = [r for r in read_metrics(path) if r.get("eval_return")] if path.exists() else []
+    rows = eval_rows(run_dir)
     return int(float(rows[-1]["step"])) if rows else None
 
 

@@ -8,7 +8,6 @@ was killed is finished by running the same command again, and Ray only schedules
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_sb3_sac
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.loop import build_agent
+from rlasinference.training.metrics import eval_rows
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training
 
@@ -49,16 +49,29 @@ def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_buildable(config: Config, checked: set[str]) -> None:
+def _check_buildable(config: Config, flat: dict[str, Any], checked: set[str]) -> None:
     """Build the env and agent of each distinct (algo, sampler, options, env) once, on the CPU, so
     that an unknown env or an invalid combination stops the sweep before Ray starts."""
-    flat = config.flat()
     key = repr(sorted((k, str(v)) for k, v in flat.items() if k not in ("seed", "steps", "threads", "device")))
     if key in checked:
         return
     _, env = build_agent(config, torch.device("cpu"))
     env.close()
     checked.add(key)
+
+
+def trial_step(run_dir: Path, algo: str) -> int | None:
+    """How far a trial's directory got: its last checkpoint's step (a peer's: its last
+    evaluation's); ``None`` when it holds no run or none of that."""
+    if not (run_dir / CONFIG).exists():
+        return None
+    return peer_step(run_dir) if algo in PEERS else checkpoint_step(run_dir)
+
+
+def unfinished(planned: list[Planned], sweep_dir: Path) -> set[str]:
+    """The trials whose directory has not reached their steps (after a sweep: interrupted or failed)."""
+    steps = {p.trial.name: trial_step(sweep_dir / p.trial.name, p.config["algo"]) for p in planned}
+    return {p.trial.name for p in planned if (steps[p.trial.name] or 0) < p.config["steps"]}
 
 
 def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
@@ -69,18 +82,18 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
     for trial in expand(spec):
         overrides = {**trial.overrides, "threads": trial.overrides.get("threads", threads)}
         run_dir = sweep_dir / trial.name
-        exists = (run_dir / CONFIG).exists()
         if overrides.get("algo") in PEERS:
             config = peer_config(overrides)
-            stored = yaml.safe_load((run_dir / CONFIG).read_text()) if exists else None
-            step = peer_step(run_dir) if exists else None
         else:
             resolved = resolve(overrides)
-            _check_buildable(resolved, checked)
             config = resolved.flat()
-            stored = read_config(run_dir).flat() if exists else None
-            step = checkpoint_step(run_dir) if exists else None
-        different = None if stored is None or step is None else _differs(stored, config)
+            _check_buildable(resolved, config, checked)
+        step = trial_step(run_dir, config["algo"])
+        different = None
+        if step is not None:
+            peer = config["algo"] in PEERS
+            stored = yaml.safe_load((run_dir / CONFIG).read_text()) if peer else read_config(run_dir).flat()
+            different = _differs(stored, config)
         if different is not None:
             raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
         if step is None:
@@ -98,7 +111,7 @@ def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callabl
     if config["algo"] in PEERS:
         return run_sb3_sac(config, run_dir, report)
     cfg = resolve(config)
-    step = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+    step = trial_step(run_dir, config["algo"])
     if step is not None and step >= cfg.run.steps:
         return None
     if step is None and run_dir.exists():  # stopped before its first checkpoint: start over
@@ -187,14 +200,10 @@ def _first_line(error: BaseException | None) -> str:
 
 def final_returns(sweep_dir: Path, planned: list[Planned]) -> dict[str, float | None]:
     """The last ``eval_return`` in each trial's metrics.csv (``None`` when it has none)."""
-    from rlasinference.training.metrics import read_metrics
-
     out: dict[str, float | None] = {}
     for p in planned:
-        path = sweep_dir / p.trial.name / "metrics.csv"
-        rows = [r for r in read_metrics(path) if r.get("eval_return")] if path.exists() else []
-        value = float(rows[-1]["eval_return"]) if rows else math.nan
-        out[p.trial.name] = None if math.isnan(value) else value
+        rows = eval_rows(sweep_dir / p.trial.name)
+        out[p.trial.name] = float(rows[-1]["eval_return"]) if rows else None
     return out
 
 

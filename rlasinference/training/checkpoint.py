@@ -27,12 +27,14 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Load a checkpoint on the CPU; a missing, corrupt or foreign file is a :class:`UserError`."""
+def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
+    """Load a checkpoint on the CPU; a missing, corrupt or foreign file is a :class:`UserError`.
+    ``mmap``: map the file instead of reading it, so that tensors not touched (a replay buffer)
+    are never read."""
     if not path.is_file():
         raise UserError(f"no checkpoint at {str(path)!r}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first}") from None

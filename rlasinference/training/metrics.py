@@ -66,3 +66,9 @@ def _fmt(value: Any) -> Any:
 def read_metrics(path: Path) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def eval_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The evaluation rows of ``run_dir``'s metrics.csv (none when it has no such file)."""
+    path = run_dir / "metrics.csv"
+    return [r for r in read_metrics(path) if r.get("eval_return")] if path.exists() else []

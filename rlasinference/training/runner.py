@@ -6,8 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rlasinference.core.errors import UserError
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
@@ -19,12 +17,7 @@ def checkpoint_step(run_dir: Path) -> int | None:
     """The env step of ``run_dir``'s last checkpoint, ``None`` without one. Memory-mapped, so the
     replay buffer inside is not read."""
     path = run_dir / "checkpoints" / LAST
-    if not path.is_file():
-        return None
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=True, mmap=True)["step"])
-    except Exception:  # a corrupt file: load_checkpoint says so in one line
-        return int(load_checkpoint(path)["step"])
+    return int(load_checkpoint(path, mmap=True)["step"]) if path.is_file() else None
 
 
 def run_training(
