@@ -47,6 +47,17 @@ def test_reference_target_entropy() -> None:
     assert expected == pytest.approx(-3 * 1.6648, abs=1e-3)
 
 
+def test_dime_target_entropy_per_env() -> None:
+    preset = PRESETS.get("dime")
+    # MuJoCo and other envs: the reference's effective target; multi-goal: SAC's -dim(A)
+    assert resolve({"algo": "dime", "env": "Pendulum-v1"}).algo.target_entropy is None
+    assert resolve({"algo": "dime", "env": "rlasinference/MultiGoal-v0"}).algo.target_entropy == -2.0
+    mine = resolve({"algo": "dime", "env": "rlasinference/MultiGoal-v0", "target_entropy": -4.0})
+    assert mine.algo.target_entropy == -4.0
+    built = preset.build(preset.config_cls(critic_hidden=[8], target_entropy=-2.0), {"hidden": [8], "steps": 4}, 3, 2)
+    assert built.target_entropy == -2.0
+
+
 def _dime(**overrides: object):
     preset = PRESETS.get("dime")
     config = preset.config_cls(critic_hidden=[16], batch_size=16, atoms=11, v_min=-20, v_max=20, **overrides)
