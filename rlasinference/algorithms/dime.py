@@ -34,17 +34,21 @@ from rlasinference.samplers import get_sampler_class
 
 @dataclass
 class DIMEConfig:
-    """:param sampler: a sampler with density ``bound`` or ``exact`` (the diffusion chain).
-    :param atoms: support size of the categorical critic. :param v_min: lowest return of the
-        support (about -1600 on MuJoCo). :param v_max: highest return of the support.
+    """DIME's fields; those not listed mean what they mean for SAC (``ActorCriticConfig``).
+
+    :param sampler: a sampler with density ``bound`` or ``exact`` (the diffusion chain).
+    :param atoms: support size of the categorical critic.
+    :param v_min: lowest return of the support (about -1600 on MuJoCo).
+    :param v_max: highest return of the support.
     :param entropy_coef: weight of the critic's prediction-entropy bonus.
     :param batch_renorm: CrossQ's batch renormalisation in the critic (no target network either way).
+    :param adam_beta1: Adam's first-moment rate for actor and critic.
     :param policy_delay: actor and tau updates once every this many critic updates.
     :param actor_grad_clip: maximum gradient norm of the actor (0: none).
     :param target_entropy: ``None`` means the reference code's effective target for the diffusion
-        chain (:func:`reference_target_entropy`), -dim(A) for other samplers; on the multi-goal
-        env -dim(A) = -2 by default (:func:`env_defaults`).
-    The other fields mean what they mean for SAC."""
+        chain (``reference_target_entropy``), -dim(A) for other samplers; on the multi-goal
+        env -dim(A) = -2 by default (``env_defaults``).
+    """
 
     sampler: str = "diffusion"
     critic_hidden: list[int] = field(default_factory=lambda: [256, 256])

@@ -37,12 +37,14 @@ ENV_DEFAULTS = {
 
 @dataclass
 class MEowConfig:
-    """:param sampler: an energy-based flow (``energy-flow`` or a subclass of ``EnergyFlow``).
+    """MEow's fields; those not listed mean what they mean for SAC (``ActorCriticConfig``).
+
+    :param sampler: an energy-based flow (``energy-flow`` or a subclass of ``EnergyFlow``).
     :param temperature: fixed tau; default per env (``ENV_DEFAULTS``), 0.2 elsewhere.
     :param polyak: target-flow averaging rate; default per env, 5e-3 elsewhere.
     :param lr: Adam step size on all flow parameters.
     :param grad_clip: maximum gradient norm (0: no clipping).
-    The other fields mean what they mean for SAC."""
+    """
 
     sampler: str = "energy-flow"
     temperature: float = 0.2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
@@ -46,8 +48,11 @@ class Registry(Generic[T]):
 
 
 def load_object(spec: str, kind: str) -> object:
-    """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``)."""
+    """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``); modules in the current
+    directory are found too, as with ``python -m`` (the ``rlai`` script's own path is its venv's bin)."""
     module_name, _, attr = spec.partition(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -217,8 +217,13 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
     return out
 
 
+def _number(x: float) -> str:
+    """Returns in plain digits (-1834.2, 3021), normalised scores to three significant ones."""
+    return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
+
+
 def _fmt(row: dict[str, Any], name: str) -> str:
-    return f"{row[name]:.3g} [{row[f'{name}_low']:.3g}, {row[f'{name}_high']:.3g}]"
+    return f"{_number(row[name])} [{_number(row[f'{name}_low'])}, {_number(row[f'{name}_high'])}]"
 
 
 def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]], out: Path, reps: int) -> str:

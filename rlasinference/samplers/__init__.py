@@ -11,6 +11,7 @@ from typing import Any
 from rlasinference.core.errors import UserError
 from rlasinference.core.registry import Registry
 from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Samples, tanh_log_abs_det
+from rlasinference.samplers.contract import check_sampler
 from rlasinference.samplers.diffusion import DiffusionChain
 from rlasinference.samplers.energy_flow import EnergyFlow
 from rlasinference.samplers.flow import ConditionalFlow
@@ -35,6 +36,7 @@ __all__ = [
     "Sampler",
     "Samples",
     "TanhGaussian",
+    "check_sampler",
     "get_sampler_class",
     "sampler_options",
     "tanh_log_abs_det",

@@ -1,0 +1,200 @@
+"""Writes the generated reference pages when the site is built (mkdocs-gen-files): config fields
+with defaults and meanings, and the metric columns each preset logs, read from the code itself
+(dataclasses, constructor signatures, docstrings), so the pages cannot drift from it.
+
+A field without a documented meaning is a warning, which fails ``mkdocs build --strict``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import griffe
+import mkdocs_gen_files
+
+from rlasinference.algorithms import PRESETS
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.samplers import SAMPLERS, sampler_options
+from rlasinference.training.config import RunConfig
+from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
+
+log = logging.getLogger("mkdocs.plugins.gen_reference")
+ENVS = ["Pendulum-v1", "InvertedPendulum-v5", "rlasinference/MultiGoal-v0", "Swimmer-v5", "Hopper-v5"]
+ENVS += ["HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"]
+PAGES = {"sac": "sac", "meow": "meow", "sql": "sql", "diffsac": "diffsac", "dime": "dime"}
+
+
+def meanings(obj: Any) -> dict[str, str]:
+    """``{name: description}`` of the ``:param name:`` lines of ``obj``'s docstring."""
+    # parsed without its object, so griffe cannot match the names against a signature
+    sections = griffe.Docstring(inspect.getdoc(obj) or "").parse("sphinx", warnings=False)
+    params = [p for s in sections if s.kind is griffe.DocstringSectionKind.parameters for p in s.value]
+    return {p.name: " ".join(p.description.split()) for p in params}
+
+
+def cell(value: Any) -> str:
+    text = "`None`" if value is None else f"`{value!r}`" if isinstance(value, str) else f"`{value}`"
+    return escape(text)
+
+
+def escape(text: str) -> str:
+    """A table cell's text with its pipes escaped, and outside code spans its angle brackets
+    (``runs/sweep-<name>`` is text, not an HTML tag)."""
+    parts = text.replace("|", "\\|").split("`")
+    parts[::2] = [part.replace("<", "&lt;").replace(">", "&gt;") for part in parts[::2]]
+    return "`".join(parts)
+
+
+def table(rows: Iterable[tuple[str, Any, str]], where: str) -> list[str]:
+    lines = ["| key | default | meaning |", "|---|---|---|"]
+    for key, default, meaning in rows:
+        if not meaning:
+            log.warning(f"config reference: {key!r} of {where} has no documented meaning")
+        lines.append(f"| `{key}` | {cell(default)} | {escape(meaning)} |")
+    return [*lines, ""]
+
+
+def dataclass_rows(cls: type, fallback: dict[str, str]) -> list[tuple[str, Any, str]]:
+    own = meanings(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        rows.append((f.name, default, own.get(f.name) or fallback.get(f.name, "")))
+    return rows
+
+
+def config_page() -> str:
+    shared = meanings(ActorCriticConfig)
+    out = [
+        "# Config fields",
+        "",
+        "Every key below is accepted by `--set key=value` and `--config file.yaml`, and is written to a",
+        "run's `config.yaml` (one flat mapping). This page is generated from the code when the site is",
+        "built. An unknown key is an error that lists the valid ones.",
+        "",
+        "## Run fields (every preset)",
+        "",
+        *table(dataclass_rows(RunConfig, {}), "the run"),
+    ]
+    for name, preset in PRESETS:
+        out += [f"## `{name}`", "", preset.summary + f" ([page](../algorithms/{PAGES[name]}.md)).", ""]
+        out += table(dataclass_rows(preset.config_cls, shared), f"preset {name!r}")
+        if preset.env_defaults is not None:
+            per_env = {env: preset.env_defaults(env) for env in ENVS}
+            per_env = {env: values for env, values in per_env.items() if values}
+            if per_env:
+                out += ["Defaults that depend on `--env` (your settings override them):", ""]
+                out += ["| env | defaults |", "|---|---|"]
+                out += [f"| `{env}` | {', '.join(f'`{k}={v}`' for k, v in d.items())} |" for env, d in per_env.items()]
+                out += [""]
+    out += ["## Sampler options", "", "Set with `--set sampler.<option>=value` (and `rlai sample --set`).", ""]
+    for name, cls in SAMPLERS:
+        own = meanings(cls)
+        rows = [(f"sampler.{k}", v, own.get(k, "")) for k, v in sampler_options(cls).items()]
+        out += [f"### `{name}` ({cls.__name__}, density `{cls.density}`)", "", *table(rows, f"sampler {name!r}")]
+    return "\n".join(out)
+
+
+def metric_columns(preset_name: str) -> tuple[str, ...]:
+    """The metric columns of a preset at its defaults (built at Pendulum's sizes)."""
+    preset = PRESETS.get(preset_name)
+    config = preset.config_cls()
+    from rlasinference.samplers import get_sampler_class
+
+    options = sampler_options(get_sampler_class(config.sampler))
+    return preset.build(config, options, 3, 1).metric_names
+
+
+def metrics_page() -> str:
+    out = [
+        "# Logged metrics",
+        "",
+        "`metrics.csv` (and TensorBoard under `tb/`) holds two kinds of rows: training rows every",
+        "`log_every` env steps and evaluation rows every `eval_every`. Generated from the code when",
+        "the site is built.",
+        "",
+        "## Columns of every run",
+        "",
+        "| column | meaning |",
+        "|---|---|",
+    ]
+    common = {
+        "step": "env steps so far",
+        "time_s": "training seconds so far (summed over resumes)",
+        "sps": "env steps per second over the last `log_every` steps",
+        "episode_return": "mean return of the training episodes that ended in the window",
+        "episode_length": "mean length of those episodes",
+        "eval_return": "mean return of the `eval_episodes` deterministic evaluation episodes",
+        "eval_return_std": "their standard deviation",
+        "eval_length": "their mean length",
+    }
+    for column in (*BASE_COLUMNS, *EVAL_COLUMNS):
+        if column not in common:
+            log.warning(f"metrics reference: column {column!r} has no meaning")
+        out.append(f"| `{column}` | {common.get(column, '')} |")
+    out += [
+        "",
+        "Envs with their own evaluation metrics add `eval_<name>` columns: the multi-goal env adds",
+        "`eval_goals_reached` and `eval_goal_entropy` ([SQL](../algorithms/sql.md)).",
+        "",
+        "## Columns of each preset",
+        "",
+        "The update's metrics, averaged over the window; their meanings are on each preset's page.",
+        "Replacing the sampler or objective can add or remove columns (`entropy` needs a density; the",
+        "`stein` objective adds `stein_norm`).",
+        "",
+        "| preset | columns |",
+        "|---|---|",
+    ]
+    for name, _ in PRESETS:
+        columns = ", ".join(f"`{c}`" for c in metric_columns(name))
+        out.append(f"| [`{name}`](../algorithms/{PAGES[name]}.md#logged-metrics) | {columns} |")
+    return "\n".join(out) + "\n"
+
+
+def cli_page() -> str:
+    """Every command with its usage and options, from the click command Typer builds from the app.
+
+    Written here rather than with mkdocs-click: Typer vendors its own click, whose parameter
+    classes mkdocs-click does not recognise (it lists no options), and ``typer ... utils docs``
+    drops the ``[default: ...]`` the help strings give."""
+    import typer
+    from typer import _click as click
+
+    from rlasinference.cli.main import app
+
+    root = typer.main.get_command(app)
+    out = [
+        "# Command line",
+        "",
+        "Every `rlai` command and option, generated from the Typer app when the site is built (the",
+        "same text as `rlai COMMAND --help`). Exit codes: 0 done, 1 a sweep with failed or unfinished",
+        "trials, 2 bad input (one line on stderr), 130 interrupted (a checkpoint was saved).",
+        "",
+        root.help or "",
+        "",
+    ]
+    parent = click.Context(root, info_name="rlai")
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        ctx = click.Context(command, info_name=name, parent=parent)
+        usage = command.get_usage(ctx).removeprefix("Usage: ")
+        out += [f"## `rlai {name}`", "", escape(command.help or ""), "", "```text", usage, "```", ""]
+        out += ["| argument / option | meaning |", "|---|---|"]
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None and param.name != "help":
+                out.append(f"| {escape(f'`{record[0]}`')} | {escape(' '.join(record[1].split()))} |")
+        out.append("")
+    return "\n".join(out)
+
+
+with mkdocs_gen_files.open("reference/cli.md", "w") as f:
+    f.write(cli_page())
+with mkdocs_gen_files.open("reference/config.md", "w") as f:
+    f.write(config_page())
+with mkdocs_gen_files.open("reference/metrics.md", "w") as f:
+    f.write(metrics_page())
