@@ -31,9 +31,9 @@ class Batch(NamedTuple):
 class Agent(nn.Module):
     """An algorithm instance: owns its networks and optimizers.
 
-    Subclasses set :attr:`policy`, :attr:`metric_names` (the keys :meth:`update` returns, which
-    become ``metrics.csv`` columns) and :attr:`optimizers`, and implement :meth:`update`.
-    :attr:`updates` counts gradient updates for schedules (target copies, delayed actors); it is
+    Subclasses set ``policy``, ``metric_names`` (the keys ``update`` returns, which
+    become ``metrics.csv`` columns) and ``optimizers``, and implement ``update``.
+    ``updates`` counts gradient updates for schedules (target copies, delayed actors); it is
     checkpointed.
     """
 
@@ -50,7 +50,7 @@ class Agent(nn.Module):
         return self.policy.act(obs, deterministic)
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
-        """One gradient update; returns detached scalar metrics named as in :attr:`metric_names`."""
+        """One gradient update; returns detached scalar metrics named as in ``metric_names``."""
         raise NotImplementedError
 
     def checkpoint_state(self) -> dict[str, Any]:

@@ -13,8 +13,12 @@ from rlasinference.core.errors import UserError
 
 @dataclass(frozen=True)
 class Component:
-    """:param name: registry name. :param accepts: density kinds it works with.
-    :param fn: the pure function. :param summary: one line for ``rlai list`` and the docs.
+    """A policy objective or value estimator: a pure function and what it works with.
+
+    :param name: registry name.
+    :param accepts: density kinds it works with.
+    :param fn: the pure function.
+    :param summary: one line for ``rlai list`` and the docs.
     :param options: config fields passed to ``fn`` as keyword arguments of the same name.
     :param metrics: extra scalars ``fn`` returns for logging, beside its loss."""
 

@@ -14,7 +14,7 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names to objects; unknown names raise a :class:`UserError` listing the valid ones.
+    """Maps names to objects; unknown names raise a ``UserError`` listing the valid ones.
 
     :param kind: what is registered ("sampler", "preset", ...), used in error messages.
     """

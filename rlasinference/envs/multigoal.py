@@ -6,8 +6,8 @@ within 1 of a goal, which ends the episode. 30 steps per episode. Every goal is 
 so a maximum-entropy policy keeps all four routes open; a policy that commits early reaches one
 or two.
 
-Evaluation hooks (used by the training loop and ``rlai eval``): :meth:`MultiGoalEnv.evaluation_metrics`
-reports ``goals_reached`` over a set of episodes and :meth:`MultiGoalEnv.plot_trajectories`
+Evaluation hooks (used by the training loop and ``rlai eval``): ``MultiGoalEnv.evaluation_metrics``
+reports ``goals_reached`` over a set of episodes and ``MultiGoalEnv.plot_trajectories``
 draws them over the cost landscape.
 """
 
@@ -23,7 +23,10 @@ GOALS = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0], [0.0, -5.0]], dtype=np.fl
 
 
 class MultiGoalEnv(gym.Env[np.ndarray, np.ndarray]):
-    """:param goal_reward: bonus on reaching a goal. :param action_cost: weight of |a|^2.
+    """The multi-goal point mass (Haarnoja et al. 2017): four goals, one start.
+
+    :param goal_reward: bonus on reaching a goal.
+    :param action_cost: weight of |a|^2.
     :param distance_cost: weight of the squared distance to the nearest goal.
     :param init_sigma: std of the start position around the origin.
     :param goal_threshold: distance at which a goal counts as reached."""

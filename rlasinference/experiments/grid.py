@@ -67,7 +67,7 @@ def _slug(value: Any) -> str:
 
 def expand(spec: dict[str, Any]) -> list[Trial]:
     """All trials of a spec, in order; a malformed spec or two trials with one name is a
-    :class:`UserError`."""
+    ``UserError``."""
     unknown = set(spec) - SPEC_KEYS
     if unknown:
         raise UserError(f"unknown sweep key {sorted(unknown)[0]!r}; valid: {', '.join(sorted(SPEC_KEYS))}")
@@ -109,7 +109,7 @@ def expand(spec: dict[str, Any]) -> list[Trial]:
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    """A sweep spec from YAML, or a one-line :class:`UserError`."""
+    """A sweep spec from YAML, or a one-line ``UserError``."""
     data = load_yaml_config(path, "sweep file", "sweep keys (name, seeds, set, runs)")
     data.setdefault("name", path.stem)
     return data

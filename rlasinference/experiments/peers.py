@@ -37,7 +37,7 @@ MISSING_SB3 = "sb3-sac needs Stable-Baselines3: pip install 'rlasinference[bench
 
 
 def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The resolved config of a peer trial; an unknown key is a one-line :class:`UserError`."""
+    """The resolved config of a peer trial; an unknown key is a one-line ``UserError``."""
     algo = overrides.get("algo")
     unknown = sorted(set(overrides) - set(DEFAULTS) - {"algo"})
     if unknown:
@@ -76,7 +76,7 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
 
 
 def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, float], None] | None = None) -> float:
-    """Train :func:`sb3_sac` in ``run_dir`` and evaluate it like our runs."""
+    """Train ``sb3_sac`` in ``run_dir`` and evaluate it like our runs."""
     try:
         import torch
         from stable_baselines3.common.callbacks import BaseCallback

@@ -24,7 +24,7 @@ LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 @dataclass
 class Samples:
-    """What :meth:`Sampler.sample` returns.
+    """What ``Sampler.sample`` returns.
 
     :param actions: ``[B, n, A]`` in (-1, 1), reparameterised (gradients reach the sampler).
     :param log_density: ``[B, n]``: exact ``log pi(a|c)`` for ``exact`` samplers, a per-sample
@@ -42,13 +42,13 @@ class Samples:
 class Sampler(nn.Module):
     """Base class of every sampler.
 
-    Subclasses set :attr:`density` and implement :meth:`sample` and :meth:`mode`; ``exact``
-    samplers also implement :meth:`log_prob`. Constructors take ``(context_dim, action_dim,
+    Subclasses set ``density`` and implement ``sample`` and ``mode``; ``exact``
+    samplers also implement ``log_prob``. Constructors take ``(context_dim, action_dim,
     **options)``; the options are the sampler's config fields (``--set sampler.<name>=...``).
     """
 
     density: ClassVar[DensityKind]
-    #: how :meth:`mode` picks the deterministic action, shown by ``rlai list`` and the docs.
+    #: how ``mode`` picks the deterministic action, shown by ``rlai list`` and the docs.
     mode_rule: ClassVar[str] = ""
 
     def __init__(self, context_dim: int, action_dim: int) -> None:

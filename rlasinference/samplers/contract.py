@@ -1,4 +1,4 @@
-"""A check that a sampler class keeps the contract of :class:`~rlasinference.samplers.base.Sampler`,
+"""A check that a sampler class keeps the contract of ``rlasinference.samplers.base.Sampler``,
 for users writing their own (the package's tests run it on every registered sampler)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def _require(condition: bool, message: str) -> None:
 
 
 def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **options: Any) -> None:
-    """Build ``cls`` and check the contract on random contexts; raises :class:`ContractError`.
+    """Build ``cls`` and check the contract on random contexts; raises ``ContractError``.
 
     Checked for each context size (0: a toy target without state): ``sample(context [4, C], 7)``
     returns actions ``[4, 7, 3]`` inside (-1, 1); ``log_density`` is ``[4, 7]`` and finite

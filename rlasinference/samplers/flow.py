@@ -65,7 +65,7 @@ class SplineCoupling(PiecewiseRationalQuadraticCoupling):
 class ConditionalFlow(Sampler):
     """Spline flow sampler (Durkan et al. 2019 neural spline flows, via normflows).
 
-    Coupling layers (:class:`SplineCoupling`, normflows' rational-quadratic coupling) transform
+    Coupling layers (``SplineCoupling``, normflows' rational-quadratic coupling) transform
     half of the action dimensions given the other half and the context, so sampling and density
     evaluation are one network pass per layer each way. A 1-D action has no halves: there each layer is an
     elementwise spline whose parameters depend on the context alone

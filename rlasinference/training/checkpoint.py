@@ -28,7 +28,7 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
 
 
 def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
-    """Load a checkpoint on the CPU; a missing, corrupt or foreign file is a :class:`UserError`.
+    """Load a checkpoint on the CPU; a missing, corrupt or foreign file is a ``UserError``.
     ``mmap``: map the file instead of reading it, so that tensors not touched (a replay buffer)
     are never read."""
     if not path.is_file():

@@ -81,7 +81,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 def load_yaml_config(path: Path, what: str = "config file", holds: str = "config keys") -> dict[str, Any]:
     """A YAML mapping from ``path`` (a ``--config`` file by default); every way it can be wrong is
-    a one-line :class:`UserError` naming ``what`` it is."""
+    a one-line ``UserError`` naming ``what`` it is."""
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:

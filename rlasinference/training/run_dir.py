@@ -52,7 +52,7 @@ def create_run_dir(path: Path, config: Config, command: str | None = None) -> Pa
 
 
 def discard_run_dir(path: Path, created: bool) -> None:
-    """Undo :func:`create_run_dir` for a run that failed before its first step: remove the
+    """Undo ``create_run_dir`` for a run that failed before its first step: remove the
     directory if this run created it, else only the files it wrote there."""
     if created:
         shutil.rmtree(path, ignore_errors=True)
@@ -74,7 +74,7 @@ def record_command(path: Path, command: str | None = None) -> None:
 
 
 def read_config(path: Path) -> Config:
-    """The config of an existing run directory, or a one-line :class:`UserError`."""
+    """The config of an existing run directory, or a one-line ``UserError``."""
     if not path.is_dir():
         raise UserError(f"run directory {str(path)!r} does not exist")
     file = path / CONFIG

@@ -20,8 +20,15 @@ from rlasinference.core.registry import Registry, load_object
 
 @dataclass(frozen=True)
 class Target:
-    """:param q: ``a [n, d] -> Q(a) [n]``. :param exact_samples: optional ``(n, tau) -> [n, d]``
-    exact draws, for targets in more than two dimensions (1-2 D targets use a grid)."""
+    """A toy Boltzmann target exp(Q(a)/tau) on (-1, 1)^d.
+
+    :param name: the ``--target`` name.
+    :param dim: d.
+    :param q: ``a [n, d] -> Q(a) [n]``.
+    :param modes: the target's modes ``[m, d]``, for mode coverage.
+    :param exact_samples: optional ``(n, tau) -> [n, d]`` exact draws, for targets in more than
+        two dimensions (1-2 D targets use a grid).
+    """
 
     name: str
     dim: int
