@@ -84,15 +84,18 @@ def _eval_steps(run_dir: Path) -> list[str]:
 def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ray")
     monkeypatch.chdir(tmp_path)  # a relative --out: Ray runs each trial in a directory of its own
+    # a sampler from a module in the sweep's directory reaches the trials too
+    (tmp_path / "my_sampler.py").write_text("from rlasinference.samplers import TanhGaussian as Mine\n")
     out = tmp_path / "sw"
-    args = ["sweep", *SMALL, "--out", "sw"]
+    args = ["sweep", *SMALL, "--sampler", "my_sampler:Mine", "--out", "sw"]
     first = runner.invoke(app, [*args, "--set", "steps=200"])
     assert first.exit_code == 0, first.output
     assert "0 finished (skipped), 0 to resume, 2 new" in first.output
     for seed in (0, 1):
-        assert _eval_steps(out / f"sac-Pendulum-v1-s{seed}") == ["100", "200"]
+        assert _eval_steps(out / f"sac-my_sampler_Mine-Pendulum-v1-s{seed}") == ["100", "200"]
     assert yaml.safe_load((out / "sweep.yaml").read_text())["seeds"] == 2
-    assert "rlai sweep (trial sac-Pendulum-v1-s0 of " in (out / "sac-Pendulum-v1-s0" / "command.txt").read_text()
+    trial = out / "sac-my_sampler_Mine-Pendulum-v1-s0"
+    assert "rlai sweep (trial sac-my_sampler_Mine-Pendulum-v1-s0 of " in (trial / "command.txt").read_text()
 
     again = runner.invoke(app, [*args, "--set", "steps=200", "--dry-run"])
     assert "2 finished (skipped), 0 to resume, 0 new" in again.output
@@ -100,7 +103,7 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     longer = runner.invoke(app, [*args, "--set", "steps=300"])
     assert longer.exit_code == 0, longer.output
     assert "0 finished (skipped), 2 to resume, 0 new" in longer.output
-    assert _eval_steps(out / "sac-Pendulum-v1-s0") == ["100", "200", "300"]
+    assert _eval_steps(trial) == ["100", "200", "300"]
     # a trial directory holding some other run is refused, not overwritten
     other = runner.invoke(app, [*args, "--set", "steps=300", "--set", "lr_policy=1e-3", "--dry-run"])
     assert_one_line_error(other, "holds a different run", "lr_policy")
