@@ -110,17 +110,19 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
 
 
 def _fake_run(root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200) -> None:
-    """A run directory whose evaluations (at steps 200 / len(returns) apart) gave ``returns``."""
+    """A run directory whose evaluations (at steps 200 / len(returns) apart) gave ``returns``;
+    its training took seed + step / 10 seconds."""
     steps = 200
     run = root / name
     run.mkdir(parents=True)
     config = {"algo": algo, "env": env, "seed": seed}
     (run / "config.yaml").write_text(yaml.safe_dump({**config, "steps": target}))
     with open(run / "metrics.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["step", "episode_return", "eval_return"])
+        writer = csv.DictWriter(f, fieldnames=["step", "time_s", "episode_return", "eval_return"])
         writer.writeheader()
         for i, value in enumerate(returns):
-            writer.writerow({"step": (i + 1) * steps // len(returns), "episode_return": "", "eval_return": value})
+            step = (i + 1) * steps // len(returns)
+            writer.writerow({"step": step, "time_s": seed + step / 10, "episode_return": "", "eval_return": value})
 
 
 def test_compare_known_scores(tmp_path: Path) -> None:
@@ -140,6 +142,7 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     # IQM of 1..8 = mean of the middle half (3, 4, 5, 6)
     assert (float(a["IQM"]), float(a["mean"]), float(a["median"]), a["runs"]) == (4.5, 4.5, 4.5, "8")
     assert float(a["IQM_low"]) <= 4.5 <= float(a["IQM_high"]) and float(a["IQM_low"]) < float(a["IQM_high"])
+    assert float(a["seconds"]) == 23.5  # median of the runs' last time_s: 20 + seed for seeds 0..7
     # normalised per env by [min, max] over all runs: env A [0.5, 8], env B [10, 80]; meow is 0 on A, 1 on B
     meow = rows[("aggregate", "all (normalised)", "meow")]
     assert float(meow["mean"]) == pytest.approx(0.5)
@@ -151,7 +154,8 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     assert "stopped at step 200 of 400, left out" in result.output
     for name in ("curves.png", "profiles.png", "table.md"):
         assert (sweep / "compare" / name).stat().st_size > 0
-    assert "| A | sac | 8 | 4.5 [" in (sweep / "compare" / "table.md").read_text()
+    table = (sweep / "compare" / "table.md").read_text()
+    assert "| A | sac | 8 | 4.5 [" in table and "| 24 s |" in table
 
 
 def test_compare_single_run_just_plots(tmp_path: Path) -> None:

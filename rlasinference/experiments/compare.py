@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rlasinference.core.errors import UserError
-from rlasinference.training.metrics import eval_rows
+from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
 METRICS = ("IQM", "mean", "median")
@@ -38,6 +38,7 @@ class Run:
     steps: np.ndarray
     returns: np.ndarray
     target_steps: int
+    seconds: float  # training wall-clock time (the last time_s written; NaN when none was)
 
 
 def _label(config: dict[str, Any]) -> str:
@@ -59,6 +60,7 @@ def load_run(path: Path) -> Run | None:
     rows = eval_rows(path)
     if not rows:
         return None
+    times = [float(r["time_s"]) for r in read_metrics(path / "metrics.csv") if r.get("time_s")]
     return Run(
         path=path,
         label=_label(config),
@@ -67,6 +69,7 @@ def load_run(path: Path) -> Run | None:
         steps=np.array([int(float(r["step"])) for r in rows]),
         returns=np.array([float(r["eval_return"]) for r in rows]),
         target_steps=int(config.get("steps", 0)),
+        seconds=times[-1] if times else math.nan,
     )
 
 
@@ -134,9 +137,11 @@ def _put(row: dict[str, Any], name: str, point: float, ci: np.ndarray) -> None:
 
 
 def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Rows (env, algorithm, runs, IQM/mean/median with CIs) of the final raw returns."""
+    """Rows (env, algorithm, runs, IQM/mean/median with CIs) of the final raw returns, and the
+    median training time of a run."""
     library, metrics = _rliable()
     groups = _finals(runs)
+    seconds = {(env, a): [r.seconds for r in rs] for env, by in _grouped(runs).items() for a, rs in by.items()}
     rows = []
     for env in sorted(groups):
         scores = {label: np.array(v)[:, None] for label, v in sorted(groups[env].items())}
@@ -145,6 +150,8 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
         )
         for label in scores:
             row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
+            times = [t for t in seconds[env, label] if not math.isnan(t)]
+            row["seconds"] = float(np.median(times)) if times else math.nan
             for i, name in enumerate(METRICS):
                 _put(row, name, point[label][i], cis[label][:, i])
             rows.append(row)
@@ -222,6 +229,11 @@ def _number(x: float) -> str:
     return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
 
 
+def _duration(seconds: float) -> str:
+    """A run's median training time: ``-`` unknown, ``42 s``, ``12.5 min``."""
+    return "-" if math.isnan(seconds) else f"{seconds:.0f} s" if seconds < 600 else f"{seconds / 60:.1f} min"
+
+
 def _fmt(row: dict[str, Any], name: str) -> str:
     return f"{_number(row[name])} [{_number(row[f'{name}_low'])}, {_number(row[f'{name}_high'])}]"
 
@@ -229,7 +241,7 @@ def _fmt(row: dict[str, Any], name: str) -> str:
 def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]], out: Path, reps: int) -> str:
     """table.csv and table.md in ``out``; returns the markdown."""
     with open(out / "table.csv", "w", newline="") as f:
-        fields = ["scope", "env", "algorithm", "runs"] + [
+        fields = ["scope", "env", "algorithm", "runs", "seconds"] + [
             f"{m}{s}" for m in (*METRICS, "optimality gap") for s in ("", "_low", "_high")
         ]
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
@@ -237,13 +249,15 @@ def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]],
         writer.writerows([{"scope": "env", **r} for r in env_rows])
         writer.writerows([{"scope": "aggregate", "env": "all (normalised)", **r} for r in agg_rows])
     lines = [
-        f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps].",
+        f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
+        "time per run: the median training wall-clock time (time_s in metrics.csv).",
         "",
-        "| env | algorithm | runs | IQM | mean | median |",
-        "|---|---|---|---|---|---|",
+        "| env | algorithm | runs | IQM | mean | median | time per run |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt(r, 'IQM')} | {_fmt(r, 'mean')} | {_fmt(r, 'median')} |"
+        f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt(r, 'IQM')} | {_fmt(r, 'mean')} | {_fmt(r, 'median')} | "
+        f"{_duration(r['seconds'])} |"
         for r in env_rows
     ]
     if agg_rows:
