@@ -143,7 +143,7 @@ def eval_(
         raise _fail(str(exc)) from None
     mode = "stochastic" if stochastic else "deterministic"
     plot = run_dir / f"eval-trajectories-{mode}.png"
-    title = f"{run_dir.name} ({checkpoint}, step {state['step']}): {episodes} {mode} episodes"
+    title = f"{run_dir.name}\n{checkpoint} checkpoint, step {state['step']}: {episodes} {mode} episodes"
     env_metrics = env_report(env, result, plot, title)
     summary = {
         "run_dir": str(run_dir),
