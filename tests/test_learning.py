@@ -1,7 +1,7 @@
 """Learning checks: medians over three seeds of the final deterministic evaluation return.
 
 Slow (minutes per env on a 2-core CPU): run with ``pytest -m slow``. The thresholds are the
-issue's acceptance bars; the measured figures are in docs/algorithms/sac.md.
+issues' acceptance bars; the measured figures are on the algorithms' pages in docs/algorithms/.
 """
 
 from __future__ import annotations
@@ -53,14 +53,16 @@ def test_preset_learns(tmp_path: Path, algo: str, env: str, steps: int, threshol
 
 
 @pytest.mark.slow
-def test_sql_reaches_all_four_goals(tmp_path: Path) -> None:
-    """100 stochastic evaluation episodes on the multi-goal env reach every goal (median of 3 seeds)."""
+@pytest.mark.parametrize(("algo", "goals"), [("sql", 4), ("diffsac", 3), ("dime", 3)])
+def test_multigoal_coverage(tmp_path: Path, algo: str, goals: int) -> None:
+    """100 stochastic evaluation episodes on the multi-goal env reach at least ``goals`` of the
+    four goals (median of 3 seeds; the issues' bars, measured on the algorithms' pages)."""
     reached = []
     for seed in range(3):
-        out = tmp_path / f"sql-multigoal-s{seed}"
-        args = ["train", "--algo", "sql", "--env", "rlasinference/MultiGoal-v0", "--steps", "20000"]
+        out = tmp_path / f"{algo}-multigoal-s{seed}"
+        args = ["train", "--algo", algo, "--env", "rlasinference/MultiGoal-v0", "--steps", "20000"]
         result = runner.invoke(app, [*args, "--seed", str(seed), "--out", str(out), "--quiet"])
         assert result.exit_code == 0, result.output
         result = runner.invoke(app, ["eval", str(out), "--stochastic", "--episodes", "100", "--json"])
         reached.append(json.loads(result.stdout)["goals_reached"])
-    assert statistics.median(reached) == 4, reached
+    assert statistics.median(reached) >= goals, reached
