@@ -33,7 +33,7 @@ def meanings(obj: Any) -> dict[str, str]:
     # parsed without its object, so griffe cannot match the names against a signature
     sections = griffe.Docstring(inspect.getdoc(obj) or "").parse("sphinx", warnings=False)
     params = [p for s in sections if s.kind is griffe.DocstringSectionKind.parameters for p in s.value]
-    return {p.name: " ".join(p.description.split()) for p in params}
+    return {p.name: " ".join(p.description.split()).replace("``", "`") for p in params}  # RST literals
 
 
 def cell(value: Any) -> str:
