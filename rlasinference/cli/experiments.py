@@ -55,7 +55,7 @@ def sweep(
         )
         if dry_run:
             for p in planned:
-                step = f" (checkpoint at step {p.step})" if p.action != "new" else ""
+                step = f" (at step {p.step})" if p.action != "new" else ""
                 say(f"  {p.action:<6} {p.trial.name}{step}")
             return
         write_spec(spec, sweep_dir)
