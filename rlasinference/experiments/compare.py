@@ -289,10 +289,13 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     cols = min(3, len(envs))
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
+    labels = sorted({label for by in data.values() for label in by})
+    colors = {label: plt.get_cmap("tab10")(i % 10) for i, label in enumerate(labels)}  # one per algorithm
     for ax, env in zip(axes.flat, envs, strict=False):
         for label, (steps, iqm, low, high, runs) in data[env].items():
-            (line,) = ax.plot(steps, iqm, lw=1.6, label=f"{label} ({runs} runs)")
-            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, lw=0)
+            runs_text = f"{runs} run" + ("s" if runs != 1 else "")
+            ax.plot(steps, iqm, lw=1.6, color=colors[label], label=f"{label} ({runs_text})")
+            ax.fill_between(steps, low, high, color=colors[label], alpha=0.2, lw=0)
         ax.set_title(env)
         ax.set_xlabel("env steps")
         ax.set_ylabel("eval return (IQM, 95% CI)")
