@@ -18,7 +18,7 @@ import mkdocs_gen_files
 
 from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
-from rlasinference.samplers import SAMPLERS, sampler_options
+from rlasinference.samplers import SAMPLERS, get_sampler_class, sampler_options
 from rlasinference.training.config import RunConfig
 from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
 
@@ -103,8 +103,6 @@ def metric_columns(preset_name: str) -> tuple[str, ...]:
     """The metric columns of a preset at its defaults (built at Pendulum's sizes)."""
     preset = PRESETS.get(preset_name)
     config = preset.config_cls()
-    from rlasinference.samplers import get_sampler_class
-
     options = sampler_options(get_sampler_class(config.sampler))
     return preset.build(config, options, 3, 1).metric_names
 

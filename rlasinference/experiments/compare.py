@@ -140,17 +140,15 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     """Rows (env, algorithm, runs, IQM/mean/median with CIs) of the final raw returns, and the
     median training time of a run."""
     library, metrics = _rliable()
-    groups = _finals(runs)
-    seconds = {(env, a): [r.seconds for r in rs] for env, by in _grouped(runs).items() for a, rs in by.items()}
     rows = []
-    for env in sorted(groups):
-        scores = {label: np.array(v)[:, None] for label, v in sorted(groups[env].items())}
+    for env, by_label in sorted(_grouped(runs).items()):
+        scores = {label: np.array([[float(r.returns[-1])] for r in rs]) for label, rs in sorted(by_label.items())}
         point, cis = library.get_interval_estimates(
             scores, _three(metrics), reps=reps, random_state=np.random.RandomState(seed)
         )
         for label in scores:
             row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
-            times = [t for t in seconds[env, label] if not math.isnan(t)]
+            times = [r.seconds for r in by_label[label] if not math.isnan(r.seconds)]
             row["seconds"] = float(np.median(times)) if times else math.nan
             for i, name in enumerate(METRICS):
                 _put(row, name, point[label][i], cis[label][:, i])
