@@ -178,8 +178,9 @@ def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> No
     assert f"{trials} trials in" in result.output and f"{trials} new" in result.output
 
 
-def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path) -> None:
+def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("stable_baselines3")
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "sb3-log"))  # where SB3's default logger writes
     from rlasinference.experiments.sweep import plan, run_trial
 
     spec = {"name": "peer", "set": {"steps": 300, "learning_starts": 100, "eval_every": 100, "eval_episodes": 1}}
@@ -190,6 +191,7 @@ def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path) -> None:
     final = run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
     assert [s for s, _ in reported] == [100, 200, 300] and final == reported[-1][1]
     assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"]
+    assert not (tmp_path / "sb3-log").exists()
     assert plan(spec, tmp_path, threads=1)[0].action == "done"
     with pytest.raises(UserError, match="sb3-sac takes only"):
         plan({**spec, "set": {**spec["set"], "lr_policy": 1e-3}}, tmp_path / "other", threads=1)

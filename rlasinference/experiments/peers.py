@@ -80,6 +80,7 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
     try:
         import torch
         from stable_baselines3.common.callbacks import BaseCallback
+        from stable_baselines3.common.logger import Logger
     except ImportError:
         raise UserError(MISSING_SB3) from None
     from rlasinference.envs import make_env
@@ -95,6 +96,8 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
     env, _ = make_env(config["env"])
     eval_env, _ = make_env(config["env"])
     model = sb3_sac(env, config["learning_starts"], config["seed"], config["device"])
+    # a logger with no outputs: SB3's default one makes an empty /tmp/SB3-<date> folder per run
+    model.set_logger(Logger(folder=None, output_formats=[]))
     writer = MetricsWriter(run_dir, [])
     started = time.perf_counter()
     last = math.nan
