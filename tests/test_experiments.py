@@ -125,6 +125,18 @@ def _fake_run(root: Path, name: str, algo: str, env: str, seed: int, returns: li
             writer.writerow({"step": step, "time_s": seed + step / 10, "episode_return": "", "eval_return": value})
 
 
+def test_compare_per_env_median_is_the_median_run() -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments.compare import Run, per_env_table
+
+    finals = [1.0, 1.0, 2.0, 4.0, 5.0, 6.0, 10.0, 19.0]
+    runs = [Run(Path(f"r{i}"), "sac", "A", i, np.array([100]), np.array([x]), 100, 1.0) for i, x in enumerate(finals)]
+    (row,) = per_env_table(runs, reps=200)
+    # IQM: mean of the middle half (2, 4, 5, 6); median: of the 8 runs; mean: 48 / 8
+    assert (row["IQM"], row["median"], row["mean"]) == pytest.approx((4.25, 4.5, 6.0))
+    assert row["median_low"] <= 4.5 <= row["median_high"]
+
+
 def test_compare_known_scores(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     sweep = tmp_path / "sweep"

@@ -113,9 +113,11 @@ def _rliable() -> tuple[Any, Any]:
     return library, metrics
 
 
-def _three(metrics: Any) -> Any:
-    """scores -> [IQM, mean, median]."""
-    fns = (metrics.aggregate_iqm, metrics.aggregate_mean, metrics.aggregate_median)
+def _three(metrics: Any, one_env: bool = False) -> Any:
+    """scores ``[runs, envs]`` -> [IQM, mean, median]. rliable's median is the median over envs
+    of each env's mean, which for one env is the mean: there the median run is taken instead."""
+    median = np.median if one_env else metrics.aggregate_median
+    fns = (metrics.aggregate_iqm, metrics.aggregate_mean, median)
     return lambda scores: np.array([f(scores) for f in fns])
 
 
@@ -144,7 +146,7 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     for env, by_label in sorted(_grouped(runs).items()):
         scores = {label: np.array([[float(r.returns[-1])] for r in rs]) for label, rs in sorted(by_label.items())}
         point, cis = library.get_interval_estimates(
-            scores, _three(metrics), reps=reps, random_state=np.random.RandomState(seed)
+            scores, _three(metrics, one_env=True), reps=reps, random_state=np.random.RandomState(seed)
         )
         for label in scores:
             row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
