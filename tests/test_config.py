@@ -32,7 +32,7 @@ def test_set_values_are_parsed_and_coerced() -> None:
         (["batch_size=big"], "config key 'batch_size' expects int"),
         (["critic_hidden=256"], "expects a list"),
         (["learn_temperature=3"], "expects bool"),
-        (["steps=0"], "steps must be positive"),
+        (["steps=0"], "steps must be >= 1, got 0"),
         (["algo=nope"], "unknown algorithm 'nope'; valid: sac"),
         (["sampler=nope"], "unknown sampler 'nope'; valid: gaussian"),
     ],

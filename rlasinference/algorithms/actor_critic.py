@@ -10,13 +10,14 @@ The shared recipe of SAC, DiffSAC, SQL, ... (DESIGN.md section 5):
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from rlasinference.algorithms.base import Agent, Batch
+from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError
 from rlasinference.critics import QEnsemble, polyak_update
 from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
@@ -58,25 +59,27 @@ class ActorCriticConfig:
     sampler: str = "gaussian"
     objective: str = "reverse-kl"
     value_estimator: str = "sampled"
-    ensemble_size: int = 2
-    critic_hidden: list[int] = field(default_factory=lambda: [256, 256])
-    gamma: float = 0.99
-    polyak: float = 0.005
-    target_update_every: int = 1
-    lr_policy: float = 3e-4
-    lr_critic: float = 3e-4
-    lr_temperature: float = 3e-4
-    batch_size: int = 256
-    buffer_size: int = 1_000_000
-    learning_starts: int = 5000
-    updates_per_step: int = 1
+    ensemble_size: int = ranged(2, AT_LEAST_ONE)
+    critic_hidden: list[int] = ranged([256, 256], LAYERS)
+    gamma: float = ranged(0.99, UNIT)
+    polyak: float = ranged(0.005, Range(0, 1, low_open=True))
+    target_update_every: int = ranged(1, AT_LEAST_ONE)
+    lr_policy: float = ranged(3e-4, POSITIVE)
+    lr_critic: float = ranged(3e-4, POSITIVE)
+    lr_temperature: float = ranged(3e-4, POSITIVE)
+    batch_size: int = ranged(256, AT_LEAST_ONE)
+    buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
+    learning_starts: int = ranged(5000, NON_NEGATIVE)
+    updates_per_step: int = ranged(1, AT_LEAST_ONE)
     learn_temperature: bool = True
-    temperature: float = 1.0
-    target_entropy: float | None = None
-    value_samples: int | None = None
-    reward_scale: float = 1.0
-    stein_particles: int = 16
-    stein_fixed: int = 8
+    temperature: float = ranged(1.0, POSITIVE)
+    target_entropy: float | None = ranged(None, Range(optional=True))
+    value_samples: int | None = ranged(None, Range(1, optional=True))
+    reward_scale: float = ranged(1.0, POSITIVE)
+    stein_particles: int = ranged(16, Range(2))
+    stein_fixed: int = ranged(8, AT_LEAST_ONE)
+
+    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("stein_fixed", "stein_particles"),)
 
 
 class ActorCritic(Agent):
@@ -95,9 +98,6 @@ class ActorCritic(Agent):
                 f"sampler {config.sampler!r} has no density, so tau cannot be learned; "
                 "use --set learn_temperature=false"
             )
-        if not 0 < config.stein_fixed < config.stein_particles:
-            got = f"{config.stein_fixed} and {config.stein_particles}"
-            raise UserError(f"need 0 < stein_fixed < stein_particles, got {got}")
         self.config = config
         self.objective = objective.bind(config)
         self.value_estimator = value_estimator.bind(config)

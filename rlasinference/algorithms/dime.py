@@ -18,13 +18,14 @@ with beta1 = 0.5 for actor and critic, 1e-3 for tau, 101 atoms, entropy coeffici
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from rlasinference.algorithms.base import Agent, Batch, Preset, by_env_prefix
+from rlasinference.core.checks import AT_LEAST_ONE, FINITE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError
 from rlasinference.critics import CategoricalQEnsemble, project_onto_support
 from rlasinference.objectives import Temperature, temperature_loss
@@ -51,25 +52,27 @@ class DIMEConfig:
     """
 
     sampler: str = "diffusion"
-    critic_hidden: list[int] = field(default_factory=lambda: [256, 256])
-    atoms: int = 101
-    v_min: float = -1600.0
-    v_max: float = 1600.0
-    entropy_coef: float = 0.005
+    critic_hidden: list[int] = ranged([256, 256], LAYERS)
+    atoms: int = ranged(101, Range(2))
+    v_min: float = ranged(-1600.0, FINITE)
+    v_max: float = ranged(1600.0, FINITE)
+    entropy_coef: float = ranged(0.005, NON_NEGATIVE)
     batch_renorm: bool = True
-    gamma: float = 0.99
-    lr_policy: float = 3e-4
-    lr_critic: float = 3e-4
-    lr_temperature: float = 1e-3
-    adam_beta1: float = 0.5
-    actor_grad_clip: float = 1.0
-    policy_delay: int = 3
-    temperature: float = 1.0
-    target_entropy: float | None = None
-    batch_size: int = 256
-    buffer_size: int = 1_000_000
-    learning_starts: int = 5000
-    updates_per_step: int = 2
+    gamma: float = ranged(0.99, UNIT)
+    lr_policy: float = ranged(3e-4, POSITIVE)
+    lr_critic: float = ranged(3e-4, POSITIVE)
+    lr_temperature: float = ranged(1e-3, POSITIVE)
+    adam_beta1: float = ranged(0.5, Range(0, 1, high_open=True))
+    actor_grad_clip: float = ranged(1.0, NON_NEGATIVE)
+    policy_delay: int = ranged(3, AT_LEAST_ONE)
+    temperature: float = ranged(1.0, POSITIVE)
+    target_entropy: float | None = ranged(None, Range(optional=True))
+    batch_size: int = ranged(256, AT_LEAST_ONE)
+    buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
+    learning_starts: int = ranged(5000, NON_NEGATIVE)
+    updates_per_step: int = ranged(2, AT_LEAST_ONE)
+
+    ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("v_min", "v_max"),)
 
 
 def reference_target_entropy(action_dim: int, prior_std: float) -> float:
@@ -96,8 +99,6 @@ class DIME(Agent):
         cls = get_sampler_class(config.sampler)
         if cls.density == "none":
             raise UserError(f"preset 'dime' needs a sampler with a log-density or bound; {config.sampler!r} has none")
-        if config.policy_delay < 1:
-            raise UserError(f"policy_delay must be at least 1, got {config.policy_delay}")
         self.config = config
         self.batch_size, self.learning_starts = config.batch_size, config.learning_starts
         self.updates_per_step = config.updates_per_step
@@ -120,6 +121,16 @@ class DIME(Agent):
         }
         self.metric_names = ("loss_critic", "loss_policy", "loss_temperature", "tau", "entropy", "q_mean")
         self._actor_metrics: dict[str, Tensor] = {}
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        # the last actor step's metrics stand in the rows until the next one: a resumed run needs
+        # them (and, through them, knows that the first actor step was taken)
+        return super().checkpoint_state() | {"actor_metrics": dict(self._actor_metrics)}
+
+    def load_checkpoint_state(self, state: dict[str, Any], with_optimizers: bool = True) -> None:
+        super().load_checkpoint_state(state, with_optimizers)
+        device = self.temperature.log_tau.device
+        self._actor_metrics = {k: v.to(device) for k, v in state.get("actor_metrics", {}).items()}
 
     def _step(self, name: str, loss: Tensor, clip: float = 0.0) -> None:
         opt = self.optimizers[name]

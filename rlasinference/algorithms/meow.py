@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.algorithms.base import Agent, Batch, Preset, by_env_prefix
+from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError
 from rlasinference.critics import polyak_update
 from rlasinference.policies import Policy
@@ -47,15 +48,15 @@ class MEowConfig:
     """
 
     sampler: str = "energy-flow"
-    temperature: float = 0.2
-    polyak: float = 5e-3
-    gamma: float = 0.99
-    lr: float = 1e-3
-    grad_clip: float = 30.0
-    batch_size: int = 256
-    buffer_size: int = 1_000_000
-    learning_starts: int = 5000
-    updates_per_step: int = 1
+    temperature: float = ranged(0.2, POSITIVE)
+    polyak: float = ranged(5e-3, Range(0, 1, low_open=True))
+    gamma: float = ranged(0.99, UNIT)
+    lr: float = ranged(1e-3, POSITIVE)
+    grad_clip: float = ranged(30.0, NON_NEGATIVE)
+    batch_size: int = ranged(256, AT_LEAST_ONE)
+    buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
+    learning_starts: int = ranged(5000, NON_NEGATIVE)
+    updates_per_step: int = ranged(1, AT_LEAST_ONE)
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
@@ -76,8 +77,6 @@ class MEow(Agent):
             raise UserError(
                 f"preset 'meow' needs an energy-based flow sampler, got {config.sampler!r}; valid: energy-flow"
             )
-        if config.temperature <= 0:
-            raise UserError(f"temperature must be positive, got {config.temperature}")
         self.config = config
         self.batch_size, self.learning_starts = config.batch_size, config.learning_starts
         self.updates_per_step = config.updates_per_step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -116,7 +117,7 @@ def _spec(
         if not axes and not grid_values:
             raise UserError("give a sweep file, or at least one of --algo, --sampler, --env, --grid")
         name = "-".join("_".join(v) for v in axes.values()) or "grid"
-        spec = {"name": name.replace("/", "_").replace(":", "_"), "runs": [{**axes, "grid": grid_values}]}
+        spec = {"name": re.sub(r"[^A-Za-z0-9_.=-]+", "_", name), "runs": [{**axes, "grid": grid_values}]}
     if seeds is not None:
         spec["seeds"] = seeds
         for entry in spec.get("runs") or []:
@@ -146,6 +147,9 @@ def compare(
         if reps < 100:
             raise UserError(f"--reps must be >= 100, got {reps}")
         runs, notes = cmp.find_runs(paths)
+        for line in (n for n in notes if n.startswith("warning:")):
+            say(line, err=True)
+        notes = [n for n in notes if not n.startswith("warning:")]
         if not runs:
             raise UserError("no run with an evaluation to compare")
         if out is None:

@@ -97,7 +97,8 @@ def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
     summary = run_training(cfg, run_dir, new=new, quiet=quiet)
     if summary["interrupted"]:
         _say(f"interrupted at step {summary['step']}; checkpoint saved. Continue with: rlai resume {run_dir}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        # 128 + the signal's number, as a shell reports a process its signal ended (130: Ctrl-C)
+        raise typer.Exit(128 + summary["signal"] if summary["signal"] else EXIT_INTERRUPTED)
     _say(
         f"done: {summary['step']} steps, final eval return {summary['final_eval_return']:.2f} "
         f"(best {summary['best_eval_return']:.2f}); run directory: {run_dir}"
@@ -119,6 +120,7 @@ def eval_(
     Envs with their own evaluation metrics report them too, and draw the episodes into the run
     directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
     from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
     from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, seed_everything
     from rlasinference.training.run_dir import read_config
@@ -128,6 +130,8 @@ def eval_(
             raise UserError(f"--checkpoint must be last or best, got {checkpoint!r}")
         if episodes <= 0:
             raise UserError(f"--episodes must be positive, got {episodes}")
+        if seed is not None:
+            RUN_SEEDS.check("--seed", seed)
         cfg = read_config(run_dir)
         state = load_checkpoint(run_dir / "checkpoints" / (LAST if checkpoint == "last" else BEST))
         dev = resolve_device(device)

@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Generic, TypeVar
 
 from rlasinference.core.errors import UserError
@@ -47,16 +48,22 @@ class Registry(Generic[T]):
         return name in self._items
 
 
-def load_object(spec: str, kind: str) -> object:
-    """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``); modules in the current
-    directory are found too, as with ``python -m`` (the ``rlai`` script's own path is its venv's bin)."""
-    module_name, _, attr = spec.partition(":")
+def import_user_module(module_name: str, kind: str, spec: str) -> ModuleType:
+    """Import a user's module, the one loading rule of every ``module:attr`` name (samplers,
+    presets, targets, envs): modules in the current directory are found too, as with
+    ``python -m`` (the ``rlai`` script's own path is its venv's bin)."""
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.append(os.getcwd())
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ImportError as exc:
         raise UserError(f"cannot import module {module_name!r} for {kind} {spec!r}: {exc}") from None
+
+
+def load_object(spec: str, kind: str) -> object:
+    """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``), by ``import_user_module``'s rule."""
+    module_name, _, attr = spec.partition(":")
+    module = import_user_module(module_name, kind, spec)
     try:
         return getattr(module, attr)
     except AttributeError:

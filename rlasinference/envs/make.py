@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers import RescaleAction
+from gymnasium.wrappers import FlattenObservation, RescaleAction
 
 from rlasinference.core.errors import UserError
+from rlasinference.core.registry import import_user_module
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,28 @@ class EnvSpec:
     action_dim: int
 
 
+class FlattenAction(gym.ActionWrapper):
+    """A Box action space of any shape seen as a flat vector (gymnasium flattens observations,
+    ``FlattenObservation``, but has no wrapper for actions)."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.action_space
+        assert isinstance(space, gym.spaces.Box)
+        self.shape = space.shape
+        self.action_space = gym.spaces.Box(space.low.reshape(-1), space.high.reshape(-1), dtype=space.dtype)
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        return np.asarray(action).reshape(self.shape)
+
+
 def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
-    """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it),
-    with the Box action space rescaled from (-1, 1) to the env's bounds."""
+    """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it, found
+    in the current directory too), with the Box action space rescaled from (-1, 1) to the env's
+    bounds; Box actions and observations of more than one axis are flattened."""
+    module, sep, _ = env_id.partition(":")
+    if sep:
+        import_user_module(module, "env", env_id)
     try:
         env = gym.make(env_id)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
@@ -38,9 +58,13 @@ def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
     if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
         env.close()
         raise UserError(f"env {env_id!r} has an unbounded action space; bounded Box actions are required")
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) < 1:
         env.close()
-        raise UserError(f"env {env_id!r} must have a flat Box observation space, got {obs_space}")
+        raise UserError(f"env {env_id!r} must have a Box observation space, got {obs_space}")
     unit = np.ones(act_space.shape, dtype=np.float32)
     env = RescaleAction(env, -unit, unit)
-    return env, EnvSpec(obs_dim=int(obs_space.shape[0]), action_dim=int(np.prod(act_space.shape)))
+    if len(act_space.shape) != 1:
+        env = FlattenAction(env)
+    if len(obs_space.shape) != 1:
+        env = FlattenObservation(env)
+    return env, EnvSpec(obs_dim=int(np.prod(obs_space.shape)), action_dim=int(np.prod(act_space.shape)))

@@ -19,6 +19,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rlasinference.core.files import atomic_path
+
 GOALS = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0], [0.0, -5.0]], dtype=np.float32)
 
 
@@ -102,5 +104,6 @@ class MultiGoalEnv(gym.Env[np.ndarray, np.ndarray]):
         ax.set(xlim=(-self.bound, self.bound), ylim=(-self.bound, self.bound), aspect="equal", title=title)
         ax.legend(loc="upper right")
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
         plt.close(fig)

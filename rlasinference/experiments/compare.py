@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from rlasinference.core.errors import UserError
+from rlasinference.core.files import atomic_path
 from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
@@ -45,18 +47,17 @@ def _label(config: dict[str, Any]) -> str:
     from rlasinference.algorithms import PRESETS
 
     algo, sampler = str(config.get("algo")), config.get("sampler")
-    try:
-        default = PRESETS.get(algo).config_cls().sampler
-    except UserError:  # a run of an algorithm this install does not know (e.g. a peer library)
-        default = None
+    # a run of an algorithm this install does not know (a peer library, a user's module:Preset,
+    # which compare does not import) keeps its sampler name as it is
+    default = PRESETS.get(algo).config_cls().sampler if algo in PRESETS else None
     return algo if sampler in (None, default) else f"{algo}+{sampler}"
 
 
 def load_run(path: Path) -> Run | None:
     """The run in ``path``, or ``None`` when it has no evaluation yet."""
-    import yaml
-
     config = yaml.safe_load((path / "config.yaml").read_text()) or {}
+    if not isinstance(config, dict):
+        raise TypeError("config.yaml is not a mapping")
     rows = eval_rows(path)
     if not rows:
         return None
@@ -73,6 +74,11 @@ def load_run(path: Path) -> Run | None:
     )
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "unreadable"
+
+
 def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
     """Runs under ``paths`` (run directories, or directories holding them, e.g. a sweep), and a
     note per directory left out."""
@@ -84,7 +90,11 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
         if not dirs:
             raise UserError(f"{str(path)!r} holds no run directories (no config.yaml in it or one level down)")
         for d in dirs:
-            run = load_run(d)
+            try:
+                run = load_run(d)
+            except (OSError, ValueError, KeyError, TypeError, csv.Error, yaml.YAMLError) as exc:
+                notes.append(f"warning: {d} is damaged, skipped ({type(exc).__name__}: {_first_line(exc)})")
+                continue
             if run is None:
                 notes.append(f"{d}: no evaluation yet, left out")
             else:
@@ -304,7 +314,8 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
 
 
@@ -327,5 +338,6 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)

@@ -112,4 +112,11 @@ def load_spec(path: Path) -> dict[str, Any]:
     """A sweep spec from YAML, or a one-line ``UserError``."""
     data = load_yaml_config(path, "sweep file", "sweep keys (name, seeds, set, runs)")
     data.setdefault("name", path.stem)
+    check_name(data["name"])
     return data
+
+
+def check_name(name: Any) -> None:
+    """A sweep's name becomes a directory name under runs/: letters, digits, ``_ . = -`` only."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.=-]+", name) or set(name) == {"."}:
+        raise UserError(f"sweep name must be a plain directory name (letters, digits, _ . = -), got {name!r}")

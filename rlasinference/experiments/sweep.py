@@ -9,7 +9,6 @@ was killed is finished by running the same command again, and Ray only schedules
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_sb3_sac
 from rlasinference.training.config import Config, resolve
+from rlasinference.training.lock import holder
 from rlasinference.training.loop import build_agent
 from rlasinference.training.metrics import eval_rows
 from rlasinference.training.run_dir import CONFIG, read_config
@@ -82,6 +82,9 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
     for trial in expand(spec):
         overrides = {**trial.overrides, "threads": trial.overrides.get("threads", threads)}
         run_dir = sweep_dir / trial.name
+        live = holder(run_dir)
+        if live is not None:
+            raise UserError(live)
         if overrides.get("algo") in PEERS:
             config = peer_config(overrides)
         else:
@@ -114,10 +117,10 @@ def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callabl
     step = trial_step(run_dir, config["algo"])
     if step is not None and step >= cfg.run.steps:
         return None
-    if step is None and run_dir.exists():  # stopped before its first checkpoint: start over
-        shutil.rmtree(run_dir)
+    # a directory with a config but no checkpoint (stopped before its first one) starts over
+    new = not (run_dir / CONFIG).exists()
     command = f"rlai sweep (trial {name} of {sweep_dir})"
-    summary = run_training(cfg, run_dir, new=step is None, quiet=True, on_eval=report, command=command)
+    summary = run_training(cfg, run_dir, new=new, quiet=True, on_eval=report, command=command)
     return summary["final_eval_return"]
 
 

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, POSITIVE, Range
 from rlasinference.core.nets import mlp
 from rlasinference.samplers.base import LOG_SQRT_2PI, DensityKind, Sampler, Samples, repeat_rows, tanh_log_abs_det
 
@@ -65,6 +66,9 @@ class DiffusionChain(Sampler):
 
     density: ClassVar[DensityKind] = "bound"
     mode_rule: ClassVar[str] = "the chain without noise from the prior mean x_0 = 0, then tanh"
+    option_ranges: ClassVar[dict[str, Range]] = {
+        "steps": AT_LEAST_ONE, "hidden": LAYERS, "prior_std": POSITIVE, "dt": POSITIVE, "time_dim": Range(2),
+    }  # fmt: skip
 
     def __init__(
         self,

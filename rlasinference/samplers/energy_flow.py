@@ -23,6 +23,7 @@ from typing import ClassVar, cast
 import torch
 from torch import Tensor, nn
 
+from rlasinference.core.checks import AT_LEAST_ONE, FINITE, LAYERS, Range
 from rlasinference.core.nets import EnsembleMLP, mlp
 from rlasinference.samplers.base import (
     DensityKind,
@@ -74,6 +75,11 @@ class EnergyFlow(Sampler):
 
     density: ClassVar[DensityKind] = "exact"
     mode_rule: ClassVar[str] = "base mean (zero) pushed through the flow, then tanh"
+    option_ranges: ClassVar[dict[str, Range]] = {
+        "hidden": LAYERS, "couplings": AT_LEAST_ONE, "shift_hidden": LAYERS,
+        "log_std_min": FINITE, "log_std_max": FINITE,
+    }  # fmt: skip
+    ordered_options: ClassVar[tuple[tuple[str, str], ...]] = (("log_std_min", "log_std_max"),)
 
     def __init__(
         self,

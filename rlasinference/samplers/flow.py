@@ -20,6 +20,7 @@ from normflows.utils import splines
 from normflows.utils.masks import create_alternating_binary_mask
 from torch import Tensor, nn
 
+from rlasinference.core.checks import AT_LEAST_ONE, FINITE, NON_NEGATIVE, POSITIVE, Range
 from rlasinference.core.nets import mlp
 from rlasinference.samplers.base import DensityKind, Sampler, Samples, atanh_clipped, repeat_rows
 from rlasinference.samplers.gaussian import gaussian_tanh_log_density
@@ -83,6 +84,11 @@ class ConditionalFlow(Sampler):
 
     density: ClassVar[DensityKind] = "exact"
     mode_rule: ClassVar[str] = "base mean pushed through the flow, then tanh"
+    option_ranges: ClassVar[dict[str, Range]] = {
+        "hidden": Range(1), "layers": NON_NEGATIVE, "spline_hidden": AT_LEAST_ONE, "spline_blocks": AT_LEAST_ONE,
+        "bins": AT_LEAST_ONE, "tail_bound": POSITIVE, "log_std_min": FINITE, "log_std_max": FINITE,
+    }  # fmt: skip
+    ordered_options: ClassVar[tuple[tuple[str, str], ...]] = (("log_std_min", "log_std_max"),)
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from rlasinference.core.checks import FINITE, Range
 from rlasinference.core.nets import mlp
 from rlasinference.samplers.base import (
     LOG_SQRT_2PI,
@@ -29,6 +30,8 @@ class TanhGaussian(Sampler):
 
     density: ClassVar[DensityKind] = "exact"
     mode_rule: ClassVar[str] = "tanh of the Gaussian mean"
+    option_ranges: ClassVar[dict[str, Range]] = {"hidden": Range(1), "log_std_min": FINITE, "log_std_max": FINITE}
+    ordered_options: ClassVar[tuple[tuple[str, str], ...]] = (("log_std_min", "log_std_max"),)
 
     def __init__(
         self,

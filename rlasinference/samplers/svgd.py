@@ -16,6 +16,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from rlasinference.core.checks import NON_NEGATIVE, Range
 from rlasinference.core.nets import mlp
 from rlasinference.samplers.base import DensityKind, Sampler, Samples, repeat_rows
 
@@ -34,6 +35,7 @@ class SVGDSampler(Sampler):
 
     density: ClassVar[DensityKind] = "none"
     mode_rule: ClassVar[str] = "none of its own: the best of N particles under the critic's mean Q"
+    option_ranges: ClassVar[dict[str, Range]] = {"hidden": Range(1), "noise_dim": NON_NEGATIVE}
 
     def __init__(
         self,

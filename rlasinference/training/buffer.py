@@ -8,6 +8,12 @@ import numpy as np
 import torch
 
 from rlasinference.algorithms.base import Batch
+from rlasinference.core.errors import UserError
+
+
+def transition_bytes(obs_dim: int, action_dim: int) -> int:
+    """Bytes of one stored transition (float32 obs, next obs, action, reward, terminated)."""
+    return 4 * (2 * obs_dim + action_dim + 2)
 
 
 class ReplayBuffer:
@@ -21,11 +27,18 @@ class ReplayBuffer:
         self.capacity = capacity
         self.device = torch.device(device)
         # torch.empty maps pages lazily: an oversized buffer costs memory only when filled
-        self.obs = torch.empty(capacity, obs_dim, device=self.device)
-        self.next_obs = torch.empty(capacity, obs_dim, device=self.device)
-        self.actions = torch.empty(capacity, action_dim, device=self.device)
-        self.rewards = torch.empty(capacity, device=self.device)
-        self.terminated = torch.empty(capacity, device=self.device)
+        try:
+            self.obs = torch.empty(capacity, obs_dim, device=self.device)
+            self.next_obs = torch.empty(capacity, obs_dim, device=self.device)
+            self.actions = torch.empty(capacity, action_dim, device=self.device)
+            self.rewards = torch.empty(capacity, device=self.device)
+            self.terminated = torch.empty(capacity, device=self.device)
+        except (RuntimeError, MemoryError):
+            size = capacity * transition_bytes(obs_dim, action_dim) / 2**30
+            raise UserError(
+                f"cannot allocate a replay buffer of {capacity} transitions ({size:.3g} GiB) on {self.device}; "
+                "lower buffer_size"
+            ) from None
         self.pos = 0
         self.size = 0
 
@@ -46,15 +59,9 @@ class ReplayBuffer:
     def state_dict(self) -> dict[str, Any]:
         """The filled part only (plain tensors and ints: loadable with ``weights_only=True``)."""
         n = self.size
-        return {
-            "pos": self.pos,
-            "size": n,
-            "obs": self.obs[:n].cpu(),
-            "next_obs": self.next_obs[:n].cpu(),
-            "actions": self.actions[:n].cpu(),
-            "rewards": self.rewards[:n].cpu(),
-            "terminated": self.terminated[:n].cpu(),
-        }
+        # copies, not views: torch.save writes a view's whole storage (the preallocated buffer)
+        names = ("obs", "next_obs", "actions", "rewards", "terminated")
+        return {"pos": self.pos, "size": n} | {k: getattr(self, k)[:n].to("cpu", copy=True) for k in names}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         n = state["size"]

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from rlasinference.core.errors import UserError
+from rlasinference.core.files import atomic_path
 
 FORMAT = 1
 
@@ -18,13 +19,15 @@ FORMAT = 1
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write ``state`` to ``path`` through a temporary file and a rename, so that a crash or
     Ctrl-C during the write leaves the previous checkpoint intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            torch.save({"format": FORMAT, **state}, f)
+            f.flush()
+            os.fsync(f.fileno())
+    except (OSError, RuntimeError) as exc:  # torch.save reports a failed write as a RuntimeError
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).strip().splitlines()[0]
+        raise UserError(f"cannot write checkpoint {str(path)!r}: {reason}; the previous one is untouched") from None
 
 
 def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
@@ -40,4 +43,7 @@ def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
         raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"{str(path)!r} is not an rlasinference checkpoint (format {FORMAT})")
+    step = state.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not isinstance(state.get("agent"), dict):
+        raise UserError(f"checkpoint {str(path)!r} is incomplete (no step or no agent state)")
     return state

@@ -13,8 +13,11 @@ from typing import Any
 import yaml
 
 from rlasinference.algorithms import PRESETS, Preset
+from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged
 from rlasinference.core.errors import UserError
 from rlasinference.samplers import get_sampler_class, sampler_options
+
+RUN_SEEDS = Range(0, 2**32 - 1)  # numpy's seed range
 
 
 @dataclass
@@ -31,18 +34,22 @@ class RunConfig:
     :param log_every: env steps between training rows in ``metrics.csv``.
     :param save_buffer: put the replay buffer in ``checkpoints/last.pt`` (needed for an exact resume).
     :param threads: torch CPU threads (0: torch's default).
+    :param checkpoint_every_s: also write ``checkpoints/last.pt`` after this many seconds of
+        training without one (0: only at evaluations), so that a long run that dies between
+        evaluations loses at most this much work.
     """
 
     algo: str = "sac"
     env: str = "Pendulum-v1"
-    steps: int = 15000
-    seed: int = 0
+    steps: int = ranged(15000, AT_LEAST_ONE)
+    seed: int = ranged(0, RUN_SEEDS)
     device: str = "cpu"
-    eval_every: int = 5000
-    eval_episodes: int = 10
-    log_every: int = 1000
+    eval_every: int = ranged(5000, AT_LEAST_ONE)
+    eval_episodes: int = ranged(10, AT_LEAST_ONE)
+    log_every: int = ranged(1000, AT_LEAST_ONE)
     save_buffer: bool = True
-    threads: int = 0
+    threads: int = ranged(0, Range(0, 4096))
+    checkpoint_every_s: float = ranged(300.0, NON_NEGATIVE)
 
 
 @dataclass
@@ -102,6 +109,8 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if not isinstance(algo_name, str):
         raise UserError(f"algo must be a name, got {algo_name!r}")
     preset = PRESETS.get(algo_name)
+    if not isinstance(preset, Preset):
+        raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.base.Preset)")
     if preset.env_defaults is not None:
         env = overrides.get("env", RunConfig.env)
         overrides = {**preset.env_defaults(str(env)), **overrides}
@@ -109,7 +118,8 @@ def resolve(overrides: dict[str, Any]) -> Config:
     sampler_name = overrides.get("sampler", preset.config_cls().sampler)
     if not isinstance(sampler_name, str):
         raise UserError(f"sampler must be a name, got {sampler_name!r}")
-    options = sampler_options(get_sampler_class(sampler_name))
+    sampler_cls = get_sampler_class(sampler_name)
+    options = sampler_options(sampler_cls)
 
     valid = sorted(run_fields | algo_fields) + [f"sampler.{k}" for k in options]
     unknown = [k for k in overrides if k not in run_fields and k not in algo_fields and k not in valid]
@@ -119,8 +129,10 @@ def resolve(overrides: dict[str, Any]) -> Config:
     run_kw = {k: _coerce(k, v, RunConfig) for k, v in overrides.items() if k in run_fields}
     algo_kw = {k: _coerce(k, v, preset.config_cls) for k, v in overrides.items() if k in algo_fields}
     options = set_sampler_options(options, {k: v for k, v in overrides.items() if k.startswith("sampler.")})
+    check_sampler_options(sampler_cls, options)
     config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options)
-    _check_ranges(config)
+    check_config(config.run)
+    check_config(config.algo)
     return config
 
 
@@ -136,16 +148,10 @@ def set_sampler_options(options: dict[str, Any], overrides: dict[str, Any]) -> d
     return out
 
 
-def _check_ranges(config: Config) -> None:
-    run = config.run
-    for key in ("steps", "eval_every", "eval_episodes", "log_every"):
-        if getattr(run, key) <= 0:
-            raise UserError(f"{key} must be positive, got {getattr(run, key)}")
-    if run.seed < 0:
-        raise UserError(f"seed must be non-negative, got {run.seed}")
-    for key in ("batch_size", "buffer_size", "updates_per_step"):
-        if getattr(config.algo, key, 1) <= 0:
-            raise UserError(f"{key} must be positive, got {getattr(config.algo, key)}")
+def check_sampler_options(cls: type, options: dict[str, Any]) -> None:
+    """The ranges a sampler class declares for its options (``option_ranges``, ``ordered_options``)."""
+    ranges = getattr(cls, "option_ranges", {})
+    check_options(options, ranges, getattr(cls, "ordered_options", ()), "sampler.")
 
 
 def _coerce(key: str, value: Any, cls: type) -> Any:

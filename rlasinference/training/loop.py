@@ -4,6 +4,7 @@ checkpoints that resume exactly, Ctrl-C that saves, and a stop on non-finite los
 from __future__ import annotations
 
 import math
+import os
 import random
 import signal
 import threading
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import NonFiniteLossError, UserError
 from rlasinference.envs import make_env
-from rlasinference.training.buffer import ReplayBuffer
+from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.evaluation import TRAIN_STREAM, env_metric_names, env_report, episode_seed, run_episodes
@@ -29,6 +30,12 @@ from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
 
 LAST, BEST = "last.pt", "best.pt"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; what Slurm, docker, systemd and Ray send
+
+
+def print_note(text: str) -> None:
+    """Print a one-line note on stderr (the default of ``Trainer``'s ``note``)."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(text, markup=False)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -67,9 +74,12 @@ class Trainer:
         quiet: bool = False,
         resume: bool = False,
         on_eval: Callable[[int, float], None] | None = None,
+        note: Callable[[str], None] = print_note,
     ) -> None:
         self.config, self.run_dir, self.quiet, self.on_eval = config, run_dir, quiet, on_eval
         self.ckpt_dir = run_dir / "checkpoints"
+        for stale in [*self.ckpt_dir.glob(".*.tmp.*"), *run_dir.glob(".*.tmp.*")]:  # writes cut by a kill
+            stale.unlink(missing_ok=True)
         run = config.run
         self.device = resolve_device(run.device)
         if run.threads > 0:
@@ -79,6 +89,7 @@ class Trainer:
         self.eval_env, _ = make_env(run.env)
         spec_obs = self.env.observation_space.shape[0]
         self.action_dim = int(np.prod(self.env.action_space.shape))
+        _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec_obs, self.action_dim, self.device)
         self.buffer = ReplayBuffer(config.algo.buffer_size, spec_obs, self.action_dim, self.device)
 
         self.step = 0
@@ -93,16 +104,16 @@ class Trainer:
         self.last_env_report: dict[str, float] = {}
         self.last_checkpoint_step: int | None = None
         self.stop_requested = False
+        self.stop_signal: int | None = None  # the signal that asked for the stop
         self.elapsed_before = 0.0  # training seconds spent before this process (resumed runs)
         self.started = time.perf_counter()
         if resume:
             self._restore(load_checkpoint(self.ckpt_dir / LAST))
         self.metrics = MetricsWriter(
-            run_dir,
-            self.agent.metric_names,
-            resume_step=self.step if resume else None,
-            env_eval_columns=env_metric_names(self.eval_env),
+            run_dir, self.agent.metric_names, resume_step=self.step, env_eval_columns=env_metric_names(self.eval_env)
         )
+        if self.metrics.repaired:
+            note(self.metrics.repaired)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -145,8 +156,9 @@ class Trainer:
             torch.set_rng_state(t["torch_rng"])
             if t["cuda_rng"] and self.device.type == "cuda":
                 torch.cuda.set_rng_state_all(t["cuda_rng"])
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            raise UserError(f"checkpoint in {str(self.ckpt_dir)!r} does not match this run's config: {exc}") from None
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
+            where = f"checkpoint in {str(self.ckpt_dir)!r} does not match this run's config"
+            raise UserError(f"{where}: {state_mismatch(self.agent, state.get('agent'), exc)}") from None
         self.last_checkpoint_step = self.step
 
     def elapsed(self) -> float:
@@ -156,8 +168,10 @@ class Trainer:
     def save(self) -> None:
         """Write ``last.pt``, after checking that nothing non-finite would be saved."""
         self._check_finite()
+        self.metrics.sync()  # the rows up to this checkpoint reach the disk before it does
         save_checkpoint(self._state(), self.ckpt_dir / LAST)
         self.last_checkpoint_step = self.step
+        self.last_save_time = time.perf_counter()
 
     def _check_finite(self) -> None:
         if self.window_sums is not None and not torch.isfinite(self.window_sums).all():
@@ -203,6 +217,10 @@ class Trainer:
     def evaluate(self) -> float:
         run = self.config.run
         result = run_episodes(self.agent, self.eval_env, run.eval_episodes, run.seed, deterministic=True)
+        bad = next((j for j, r in enumerate(result.returns) if not math.isfinite(r)), None)
+        if bad is not None:
+            value, where = result.returns[bad], f"episode {bad} of {run.env} at step {self.step}"
+            raise NonFiniteLossError(f"non-finite evaluation return ({value}) in {where}")
         title = f"step {self.step}: {run.eval_episodes} deterministic episodes"
         self.last_env_report = env_report(self.eval_env, result, self.run_dir / "trajectories.png", title)
         self.metrics.write(
@@ -218,61 +236,20 @@ class Trainer:
         return result.mean
 
     def train(self) -> dict[str, Any]:
-        """Run until ``config.run.steps``; returns a summary. Ctrl-C saves and returns early."""
-        run = self.config.run
-        # Ctrl-C saves and stops; only the main thread may handle signals (a sweep's trials run
-        # in worker threads, and the sweep stops them itself)
-        handle_sigint = threading.current_thread() is threading.main_thread()
-        previous = signal.getsignal(signal.SIGINT)
-        if handle_sigint:
-            signal.signal(signal.SIGINT, self._on_sigint)
+        """Run until ``config.run.steps``; returns a summary. Ctrl-C or SIGTERM saves and returns
+        early (``interrupted``, ``signal``)."""
+        # Ctrl-C and SIGTERM save and stop; only the main thread may handle signals (a sweep's
+        # trials run in worker threads, and the sweep stops them itself)
+        handle_signals = threading.current_thread() is threading.main_thread()
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS} if handle_signals else {}
+        for sig in previous:
+            signal.signal(sig, self._on_signal)
         progress = _progress(self.quiet)
+        failed = True
         try:
             with progress:
-                task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
-                obs = self._begin_episode()
-                self.started = time.perf_counter()
-                tick_time, tick_step, log_time, log_step = (
-                    time.perf_counter(),
-                    self.step,
-                    time.perf_counter(),
-                    self.step,
-                )
-                while self.step < run.steps and not self.stop_requested:
-                    action = self._act(obs)
-                    next_obs, reward, terminated, truncated, _ = self.env.step(action)
-                    self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
-                    self.episode_return += float(reward)
-                    self.episode_length += 1
-                    self.episode_actions.append(action)
-                    obs = next_obs
-                    self.step += 1
-                    if terminated or truncated:
-                        self.window_episodes.append((self.episode_return, self.episode_length))
-                        self.episode += 1
-                        self.episode_return, self.episode_length, self.episode_actions = 0.0, 0, []
-                        obs = self._begin_episode()
-                    if self.step >= self.agent.learning_starts:
-                        self._update()
-                    if self.step % run.log_every == 0:
-                        now = time.perf_counter()
-                        self._log((self.step - log_step) / max(now - log_time, 1e-9))
-                        log_time, log_step = now, self.step
-                    if self.step % run.eval_every == 0 or self.step == run.steps:
-                        ret = self.evaluate()
-                        self.save()
-                        extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
-                        progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
-                        if self.on_eval is not None:
-                            self.on_eval(self.step, ret)
-                    if self.step % 100 == 0:
-                        now = time.perf_counter()
-                        sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
-                        tick_time, tick_step = now, self.step
-                        last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
-                        progress.update(task, completed=self.step, sps=f"{sps:.0f}", last_eval=last)
-                if self.stop_requested:
-                    self.save()
+                self._loop(progress)
+            failed = False
         except NonFiniteLossError as exc:
             where = (
                 f"last good checkpoint: {self.ckpt_dir / LAST} (step {self.last_checkpoint_step})"
@@ -281,26 +258,116 @@ class Trainer:
             )
             raise NonFiniteLossError(f"{exc}; training stopped, {where}") from None
         finally:
-            if handle_sigint:
-                signal.signal(signal.SIGINT, previous)
-            self.metrics.close()
-            title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
-            plot_learning_curve(self.run_dir, title, self.agent.learning_starts)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._close(failed)
         return {
             "step": self.step,
             "interrupted": self.stop_requested,
+            "signal": self.stop_signal,
             "final_eval_return": self.last_eval,
             "best_eval_return": self.best_eval,
         }
+
+    def _loop(self, progress: Any) -> None:
+        run = self.config.run
+        task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
+        obs = self._begin_episode()
+        self.started = self.last_save_time = time.perf_counter()
+        tick_time, tick_step, log_time, log_step = self.started, self.step, self.started, self.step
+        while self.step < run.steps and not self.stop_requested:
+            action = self._act(obs)
+            next_obs, reward, terminated, truncated, _ = self.env.step(action)
+            self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
+            self.episode_return += float(reward)
+            self.episode_length += 1
+            self.episode_actions.append(action)
+            obs = next_obs
+            self.step += 1
+            if terminated or truncated:
+                self.window_episodes.append((self.episode_return, self.episode_length))
+                self.episode += 1
+                self.episode_return, self.episode_length, self.episode_actions = 0.0, 0, []
+                obs = self._begin_episode()
+            if self.step >= self.agent.learning_starts:
+                self._update()
+            if self.step % run.log_every == 0:
+                now = time.perf_counter()
+                self._log((self.step - log_step) / max(now - log_time, 1e-9))
+                log_time, log_step = now, self.step
+            if self.step % run.eval_every == 0 or self.step == run.steps:
+                ret = self.evaluate()
+                self.save()
+                extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
+                progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
+                if self.on_eval is not None:
+                    self.on_eval(self.step, ret)
+            elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
+                self.save()  # a checkpoint by wall time; it changes nothing the run computes
+            if self.step % 100 == 0:
+                now = time.perf_counter()
+                sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
+                tick_time, tick_step = now, self.step
+                last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
+                progress.update(task, completed=self.step, sps=f"{sps:.0f}", last_eval=last)
+        if self.stop_requested:
+            self.save()
+
+    def _close(self, failed: bool) -> None:
+        """Close the metrics and draw the learning curve. After a failure (a full disk, say) an
+        error here would hide the first one, so it is dropped: the checkpoint is what counts."""
+        run = self.config.run
+        title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
+        for close in (self.metrics.close, lambda: plot_learning_curve(self.run_dir, title, self.agent.learning_starts)):
+            try:
+                close()
+            except (OSError, ValueError):
+                if not failed:
+                    raise
 
     def request_stop(self) -> None:
         """Stop at the end of the current step, after saving a checkpoint."""
         self.stop_requested = True
 
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_requested:  # a second Ctrl-C: stop now, the last checkpoint stays as it was
             raise KeyboardInterrupt
+        self.stop_signal = signum
         self.request_stop()
+
+
+def state_mismatch(agent: torch.nn.Module, state: Any, exc: BaseException) -> str:
+    """One line on where a checkpoint's agent state differs from ``agent``: the first missing,
+    unexpected or differently shaped tensor, else the error's first line."""
+    modules = state.get("modules") if isinstance(state, dict) else None
+    if isinstance(modules, dict):
+        own = agent.state_dict()
+        for key in sorted(set(own) | set(modules)):
+            if key not in modules:
+                return f"{key!r} is missing from the checkpoint"
+            if key not in own:
+                return f"the checkpoint has {key!r}, which this config does not"
+            theirs = modules[key]
+            if isinstance(theirs, torch.Tensor) and theirs.shape != own[key].shape:
+                return f"{key!r} has shape {list(theirs.shape)} there, {list(own[key].shape)} here"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_buffer_fits(transitions: int, obs_dim: int, action_dim: int, device: torch.device) -> None:
+    """Refuse a run whose replay buffer would outgrow this machine's memory before it ends."""
+    if device.type != "cpu" or not hasattr(os, "sysconf"):
+        return
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return
+    need = transitions * transition_bytes(obs_dim, action_dim)
+    if need > total:
+        raise UserError(
+            f"the replay buffer would hold {transitions} transitions ({need / 2**30:.3g} GiB) by the end of the run, "
+            f"more than this machine's {total / 2**30:.3g} GiB; lower buffer_size"
+        )
 
 
 class _NullProgress:

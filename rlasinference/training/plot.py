@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from rlasinference.core.files import atomic_path
 from rlasinference.training.metrics import read_metrics
 
 
@@ -40,6 +41,7 @@ def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Pat
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     out = run_dir / "learning_curve.png"
-    fig.savefig(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
     return out

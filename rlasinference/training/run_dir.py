@@ -28,6 +28,7 @@ import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.training.config import Config, resolve
+from rlasinference.training.lock import LOCK
 
 CONFIG = "config.yaml"
 
@@ -38,13 +39,24 @@ def default_run_dir(config: Config, root: Path = Path("runs")) -> Path:
     return root / f"{config.run.algo}-{config.algo.sampler.replace(':', '_')}-{env}-s{config.run.seed}-{stamp}"
 
 
-def create_run_dir(path: Path, config: Config, command: str | None = None) -> Path:
-    """Make ``path`` for a new run; refuse one that already holds a run (it would be lost)."""
-    if (path / CONFIG).exists():
-        raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
+def make_dir(path: Path) -> None:
+    """``mkdir -p path``, or a one-line ``UserError`` (a file in the way, no permission, ...)."""
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {str(path)!r} exists and is not a directory")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create run directory {str(path)!r}: {exc.strerror}") from None
+
+
+def create_run_dir(path: Path, config: Config, command: str | None = None, replace: bool = False) -> Path:
+    """Make ``path`` for a new run; refuse one that already holds a run (it would be lost), unless
+    ``replace`` (the caller has checked that the run there never reached a checkpoint: its
+    best.pt, if any, goes)."""
+    if (path / CONFIG).exists() and not replace:
+        raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
+    make_dir(path)
+    (path / "checkpoints" / "best.pt").unlink(missing_ok=True)
     write_config(path, config)
     (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
     record_command(path, command)
@@ -57,8 +69,15 @@ def discard_run_dir(path: Path, created: bool) -> None:
     if created:
         shutil.rmtree(path, ignore_errors=True)
         return
-    for name in (CONFIG, "versions.yaml", "command.txt"):
+    for name in (CONFIG, "versions.yaml", "command.txt", LOCK):
         (path / name).unlink(missing_ok=True)
+
+
+def os_error_line(exc: OSError, where: Path) -> str:
+    """One line for a filesystem error: the path, the OS's reason."""
+    path = exc.filename if exc.filename is not None else where
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"file system error on {str(path)!r}: {reason}"
 
 
 def write_config(path: Path, config: Config) -> None:

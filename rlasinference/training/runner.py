@@ -1,4 +1,9 @@
-"""Start or continue the training of one run directory (``rlai train``, ``resume`` and ``sweep``)."""
+"""Start or continue the training of one run directory (``rlai train``, ``resume`` and ``sweep``).
+
+The process that trains a run directory holds its lock (``training.lock``) from before it looks
+at the directory until it stops. A directory whose run never reached its first checkpoint (it
+was killed or crashed before) is started over from step 0, by ``resume`` as by ``train``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,17 @@ from typing import Any
 from rlasinference.core.errors import UserError
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
-from rlasinference.training.loop import LAST, Trainer
-from rlasinference.training.run_dir import create_run_dir, discard_run_dir, record_command, write_config
+from rlasinference.training.lock import RunLock
+from rlasinference.training.loop import LAST, Trainer, print_note
+from rlasinference.training.run_dir import (
+    CONFIG,
+    create_run_dir,
+    discard_run_dir,
+    make_dir,
+    os_error_line,
+    record_command,
+    write_config,
+)
 
 
 def checkpoint_step(run_dir: Path) -> int | None:
@@ -28,26 +42,59 @@ def run_training(
     quiet: bool = False,
     on_eval: Callable[[int, float], None] | None = None,
     command: str | None = None,
+    note: Callable[[str], None] = print_note,
 ) -> dict[str, Any]:
     """Train a new run in ``run_dir`` (``new``) or continue it from its last checkpoint; returns
     the trainer's summary. ``on_eval(step, eval_return)`` is called after every evaluation;
-    ``command`` goes to command.txt (default: this process's command line)."""
-    if new:
-        created = not run_dir.exists()
-        create_run_dir(run_dir, cfg, command)
-    else:
-        done = checkpoint_step(run_dir)
-        if done is None:
-            raise UserError(f"no checkpoint in {str(run_dir)!r} to resume from")
-        if done >= cfg.run.steps:
-            raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
+    ``command`` goes to command.txt (default: this process's command line); ``note`` prints
+    one-line notes (a run started over, a repaired metrics file). A filesystem error is a
+    one-line ``UserError`` naming the path."""
     try:
-        trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not new, on_eval=on_eval)
-    except UserError:
-        if new:  # the env or agent could not be built: leave no half-made run behind
-            discard_run_dir(run_dir, created)
-        raise
-    if not new:
-        write_config(run_dir, cfg)
-        record_command(run_dir, command)
-    return trainer.train()
+        return _run(cfg, run_dir, new, quiet, on_eval, command, note)
+    except OSError as exc:
+        raise UserError(os_error_line(exc, run_dir)) from None
+
+
+def _run(
+    cfg: Config,
+    run_dir: Path,
+    new: bool,
+    quiet: bool,
+    on_eval: Callable[[int, float], None] | None,
+    command: str | None,
+    note: Callable[[str], None],
+) -> dict[str, Any]:
+    created = new and not run_dir.exists()
+    if new:
+        make_dir(run_dir)
+    elif not (run_dir / CONFIG).is_file():
+        raise UserError(f"{str(run_dir)!r} is not a run directory (no {CONFIG})")
+    lock = RunLock(run_dir).acquire(command)
+    try:
+        done = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+        if new and (run_dir / CONFIG).exists():
+            if done is not None:
+                raise UserError(
+                    f"{str(run_dir)!r} already holds a run; use `rlai resume {run_dir}` or choose another --out"
+                )
+            note(f"{run_dir} holds a run that never reached its first checkpoint: starting it over")
+        if not new and done is None:
+            note(f"no checkpoint in {run_dir} (the run stopped before its first one): starting it over from step 0")
+        if done is not None and done >= cfg.run.steps:
+            raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
+        fresh = done is None
+        if new:
+            create_run_dir(run_dir, cfg, command, replace=True)
+        try:
+            trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
+        except UserError:
+            if new:  # the env or agent could not be built: leave no half-made run behind
+                lock.release()
+                discard_run_dir(run_dir, created)
+            raise
+        if not new:
+            write_config(run_dir, cfg)
+            record_command(run_dir, command)
+        return trainer.train()
+    finally:
+        lock.release()

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
+from rlasinference.core.files import atomic_path
 from rlasinference.workbench.metrics import grid
 from rlasinference.workbench.targets import Target
 
@@ -58,6 +59,7 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
         axes[0].legend(markerscale=4, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
     return path

@@ -11,9 +11,10 @@ from typing import Any
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, Range
 from rlasinference.core.errors import UserError
 from rlasinference.samplers import get_sampler_class, sampler_options
-from rlasinference.training.config import parse_set, set_sampler_options
+from rlasinference.training.config import RUN_SEEDS, check_sampler_options, parse_set, set_sampler_options
 from rlasinference.workbench.fit import fit_sampler
 from rlasinference.workbench.metrics import evaluate_fit
 from rlasinference.workbench.plot import plot_fit
@@ -32,11 +33,18 @@ def run_workbench(
     out: Path | None,
     quiet: bool,
 ) -> dict[str, Any]:
-    if tau <= 0 or steps <= 0 or batch <= 1 or lr <= 0:
-        raise UserError("--tau, --steps and --lr must be positive and --batch at least 2")
+    for flag, value, valid in (
+        ("--tau", tau, POSITIVE),
+        ("--steps", steps, AT_LEAST_ONE),
+        ("--batch", batch, Range(2)),
+        ("--lr", lr, POSITIVE),
+        ("--seed", seed, RUN_SEEDS),
+    ):
+        valid.check(flag, value)
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
     options = set_sampler_options(sampler_options(cls), parse_set(set_items))
+    check_sampler_options(cls, options)
     torch.manual_seed(seed)
     try:
         sampler = cls(0, target.dim, **options)

@@ -113,4 +113,25 @@ def get_target(spec: str) -> Target:
     modes = getattr(fn, "modes", None)
     if modes is not None and (not isinstance(modes, Tensor) or modes.shape[-1] != dim):
         raise UserError(f"target {spec!r}: modes must be a tensor [m, {dim}]")
+    _check_output(spec, fn, dim)
     return Target(spec, dim, fn, modes)
+
+
+def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
+    """Call a user target once on a few actions: it must return one finite Q per action."""
+    n = 5
+    probe = torch.rand(n, dim, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8
+    expected = f"a tensor of shape [{n}] for actions of shape [{n}, {dim}]"
+    try:
+        out = fn(probe)
+    except Exception as exc:  # a user's function: any failure is reported in one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise UserError(
+            f"target {spec!r} failed on actions of shape [{n}, {dim}]: {type(exc).__name__}: {first}"
+        ) from None
+    if not isinstance(out, Tensor):
+        raise UserError(f"target {spec!r} must return {expected}, got a {type(out).__name__}")
+    if tuple(out.shape) != (n,):
+        raise UserError(f"target {spec!r} must return {expected}, got shape {list(out.shape)}")
+    if not out.dtype.is_floating_point:
+        raise UserError(f"target {spec!r} must return floating-point Q values, got {out.dtype}")

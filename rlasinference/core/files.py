@@ -1,0 +1,21 @@
+"""Files written whole or not at all: a temporary name beside the target, then a rename."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path (same folder and suffix, so writers infer the format) to write
+    instead of ``path``; it replaces ``path`` when the block ends and is removed if it raises
+    (a full disk leaves neither a partial file nor a temporary one, and the old file intact)."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

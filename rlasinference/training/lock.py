@@ -1,0 +1,72 @@
+"""One owner per run directory: an ``flock`` on ``RUN_DIR/.lock``.
+
+The operating system releases the lock when its process ends, however it ends (SIGKILL and a
+power loss included), so a lock left by a dead process is taken over without a word, while a
+second ``rlai train``, ``rlai resume`` or sweep trial on a live run stops with one line naming
+the process that holds it. The file holds the owner's pid and command line, for that message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from rlasinference.core.errors import UserError
+
+LOCK = ".lock"
+
+
+class RunLock:
+    """Held from ``acquire`` until ``release`` (or the process's end)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / LOCK
+        self._fd: int | None = None
+
+    def acquire(self, command: str | None = None) -> RunLock:
+        """Take the lock, or raise a ``UserError`` naming the live owner."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise UserError(f"cannot write to run directory {str(self.path.parent)!r}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise UserError(
+                f"run {str(self.path.parent)!r} is in use by {owner.splitlines()[0]}; "
+                "wait for it to finish or stop it first"
+            ) from None
+        if command is None:
+            command = " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} ({command})\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def holder(run_dir: Path) -> str | None:
+    """Who holds ``run_dir``'s lock now (``None``: nobody); takes and drops it to find out."""
+    path = run_dir / LOCK
+    if not path.exists():
+        return None
+    try:
+        RunLock(run_dir).acquire().release()
+    except UserError as exc:
+        return str(exc)
+    return None
