@@ -67,3 +67,40 @@ quadratic_target.modes = torch.tensor([[0.2, 0.2]])  # type: ignore[attr-defined
 
 def target_without_dim(a: Tensor) -> Tensor:
     return a.sum(-1)
+
+
+class MatrixActionPendulum(PendulumEnv):
+    """Pendulum driven by a (2, 2) Box action (its mean is the torque): a non-flat action space."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.Box(-2.0, 2.0, shape=(2, 2), dtype=np.float32)
+
+    def step(self, action: np.ndarray) -> Any:
+        assert np.shape(action) == (2, 2), np.shape(action)
+        return super().step(np.array([float(np.mean(action))], dtype=np.float32))
+
+
+gym.register("MatrixActionPendulum-v0", entry_point=MatrixActionPendulum, max_episode_steps=200)
+
+
+def target_rows(a: Tensor) -> Tensor:
+    """A user target that returns [n, d] instead of [n]."""
+    return -a.square()
+
+
+target_rows.dim = 2  # type: ignore[attr-defined]
+
+
+def target_scalar(a: Tensor) -> Tensor:
+    return -a.square().sum()
+
+
+target_scalar.dim = 2  # type: ignore[attr-defined]
+
+
+def target_list(a: Tensor) -> list[float]:
+    return [0.0] * a.shape[0]
+
+
+target_list.dim = 2  # type: ignore[attr-defined]
