@@ -332,7 +332,8 @@ def test_config_mismatch_on_resume_is_one_line_naming_the_key(tmp_path: Path) ->
     config = yaml.safe_load((out / "config.yaml").read_text())
     (out / "config.yaml").write_text(yaml.safe_dump({**config, "critic_hidden": [64, 32]}))
     result = runner.invoke(app, ["resume", str(out), "--steps", "300"])
-    assert_one_line_error(result, "does not match this run's config", "'critic.net.biases.0' has shape [2, 1, 32] there, [2, 1, 64] here")
+    shapes = "'critic.net.biases.0' has shape [2, 1, 32] there, [2, 1, 64] here"
+    assert_one_line_error(result, "does not match this run's config", shapes)
 
 
 def test_checkpoint_without_step_is_one_line(tmp_path: Path) -> None:
