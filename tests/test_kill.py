@@ -38,6 +38,11 @@ def _start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Pope
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def _owns(proc: subprocess.Popen, run_dir: Path) -> bool:
+    lock = run_dir / ".lock"
+    return lock.exists() and lock.read_text().startswith(f"process {proc.pid} ")
+
+
 def _kill_when(proc: subprocess.Popen, ready, delay: float = 0.0, timeout: float = 120.0) -> bool:
     """SIGKILL ``proc`` ``delay`` seconds after ``ready()`` holds; False if it finished first."""
     deadline = time.time() + timeout
@@ -76,9 +81,7 @@ def test_random_sigkills_and_resumes_give_the_uninterrupted_run(tmp_path: Path, 
     rng, kills = random.Random(0), []
     while len(kills) < 6:
         proc = _start([*CLI, "resume", str(killed), "--quiet"])
-        mine = f"process {proc.pid} "
-        owned = lambda: (killed / ".lock").exists() and (killed / ".lock").read_text().startswith(mine)  # noqa: E731
-        if not _kill_when(proc, owned, delay=rng.uniform(0.0, 2.0)):
+        if not _kill_when(proc, lambda p=proc: _owns(p, killed), delay=rng.uniform(0.0, 2.0)):
             assert proc.returncode == 0, proc.communicate()[1]
             break
         kills.append(load_checkpoint(last)["step"] if last.exists() else 0)
