@@ -18,6 +18,7 @@ import mkdocs_gen_files
 
 from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.core.checks import Range, field_range
 from rlasinference.samplers import SAMPLERS, get_sampler_class, sampler_options
 from rlasinference.training.config import RunConfig
 from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
@@ -49,21 +50,33 @@ def escape(text: str) -> str:
     return "`".join(parts)
 
 
-def table(rows: Iterable[tuple[str, Any, str]], where: str) -> list[str]:
-    lines = ["| key | default | meaning |", "|---|---|---|"]
-    for key, default, meaning in rows:
+def table(rows: Iterable[tuple[str, Any, str, str]], where: str) -> list[str]:
+    lines = ["| key | default | valid | meaning |", "|---|---|---|---|"]
+    for key, default, valid, meaning in rows:
         if not meaning:
             log.warning(f"config reference: {key!r} of {where} has no documented meaning")
-        lines.append(f"| `{key}` | {cell(default)} | {escape(meaning)} |")
+        lines.append(f"| `{key}` | {cell(default)} | {escape(valid)} | {escape(meaning)} |")
     return [*lines, ""]
 
 
-def dataclass_rows(cls: type, fallback: dict[str, str]) -> list[tuple[str, Any, str]]:
+def valid_text(valid: Range | None, name: str, ordered: Iterable[tuple[str, str]], prefix: str = "") -> str:
+    """A field's declared range (``None`` allowed, lists elementwise) and its ordering constraints."""
+    parts = []
+    if valid is not None:
+        text = str(valid) + (" each" if valid.min_len else "")
+        parts.append(text + (", or none" if valid.optional else ""))
+    parts += [f"< `{prefix}{high}`" for low, high in ordered if low == name]
+    parts += [f"> `{prefix}{low}`" for low, high in ordered if high == name]
+    return "; ".join(parts)
+
+
+def dataclass_rows(cls: type, fallback: dict[str, str]) -> list[tuple[str, Any, str, str]]:
     own = meanings(cls)
     rows = []
     for f in dataclasses.fields(cls):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        rows.append((f.name, default, own.get(f.name) or fallback.get(f.name, "")))
+        valid = valid_text(field_range(cls, f.name), f.name, getattr(cls, "ORDERED", ()))
+        rows.append((f.name, default, valid, own.get(f.name) or fallback.get(f.name, "")))
     return rows
 
 
@@ -94,7 +107,11 @@ def config_page() -> str:
     out += ["## Sampler options", "", "Set with `--set sampler.<option>=value` (and `rlai sample --set`).", ""]
     for name, cls in SAMPLERS:
         own = meanings(cls)
-        rows = [(f"sampler.{k}", v, own.get(k, "")) for k, v in sampler_options(cls).items()]
+        ranges, ordered = getattr(cls, "option_ranges", {}), getattr(cls, "ordered_options", ())
+        rows = [
+            (f"sampler.{k}", v, valid_text(ranges.get(k), k, ordered, "sampler."), own.get(k, ""))
+            for k, v in sampler_options(cls).items()
+        ]
         out += [f"### `{name}` ({cls.__name__}, density `{cls.density}`)", "", *table(rows, f"sampler {name!r}")]
     return "\n".join(out)
 
