@@ -110,7 +110,7 @@ def test_rlai_sample_writes_metrics_and_plot(tmp_path: Path) -> None:
         (["--target", "tests.nothing:here"], "cannot import module 'tests.nothing'"),
         (["--sampler", "nope"], "unknown sampler 'nope'"),
         (["--set", "sampler.width=3"], "unknown sampler option 'sampler.width'"),
-        (["--tau", "0"], "must be positive"),
+        (["--tau", "0"], "--tau must be > 0, got 0"),
         (["--sampler", "svgd", "--set", "sampler.noise_dim=3"], "cannot build sampler 'svgd'"),
     ],
 )
