@@ -19,6 +19,7 @@ import mkdocs_gen_files
 from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.core.checks import Range, field_range
+from rlasinference.critics import CRITICS, critic_options
 from rlasinference.samplers import SAMPLERS, get_sampler_class, sampler_options
 from rlasinference.training.config import RunConfig
 from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
@@ -26,7 +27,7 @@ from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
 log = logging.getLogger("mkdocs.plugins.gen_reference")
 ENVS = ["Pendulum-v1", "InvertedPendulum-v5", "rlasinference/MultiGoal-v0", "Swimmer-v5", "Hopper-v5"]
 ENVS += ["HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"]
-PAGES = {"sac": "sac", "meow": "meow", "sql": "sql", "diffsac": "diffsac", "dime": "dime"}
+PAGES = {name: name for name, _ in PRESETS}  # docs/algorithms/<preset>.md, one page per registered preset
 
 
 def meanings(obj: Any) -> dict[str, str]:
@@ -104,16 +105,34 @@ def config_page() -> str:
                 out += ["| env | defaults |", "|---|---|"]
                 out += [f"| `{env}` | {', '.join(f'`{k}={v}`' for k, v in d.items())} |" for env, d in per_env.items()]
                 out += [""]
+        if preset.critic_options:
+            own = ", ".join(f"`critic.{k}={v}`" for k, v in preset.critic_options.items())
+            out += [
+                f"Options of its critic `{preset.config_cls().critic}` that differ from the critic's defaults: {own}.",
+                "",
+            ]
     out += ["## Sampler options", "", "Set with `--set sampler.<option>=value` (and `rlai sample --set`).", ""]
     for name, cls in SAMPLERS:
-        own = meanings(cls)
-        ranges, ordered = getattr(cls, "option_ranges", {}), getattr(cls, "ordered_options", ())
-        rows = [
-            (f"sampler.{k}", v, valid_text(ranges.get(k), k, ordered, "sampler."), own.get(k, ""))
-            for k, v in sampler_options(cls).items()
-        ]
-        out += [f"### `{name}` ({cls.__name__}, density `{cls.density}`)", "", *table(rows, f"sampler {name!r}")]
+        title = f"### `{name}` ({cls.__name__}, density `{cls.density}`)"
+        out += options_section(cls, sampler_options(cls), "sampler", name, title)
+    out += ["## Critic options", "", "Set with `--set critic=NAME` and `--set critic.<option>=value`.", ""]
+    for name, cls in CRITICS:
+        title = f"### `{name}` ({cls.__name__})"
+        out += options_section(cls, critic_options(cls), "critic", name, f"{title}\n\n{cls.summary}.")
     return "\n".join(out)
+
+
+def options_section(cls: type, options: dict[str, Any], kind: str, name: str, title: str) -> list[str]:
+    """A sampler's or critic's options: default, declared range, meaning from its docstring."""
+    if not options:
+        return [title, "", "No options.", ""]
+    own = meanings(cls)
+    ranges, ordered = getattr(cls, "option_ranges", {}), getattr(cls, "ordered_options", ())
+    rows = [
+        (f"{kind}.{k}", v, valid_text(ranges.get(k), k, ordered, f"{kind}."), own.get(k, ""))
+        for k, v in options.items()
+    ]
+    return [title, "", *table(rows, f"{kind} {name!r}")]
 
 
 def metric_columns(preset_name: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from rlasinference.core.nets import EnsembleBatchRenorm
-from rlasinference.critics import CategoricalQEnsemble, QEnsemble, polyak_update, project_onto_support
+from rlasinference.critics import CategoricalCritic, QEnsemble, polyak_update, project_onto_support
 
 
 def test_ensemble_equals_vmap_over_a_member() -> None:
@@ -89,13 +89,13 @@ def test_batch_renorm_is_batch_norm_in_warmup_and_uses_running_stats_in_eval() -
 
 def test_categorical_critic_q_is_the_expected_return() -> None:
     torch.manual_seed(2)
-    critic = CategoricalQEnsemble(3, 2, hidden=[16], atoms=11, v_min=-5, v_max=5, batch_renorm=True)
+    critic = CategoricalCritic(3, 2, [16], 2, None, atoms=11, v_min=-5, v_max=5, batch_renorm=True)  # type: ignore[arg-type]
     obs, act = torch.randn(8, 3), torch.rand(8, 2)
-    probs = torch.softmax(critic.logits(obs, act), dim=-1)
-    torch.testing.assert_close(critic(obs, act), probs @ torch.linspace(-5, 5, 11))
-    act.requires_grad_(True)
     critic.eval()
-    critic.frozen(obs, act).sum().backward()
+    probs = torch.softmax(critic.logits(obs, act), dim=-1)
+    act.requires_grad_(True)
+    q = critic.actor_q(obs, act)
+    torch.testing.assert_close(q, probs @ torch.linspace(-5, 5, 11))
+    q.sum().backward()
     assert act.grad is not None and all(p.grad is None for p in critic.parameters())
-    with pytest.raises(ValueError, match="v_min < v_max"):
-        CategoricalQEnsemble(3, 2, v_min=1, v_max=1)
+    assert critic.training  # actor_q reads the running statistics, then hands the critic back in training mode

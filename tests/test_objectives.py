@@ -10,11 +10,12 @@ import pytest
 import torch
 from torch import Tensor
 
+from rlasinference.critics import soft_bellman_target
 from rlasinference.objectives import Temperature, reverse_kl, stein, temperature_loss
 from rlasinference.objectives.stein import rbf_kernel, stein_direction, target_score
 from rlasinference.samplers import SVGDSampler
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
-from rlasinference.values import importance_soft_value, sampled_soft_value, soft_bellman_target
+from rlasinference.values import importance_soft_value, sampled_soft_value
 
 
 class FixedSampler(Sampler):

@@ -29,4 +29,5 @@ def test_best_of_n_under_the_critic_for_samplers_without_a_mode() -> None:
 def test_agent_saves_each_network_once() -> None:
     agent = PRESETS.get("sac").build(PRESETS.get("sac").config_cls(), {}, 3, 1)
     prefixes = {k.split(".")[0] for k in agent.state_dict()}
-    assert prefixes == {"sampler", "critic", "critic_target", "temperature"}
+    assert prefixes == {"sampler", "critic", "temperature"}
+    assert {k.split(".")[1] for k in agent.state_dict() if k.startswith("critic.")} == {"q", "target"}

@@ -175,7 +175,7 @@ def test_checkpoint_size_follows_the_filled_buffer(tmp_path: Path) -> None:
         (["--set", "buffer_size=1e15"], ["replay buffer", "lower buffer_size"]),
         (["--seed", "5000000000"], ["seed must be in [0, 4294967295], got 5000000000"]),
         (["--algo", "os:getcwd"], ["'os:getcwd' is not a Preset"]),
-        (["--algo", "dime", "--set", "v_min=10", "--set", "v_max=-10"], ["v_min must be less than v_max"]),
+        (["--algo", "dime", "--set", "critic.v_min=10", "--set", "critic.v_max=-10"], ["critic.v_min must be less"]),
         (["--algo", "meow", "--set", "temperature=0"], ["temperature must be > 0, got 0"]),
         (["--algo", "diffsac", "--set", "sampler.steps=0"], ["sampler.steps must be >= 1, got 0"]),
     ],
@@ -332,7 +332,7 @@ def test_config_mismatch_on_resume_is_one_line_naming_the_key(tmp_path: Path) ->
     config = yaml.safe_load((out / "config.yaml").read_text())
     (out / "config.yaml").write_text(yaml.safe_dump({**config, "critic_hidden": [64, 32]}))
     result = runner.invoke(app, ["resume", str(out), "--steps", "300"])
-    shapes = "'critic.net.biases.0' has shape [2, 1, 32] there, [2, 1, 64] here"
+    shapes = "'critic.q.net.biases.0' has shape [2, 1, 32] there, [2, 1, 64] here"
     assert_one_line_error(result, "does not match this run's config", shapes)
 
 

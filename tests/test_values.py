@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import Tensor
 
+from rlasinference.critics import soft_bellman_target
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
-from rlasinference.values import sampled_soft_value, soft_bellman_target
+from rlasinference.values import sampled_soft_value
 
 S, A, GAMMA, TAU = 6, 4, 0.9, 0.5
 

@@ -1,18 +1,22 @@
-"""Algorithms are presets: a config with the paper's defaults and a builder (DESIGN.md section 5)."""
+"""Algorithms are presets: a config with the paper's defaults over the shared actor-critic
+recipe (DESIGN.md section 5)."""
 
 from __future__ import annotations
 
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
-from rlasinference.algorithms.base import Agent, Batch, Preset
+from rlasinference.algorithms.base import Agent, Batch
+from rlasinference.algorithms.crossq import CROSSQ
 from rlasinference.algorithms.diffsac import DIFFSAC
 from rlasinference.algorithms.dime import DIME_PRESET
 from rlasinference.algorithms.meow import MEOW
+from rlasinference.algorithms.preset import Preset
 from rlasinference.algorithms.sac import SAC
 from rlasinference.algorithms.sql import SQL
 from rlasinference.core.registry import Registry
 
 PRESETS: Registry[Preset] = Registry("algorithm")
 PRESETS.register("sac", SAC)
+PRESETS.register("crossq", CROSSQ)
 PRESETS.register("meow", MEOW)
 PRESETS.register("sql", SQL)
 PRESETS.register("diffsac", DIFFSAC)

@@ -1,10 +1,15 @@
-"""Soft actor-critic with any sampler, policy objective and value estimator.
+"""Soft actor-critic with any sampler, policy objective, value estimator and critic.
 
-The shared recipe of SAC, DiffSAC, SQL, ... (DESIGN.md section 5):
-  1. critic:  Q_k(s, a) -> r + gamma (1 - terminated) V(s'),  V from the value estimator
-  2. policy:  minimise the policy objective (reverse KL / ELBO to exp(Q/tau))
-  3. tau:     dual descent towards the target entropy (if learned)
-  4. targets: Polyak averaging of the critic.
+The shared recipe of every preset (DESIGN.md section 5); one update:
+  1. critic:  its own soft Bellman loss (critic registry), V(s') from the value estimator
+  2. policy:  minimise the policy objective (reverse KL / ELBO to exp(Q/tau)) against what the
+              critic gives the actor (min or mean over members), every ``policy_delay`` updates
+  3. tau:     dual descent towards the target entropy (if learned), with the policy
+  4. targets: the critic's own (Polyak averaging, or none).
+With ``critic_first`` the critic takes its step before the policy's loss is formed (DIME,
+CrossQ); otherwise all gradients are taken at the same parameters and applied in one step
+(SAC's reference). One Adam over per-part parameter groups (learning rate, beta1, gradient
+clipping per part).
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from torch import Tensor
 from rlasinference.algorithms.base import Agent, Batch
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError
-from rlasinference.critics import QEnsemble, polyak_update
+from rlasinference.critics import CRITICS, TargetInputs, get_critic_class
 from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
 from rlasinference.policies import Policy
-from rlasinference.samplers import SAMPLERS, get_sampler_class
-from rlasinference.values import VALUE_ESTIMATORS, soft_bellman_target
+from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
+from rlasinference.values import VALUE_ESTIMATORS
+
+ACTOR_Q = ("min", "mean")
 
 
 @dataclass
@@ -33,6 +40,8 @@ class ActorCriticConfig:
     :param sampler: registry name or ``module:Class`` of the policy's sampler.
     :param objective: policy objective (``rlai list`` shows them).
     :param value_estimator: estimator of V(s') in the critic target.
+    :param critic: the critic (``rlai list`` shows them; options as ``critic.<name>``).
+    :param actor_q: what the policy objective reads from the critic's members: ``min`` or ``mean``.
     :param ensemble_size: number of Q networks (2 = twin Q with the clipped min).
     :param critic_hidden: hidden sizes of each Q network.
     :param gamma: discount.
@@ -54,11 +63,18 @@ class ActorCriticConfig:
         c at temperature tau gives the same policy as temperature tau / c (Q scaled by c).
     :param stein_particles: particles per state of the ``stein`` objective.
     :param stein_fixed: of those, the fixed ones (score and repulsion); the rest are moved.
+    :param policy_delay: policy and tau updates once every this many critic updates.
+    :param critic_first: the critic steps before the policy loss is formed (else one joint step).
+    :param adam_beta1: Adam's first-moment rate of the critic and the policy (tau keeps 0.9).
+    :param grad_clip_critic: maximum gradient norm of the critic's parameters (0: none).
+    :param grad_clip_policy: maximum gradient norm of the sampler's parameters (0: none).
     """
 
     sampler: str = "gaussian"
     objective: str = "reverse-kl"
     value_estimator: str = "sampled"
+    critic: str = "twin"
+    actor_q: str = "min"
     ensemble_size: int = ranged(2, AT_LEAST_ONE)
     critic_hidden: list[int] = ranged([256, 256], LAYERS)
     gamma: float = ranged(0.99, UNIT)
@@ -78,92 +94,170 @@ class ActorCriticConfig:
     reward_scale: float = ranged(1.0, POSITIVE)
     stein_particles: int = ranged(16, Range(2))
     stein_fixed: int = ranged(8, AT_LEAST_ONE)
+    policy_delay: int = ranged(1, AT_LEAST_ONE)
+    critic_first: bool = False
+    adam_beta1: float = ranged(0.9, Range(0, 1, high_open=True))
+    grad_clip_critic: float = ranged(0.0, NON_NEGATIVE)
+    grad_clip_policy: float = ranged(0.0, NON_NEGATIVE)
 
     ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("stein_fixed", "stein_particles"),)
+
+    def default_target_entropy(self, sampler: Sampler, action_dim: int) -> float:
+        """The target entropy when ``target_entropy`` is ``None``: SAC's -dim(A)."""
+        return -float(action_dim)
+
+
+def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
+    """One line naming what is wrong, and the valid choices, when the sampler, objective, value
+    estimator and critic of ``config`` do not go together (constructor, ``rlai list``, sweeps)."""
+    objective = OBJECTIVES.get(config.objective)
+    value_estimator = VALUE_ESTIMATORS.get(config.value_estimator)
+    critic_cls = get_critic_class(config.critic)
+    for role, comp in (("policy objective", objective), ("value estimator", value_estimator)):
+        valid = [n for n, c in SAMPLERS if c.density in comp.accepts]
+        comp.check(role, config.sampler, sampler_cls.density, valid)
+    estimators = critic_cls.value_estimators
+    if estimators is not None and config.value_estimator not in estimators:
+        raise UserError(
+            f"critic {config.critic!r} cannot use value estimator {config.value_estimator!r}; "
+            f"valid: {', '.join(estimators)}"
+        )
+    if not critic_cls.accepts_sampler(sampler_cls):
+        valid = [n for n, c in SAMPLERS if critic_cls.accepts_sampler(c)]
+        raise UserError(
+            f"critic {config.critic!r} cannot be used with sampler {config.sampler!r}; valid: {', '.join(valid)}"
+        )
+    if critic_cls.is_sampler != (config.objective == "none"):
+        valid = [n for n, c in CRITICS if c.is_sampler] if config.objective == "none" else ["any objective but none"]
+        raise UserError(
+            f"objective {config.objective!r} and critic {config.critic!r} do not go together: objective none "
+            f"trains the sampler through a critic that is the sampler (valid: {', '.join(valid)}), and such a critic "
+            "takes no other objective"
+        )
+    if config.actor_q not in ACTOR_Q:
+        raise UserError(f"actor_q must be one of {', '.join(ACTOR_Q)}, got {config.actor_q!r}")
+    if config.learn_temperature and not (sampler_cls.density != "none" and objective.log_density):
+        raise UserError(
+            f"tau cannot be learned with sampler {config.sampler!r} and objective {config.objective!r} "
+            "(no estimate of log pi); use --set learn_temperature=false"
+        )
 
 
 class ActorCritic(Agent):
     """The actor-critic agent; see the module docstring for the update."""
 
-    def __init__(self, config: ActorCriticConfig, sampler_options: dict[str, Any], obs_dim: int, action_dim: int):
+    def __init__(
+        self,
+        config: ActorCriticConfig,
+        sampler_options: dict[str, Any],
+        critic_options: dict[str, Any],
+        obs_dim: int,
+        action_dim: int,
+    ):
         super().__init__()
         sampler_cls = get_sampler_class(config.sampler)
+        check_parts(config, sampler_cls)
         objective = OBJECTIVES.get(config.objective)
-        value_estimator = VALUE_ESTIMATORS.get(config.value_estimator)
-        for role, comp in (("policy objective", objective), ("value estimator", value_estimator)):
-            valid = [n for n, c in SAMPLERS if c.density in comp.accepts]
-            comp.check(role, config.sampler, sampler_cls.density, valid)
-        if config.learn_temperature and sampler_cls.density == "none":
-            raise UserError(
-                f"sampler {config.sampler!r} has no density, so tau cannot be learned; "
-                "use --set learn_temperature=false"
-            )
         self.config = config
         self.objective = objective.bind(config)
-        self.value_estimator = value_estimator.bind(config)
+        self.value_estimator = VALUE_ESTIMATORS.get(config.value_estimator).bind(config)
         if config.value_samples is not None:
             self.value_estimator = functools.partial(self.value_estimator, n=config.value_samples)
-        self.has_density = sampler_cls.density != "none"
         self.batch_size = config.batch_size
         self.learning_starts = config.learning_starts
         self.updates_per_step = config.updates_per_step
-        self.target_entropy = float(-action_dim if config.target_entropy is None else config.target_entropy)
 
         self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
-        self.critic = QEnsemble(obs_dim, action_dim, config.critic_hidden, config.ensemble_size)
-        self.critic_target = QEnsemble(obs_dim, action_dim, config.critic_hidden, config.ensemble_size)
-        self.critic_target.load_state_dict(self.critic.state_dict())
-        self.critic_target.requires_grad_(False)
+        critic_cls = get_critic_class(config.critic)
+        try:
+            self.critic = critic_cls(
+                obs_dim, action_dim, config.critic_hidden, config.ensemble_size, self.sampler, **critic_options
+            )
+        except ValueError as exc:
+            raise UserError(f"cannot build critic {config.critic!r}: {exc}") from None
         self.temperature = Temperature(config.temperature, config.learn_temperature)
-        self.policy = Policy(self.sampler, self.critic)
+        self.target_entropy = float(
+            config.default_target_entropy(self.sampler, action_dim)
+            if config.target_entropy is None
+            else config.target_entropy
+        )
+        reduce = (lambda q: q.mean(0, keepdim=True)) if config.actor_q == "mean" else (lambda q: q)
+        self.actor_q = lambda obs, actions: reduce(self.critic.actor_q(obs, actions))
+        self.policy = Policy(self.sampler, self.actor_q)
 
-        # One Adam over three parameter groups: the three losses reach disjoint parameters
-        # (the policy loss sees the critic through detached parameters, the dual loss a
-        # detached entropy), so a single backward pass and step give each part its own update.
-        groups: list[dict[str, Any]] = [
-            {"params": list(self.critic.parameters()), "lr": config.lr_critic},
-            {"params": list(self.sampler.parameters()), "lr": config.lr_policy},
-        ]
+        # One Adam over per-part parameter groups. Parameters the critic shares with the sampler
+        # (a critic that is the sampler) are the sampler's group.
+        own = {id(p) for p in self.sampler.parameters()}
+        critic_params = [p for p in self.critic.parameters() if p.requires_grad and id(p) not in own]
+        betas = (config.adam_beta1, 0.999)
+        groups: list[dict[str, Any]] = []
+        if critic_params:
+            groups.append({"params": critic_params, "lr": config.lr_critic, "betas": betas, "part": "critic"})
+        groups.append(
+            {"params": list(self.sampler.parameters()), "lr": config.lr_policy, "betas": betas, "part": "policy"}
+        )
         if config.learn_temperature:
-            groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature})
+            groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature, "part": "temperature"})
         self.optimizers = {"adam": torch.optim.Adam(groups, fused=True)}
-        self.metric_names = ("loss_critic", "loss_policy", "tau", "q_mean")
-        self.metric_names += ("loss_temperature",) * config.learn_temperature
-        self.metric_names += ("entropy",) * self.has_density + objective.metrics
+        self.clips = {"critic": config.grad_clip_critic, "policy": config.grad_clip_policy}
+
+        trains_policy = config.objective != "none"
+        self.metric_names = ("loss_critic",) + ("loss_policy",) * trains_policy + ("tau", "q_mean")
+        self.metric_names += self.critic.metrics + ("loss_temperature",) * config.learn_temperature
+        self.metric_names += ("entropy",) * objective.log_density + objective.metrics
+        self.metric_names += tuple(f"grad_norm_{part}" for part, clip in self.clips.items() if clip > 0)
+
+    def _step(self, loss: Tensor, metrics: dict[str, Tensor]) -> None:
+        """One backward pass and Adam step; the parts whose parameters got gradients move, each
+        clipped to its own maximum norm first."""
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for group in opt.param_groups:
+            clip = self.clips.get(group["part"], 0.0)
+            params = [p for p in group["params"] if p.grad is not None]
+            if clip > 0 and params:
+                metrics[f"grad_norm_{group['part']}"] = torch.nn.utils.clip_grad_norm_(params, clip).detach()
+        opt.step()
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         cfg = self.config
         tau = self.temperature()
-
-        # soft Bellman target from the target critic (clipped double-Q inside the value estimator)
-        with torch.no_grad():
-            v_next = self.value_estimator(batch.next_obs, self.sampler, self.critic_target, tau)
-            q_target = soft_bellman_target(cfg.reward_scale * batch.rewards, batch.terminated, v_next, cfg.gamma)
-        # 1. critic: soft Bellman regression
-        q = self.critic(batch.obs, batch.actions)  # [E, B]
-        loss_critic = 0.5 * (q - q_target).square().mean(dim=1).sum()
-        # 2. policy: the objective differentiates through the critic into the sampler only
-        out = self.objective(batch.obs, self.sampler, self.critic.frozen, tau)
-        # 3. temperature: dual descent on log tau from the same samples' entropy estimate
-        loss_temperature = torch.zeros((), device=q.device)
-        if cfg.learn_temperature:  # (the constructor ensures the sampler has a density)
-            loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
-
-        # All gradients are taken at the same parameters before any is applied, as in the
-        # reference implementation (softlearning runs the Q, policy and alpha ops together).
-        opt = self.optimizers["adam"]
-        opt.zero_grad(set_to_none=True)
-        (loss_critic + out["loss_policy"] + loss_temperature).backward()
-        opt.step()
-
-        # 4. target critic
+        actor_step = (self.updates + 1) % cfg.policy_delay == 0
         self.updates += 1
-        if self.updates % cfg.target_update_every == 0:
-            polyak_update(self.critic_target, self.critic, cfg.polyak)
-        metrics = {"loss_critic": loss_critic.detach(), "loss_policy": out["loss_policy"].detach()}
-        metrics |= {"tau": tau, "q_mean": q.detach().mean()}
-        if cfg.learn_temperature:
-            metrics["loss_temperature"] = loss_temperature.detach()
-        if self.has_density:
-            metrics["entropy"] = -out["log_density"].mean()
-        return metrics | {name: out[name].detach() for name in self.metric_names if name in out}
+
+        def value(q: Any) -> Tensor:
+            return self.value_estimator(batch.next_obs, self.sampler, q, tau)
+
+        def sample_next() -> tuple[Tensor, Tensor]:
+            nxt = self.sampler.sample(batch.next_obs, 1)
+            assert nxt.log_density is not None, "this critic needs a sampler with a log-density"
+            return nxt.actions[:, 0], nxt.log_density[:, 0]
+
+        inputs = TargetInputs(value, sample_next, tau, cfg.gamma, cfg.reward_scale)
+        # 1. critic: its soft Bellman loss
+        critic_out = self.critic.loss(batch, inputs)
+        metrics = {k: v.detach() for k, v in critic_out.items()} | {"tau": tau}
+        loss: Tensor | None = critic_out["loss_critic"]
+        if cfg.critic_first or not actor_step:
+            self._step(critic_out["loss_critic"], metrics)
+            loss = None
+        if actor_step:
+            # 2. policy: the objective differentiates through the critic into the sampler only
+            out = self.objective(batch.obs, self.sampler, self.actor_q, tau)
+            actor_loss = out["loss_policy"]
+            metrics["loss_policy"] = actor_loss.detach()
+            # 3. temperature: dual descent on log tau from the same samples' entropy estimate
+            if cfg.learn_temperature:
+                loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
+                actor_loss = actor_loss + loss_temperature
+                metrics["loss_temperature"] = loss_temperature.detach()
+            if out.get("log_density") is not None:
+                metrics["entropy"] = -out["log_density"].mean()
+            metrics |= {name: out[name].detach() for name in self.metric_names if name in out and name != "loss_policy"}
+            # All gradients are taken at the same parameters before any is applied, as in SAC's
+            # reference implementation, unless the critic stepped first.
+            self._step(actor_loss if loss is None else loss + actor_loss, metrics)
+        # 4. the critic's target
+        self.critic.after_update(self.updates, cfg.polyak, cfg.target_update_every)
+        return {k: v for k, v in metrics.items() if k in self.metric_names}

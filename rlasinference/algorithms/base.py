@@ -1,31 +1,14 @@
-"""What every algorithm (preset) provides to the training loop, and the preset registry."""
+"""What every agent provides to the training loop."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from rlasinference.objectives import OBJECTIVES
+from rlasinference.core.batch import Batch
 from rlasinference.policies import Policy
-from rlasinference.values import VALUE_ESTIMATORS
-
-
-class Batch(NamedTuple):
-    """A minibatch of transitions, all on the agent's device.
-
-    ``obs [B, S]``, ``actions [B, A]`` in (-1, 1), ``rewards [B]``, ``next_obs [B, S]``,
-    ``terminated [B]`` (1.0 only at a true MDP end, never at a time-limit truncation).
-    """
-
-    obs: Tensor
-    actions: Tensor
-    rewards: Tensor
-    next_obs: Tensor
-    terminated: Tensor
 
 
 class Agent(nn.Module):
@@ -70,42 +53,3 @@ def by_env_prefix(env_id: str, table: dict[str, Any]) -> Any | None:
     stripped), e.g. ``"Hopper"`` for ``Hopper-v5``; ``None`` if none does. For per-env defaults."""
     name = env_id.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
     return next((value for prefix, value in table.items() if name.startswith(prefix)), None)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A registered algorithm: a config dataclass with the paper's defaults and a builder.
-
-    ``build(config, sampler_options, obs_dim, action_dim) -> Agent``. ``objective`` and
-    ``value_estimator`` name the preset's fixed parts where its config does not choose them;
-    ``requires`` is a sampler class the preset needs, ``densities`` the sampler density kinds it
-    works with where its config names no objective; ``env_defaults(env_id)`` gives config
-    values that depend on the env (the user's settings override them).
-    """
-
-    name: str
-    config_cls: type
-    build: Callable[..., Agent]
-    summary: str
-    critic: str
-    temperature: str
-    objective: str | None = None
-    value_estimator: str | None = None
-    requires: type | None = None
-    densities: tuple[str, ...] | None = None
-    env_defaults: Callable[[str], dict[str, Any]] | None = None
-
-    def parts(self) -> tuple[str, str, str]:
-        """Default (sampler, policy objective, value estimator), for listings."""
-        c = self.config_cls()
-        return c.sampler, self.objective or c.objective, self.value_estimator or c.value_estimator
-
-    def accepts(self, sampler_cls: type) -> bool:
-        """Whether the preset can be built with this sampler class (``--sampler``)."""
-        if self.requires is not None:
-            return issubclass(sampler_cls, self.requires)
-        if self.densities is not None:
-            return getattr(sampler_cls, "density", None) in self.densities
-        c = self.config_cls()
-        needs = ((OBJECTIVES, c.objective), (VALUE_ESTIMATORS, c.value_estimator))
-        return all(getattr(sampler_cls, "density", None) in reg.get(name).accepts for reg, name in needs)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
-from rlasinference.algorithms.base import Preset
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.preset import Preset
 
 
 @dataclass
@@ -25,8 +25,6 @@ class DiffSACConfig(ActorCriticConfig):
 DIFFSAC = Preset(
     name="diffsac",
     config_cls=DiffSACConfig,
-    build=ActorCritic,
     summary="DiffSAC: SAC with a diffusion-chain policy and its path bound in actor and target",
-    critic="twin Q + Polyak target",
     temperature="learned, H_bar = -dim(A) on the bound's entropy",
 )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
-from rlasinference.algorithms.base import Preset
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.preset import Preset
 
 
 @dataclass
@@ -22,8 +22,6 @@ class SACConfig(ActorCriticConfig):
 SAC = Preset(
     name="sac",
     config_cls=SACConfig,
-    build=ActorCritic,
     summary="Soft Actor-Critic: tanh-Gaussian, reverse KL, learned tau",
-    critic="twin Q + Polyak target",
     temperature="learned, H_bar = -dim(A)",
 )

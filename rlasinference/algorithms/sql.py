@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
-from rlasinference.algorithms.base import Preset, by_env_prefix
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.base import by_env_prefix
+from rlasinference.algorithms.preset import Preset
 
 # reward scale of the reference's runs, by env name prefix (tau = 1); Pendulum-class tasks: ours
 REWARD_SCALES = {
@@ -53,9 +54,7 @@ def env_defaults(env_id: str) -> dict[str, Any]:
 SQL = Preset(
     name="sql",
     config_cls=SQLConfig,
-    build=ActorCritic,
     summary="Soft Q-learning: amortized SVGD particles, Stein objective, importance-sampled value",
-    critic="twin Q + hard target copy every 1000 updates",
     temperature="fixed (tau = 1, reward scale per env)",
     env_defaults=env_defaults,
 )

@@ -204,15 +204,16 @@ def sample(
 def list_() -> None:
     """Presets, samplers with their density kinds, and which combinations are valid."""
     from rlasinference.algorithms import PRESETS
+    from rlasinference.critics import CRITICS, critic_options
     from rlasinference.objectives import OBJECTIVES
     from rlasinference.samplers import SAMPLERS
     from rlasinference.values import VALUE_ESTIMATORS
 
     presets = Table(title="presets (--algo)")
-    for col in ("name", "sampler", "objective", "value estimator", "temperature", "critic"):
+    for col in ("name", "sampler", "objective", "value estimator", "critic", "temperature"):
         presets.add_column(col)
     for name, p in PRESETS:
-        presets.add_row(name, *p.parts(), p.temperature, p.critic)
+        presets.add_row(name, *p.parts(), p.temperature)
     console.print(presets)
 
     samplers = Table(title="samplers (--sampler)")
@@ -230,6 +231,14 @@ def list_() -> None:
         for name, comp in reg:
             parts.add_row(kind, name, ", ".join(comp.accepts), escape(comp.summary))
     console.print(parts)
+
+    critics = Table(title="critics (--set critic=..., options as --set critic.<option>=...)")
+    for col in ("name", "value estimators", "options", "what"):
+        critics.add_column(col)
+    for name, critic in CRITICS:
+        estimators = ", ".join(critic.value_estimators) if critic.value_estimators is not None else "any"
+        critics.add_row(name, estimators, ", ".join(critic_options(critic)) or "-", escape(critic.summary))
+    console.print(critics)
 
 
 app.command()(experiments.sweep)

@@ -20,7 +20,8 @@ class Component:
     :param fn: the pure function.
     :param summary: one line for ``rlai list`` and the docs.
     :param options: config fields passed to ``fn`` as keyword arguments of the same name.
-    :param metrics: extra scalars ``fn`` returns for logging, beside its loss."""
+    :param metrics: extra scalars ``fn`` returns for logging, beside its loss.
+    :param log_density: ``fn`` returns ``log_density`` (the entropy estimate a learned temperature needs)."""
 
     name: str
     accepts: tuple[str, ...]
@@ -28,6 +29,7 @@ class Component:
     summary: str
     options: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    log_density: bool = False
 
     def bind(self, config: Any) -> Callable[..., Any]:
         """``fn`` with its options taken from ``config``."""

@@ -92,7 +92,14 @@ class EnsembleMLP(nn.Module):
     """
 
     def __init__(
-        self, in_dim: int, hidden: Sequence[int], out_dim: int, members: int, batch_renorm: bool = False
+        self,
+        in_dim: int,
+        hidden: Sequence[int],
+        out_dim: int,
+        members: int,
+        batch_renorm: bool = False,
+        renorm_momentum: float = 0.01,
+        renorm_warmup: int = 100_000,
     ) -> None:
         super().__init__()
         dims = [in_dim, *hidden, out_dim]
@@ -104,7 +111,13 @@ class EnsembleMLP(nn.Module):
             self.weights.append(nn.Parameter(torch.empty(members, d_in, d_out).uniform_(-bound, bound)))
             self.biases.append(nn.Parameter(torch.empty(members, 1, d_out).uniform_(-bound, bound)))
         # CrossQ: batch renormalisation in front of every linear layer, the input's included
-        self.norms = nn.ModuleList(EnsembleBatchRenorm(members, d) for d in dims[:-1]) if batch_renorm else None
+        self.norms = (
+            nn.ModuleList(
+                EnsembleBatchRenorm(members, d, momentum=renorm_momentum, warmup=renorm_warmup) for d in dims[:-1]
+            )
+            if batch_renorm
+            else None
+        )
 
     def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
         """``x [B, in] -> [E, B, out]``; ``detach_params`` lets gradients reach ``x`` but not the

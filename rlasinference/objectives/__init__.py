@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
-from rlasinference.objectives.reverse_kl import reverse_kl
+from rlasinference.objectives.reverse_kl import no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
 from rlasinference.objectives.temperature import Temperature, temperature_loss
 
@@ -18,7 +18,17 @@ OBJECTIVES.register(
         "reverse-kl",
         ("exact", "bound"),
         reverse_kl,
-        "E_pi[tau log pi - min_k Q_k], log pi exact or a path-space upper bound",
+        "E_pi[tau log pi - Q], Q the min (or mean) over the critic's members, log pi exact or a path bound",
+        log_density=True,
+    ),
+)
+OBJECTIVES.register(
+    "none",
+    Component(
+        "none",
+        ("exact", "bound", "none"),
+        no_policy_loss,
+        "no policy loss: the critic is the sampler and its Bellman loss trains it (MEow)",
     ),
 )
 OBJECTIVES.register(
@@ -33,4 +43,4 @@ OBJECTIVES.register(
     ),
 )
 
-__all__ = ["OBJECTIVES", "Temperature", "reverse_kl", "stein", "temperature_loss"]
+__all__ = ["OBJECTIVES", "Temperature", "no_policy_loss", "reverse_kl", "stein", "temperature_loss"]

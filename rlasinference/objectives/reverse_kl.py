@@ -25,3 +25,9 @@ def reverse_kl(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -
     log_pi = samples.log_density[:, 0]  # [B]
     q = critic(context, samples.actions[:, 0]).min(dim=0).values  # [B]
     return {"loss_policy": (tau * log_pi - q).mean(), "log_density": log_pi.detach()}
+
+
+def no_policy_loss(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -> dict[str, Tensor]:
+    """The objective of a sampler that is its own critic (MEow): nothing to add; the critic's soft
+    Bellman loss already fits the sampler to exp(Q/tau). ``loss_policy`` is a constant 0."""
+    return {"loss_policy": context.new_zeros(())}

@@ -15,6 +15,7 @@ import yaml
 from rlasinference.algorithms import PRESETS, Preset
 from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged
 from rlasinference.core.errors import UserError
+from rlasinference.critics import get_critic_class
 from rlasinference.samplers import get_sampler_class, sampler_options
 
 RUN_SEEDS = Range(0, 2**32 - 1)  # numpy's seed range
@@ -54,11 +55,12 @@ class RunConfig:
 
 @dataclass
 class Config:
-    """A resolved configuration: run fields, the preset's config, the sampler's options."""
+    """A resolved configuration: run fields, the preset's config, the sampler's and the critic's options."""
 
     run: RunConfig
     algo: Any
     sampler_options: dict[str, Any]
+    critic_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def preset(self) -> Preset:
@@ -69,6 +71,7 @@ class Config:
         out = dataclasses.asdict(self.run)
         out.update(dataclasses.asdict(self.algo))
         out.update({f"sampler.{k}": v for k, v in self.sampler_options.items()})
+        out.update({f"critic.{k}": v for k, v in self.critic_options.items()})
         return out
 
 
@@ -120,8 +123,14 @@ def resolve(overrides: dict[str, Any]) -> Config:
         raise UserError(f"sampler must be a name, got {sampler_name!r}")
     sampler_cls = get_sampler_class(sampler_name)
     options = sampler_options(sampler_cls)
+    critic_name = overrides.get("critic", preset.config_cls().critic)
+    if not isinstance(critic_name, str):
+        raise UserError(f"critic must be a name, got {critic_name!r}")
+    critic_cls = get_critic_class(critic_name)
+    critic_defaults = preset.default_critic_options(critic_name)
 
     valid = sorted(run_fields | algo_fields) + [f"sampler.{k}" for k in options]
+    valid += [f"critic.{k}" for k in critic_defaults]
     unknown = [k for k in overrides if k not in run_fields and k not in algo_fields and k not in valid]
     if unknown:
         raise UserError(f"unknown config key {unknown[0]!r}; valid keys: {', '.join(valid)}")
@@ -130,7 +139,9 @@ def resolve(overrides: dict[str, Any]) -> Config:
     algo_kw = {k: _coerce(k, v, preset.config_cls) for k, v in overrides.items() if k in algo_fields}
     options = set_sampler_options(options, {k: v for k, v in overrides.items() if k.startswith("sampler.")})
     check_sampler_options(sampler_cls, options)
-    config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options)
+    critic = set_options(critic_defaults, {k: v for k, v in overrides.items() if k.startswith("critic.")}, "critic")
+    check_options(critic, critic_cls.option_ranges, critic_cls.ordered_options, "critic.")
+    config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options, critic)
     check_config(config.run)
     check_config(config.algo)
     return config
@@ -138,12 +149,17 @@ def resolve(overrides: dict[str, Any]) -> Config:
 
 def set_sampler_options(options: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """``options`` with ``{"sampler.<name>": value}`` applied, each value coerced to its default's type."""
+    return set_options(options, overrides, "sampler")
+
+
+def set_options(options: dict[str, Any], overrides: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``options`` with ``{"<kind>.<name>": value}`` applied, each value coerced to its default's type."""
     out = dict(options)
     for key, value in overrides.items():
-        name = key.removeprefix("sampler.")
+        name = key.removeprefix(f"{kind}.")
         if name not in out:
-            valid = ", ".join(f"sampler.{k}" for k in out)
-            raise UserError(f"unknown sampler option {key!r}; valid: {valid}")
+            valid = ", ".join(f"{kind}.{k}" for k in out) or "none"
+            raise UserError(f"unknown {kind} option {key!r}; valid: {valid}")
         out[name] = _coerce_like(key, value, out[name])
     return out
 

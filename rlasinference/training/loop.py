@@ -58,7 +58,9 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
     """The agent of ``config`` on ``device`` and a training env (built first: its sizes size the agent)."""
     env, spec = make_env(config.run.env)
     try:
-        agent = config.preset.build(config.algo, config.sampler_options, spec.obs_dim, spec.action_dim)
+        agent = config.preset.build(
+            config.algo, config.sampler_options, spec.obs_dim, spec.action_dim, config.critic_options
+        )
     except ValueError as exc:  # an option out of its range, caught by a constructor
         raise UserError(f"cannot build {config.run.algo!r}: {exc}") from None
     return agent.to(device), env
@@ -96,8 +98,11 @@ class Trainer:
         self.episode = 0  # index of the current training episode
         self.episode_return, self.episode_length = 0.0, 0
         self.episode_actions: list[np.ndarray] = []
-        self.window_sums: torch.Tensor | None = None  # sums of the update metrics since the last log row
-        self.window_updates = 0
+        # sums of the update metrics since the last log row, and how many updates gave each (a
+        # delayed policy reports its losses on its own updates only)
+        self.window_sums: torch.Tensor | None = None
+        self.window_counts: torch.Tensor | None = None
+        self._masks: dict[tuple[bool, ...], torch.Tensor] = {}
         self.window_episodes: list[tuple[float, int]] = []
         self.best_eval = -math.inf
         self.last_eval: float | None = None
@@ -125,7 +130,7 @@ class Trainer:
                 -1, self.action_dim
             ),
             "window_sums": self.window_sums,
-            "window_updates": self.window_updates,
+            "window_counts": self.window_counts,
             "window_episodes": [list(e) for e in self.window_episodes],
             "best_eval": self.best_eval,
             "last_eval": self.last_eval,
@@ -148,8 +153,10 @@ class Trainer:
                 self.episode_actions = list(t["episode_actions"].numpy())
             else:  # without the buffer the run cannot be continued exactly: start a fresh episode
                 self.episode += 1
-            self.window_sums = t["window_sums"]
-            self.window_updates = t["window_updates"]
+            self.window_sums, self.window_counts = t["window_sums"], t["window_counts"]
+            if self.window_sums is not None:
+                self.window_sums = self.window_sums.to(self.device)
+                self.window_counts = self.window_counts.to(self.device)
             self.window_episodes = [(float(r), int(n)) for r, n in t["window_episodes"]]
             self.best_eval, self.last_eval = t["best_eval"], t["last_eval"]
             self.elapsed_before = t["elapsed"]
@@ -197,22 +204,32 @@ class Trainer:
         return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()
 
     def _update(self) -> None:
+        names = self.agent.metric_names
         for _ in range(self.agent.updates_per_step):
             out = self.agent.update(self.buffer.sample(self.agent.batch_size))
-            values = torch.stack([out[k].float() for k in self.agent.metric_names])
-            self.window_sums = values if self.window_sums is None else self.window_sums + values
-            self.window_updates += 1
+            present = tuple(k in out for k in names)
+            mask = self._masks.get(present)
+            if mask is None:
+                mask = self._masks[present] = torch.tensor(present, dtype=torch.float32, device=self.device)
+            zero = torch.zeros((), device=self.device)
+            values = torch.stack([out[k].float() if k in out else zero for k in names])
+            if self.window_sums is None or self.window_counts is None:
+                self.window_sums, self.window_counts = values, mask.clone()
+            else:
+                self.window_sums, self.window_counts = self.window_sums + values, self.window_counts + mask
 
     def _log(self, sps: float) -> None:
         row: dict[str, Any] = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1)}
         if self.window_episodes:
             row["episode_return"] = float(np.mean([r for r, _ in self.window_episodes]))
             row["episode_length"] = float(np.mean([n for _, n in self.window_episodes]))
-        if self.window_sums is not None:
+        if self.window_sums is not None and self.window_counts is not None:
             self._check_finite()
-            row.update(zip(self.agent.metric_names, (self.window_sums / self.window_updates).tolist()))
+            means = (self.window_sums / self.window_counts.clamp_min(1)).tolist()
+            counts = self.window_counts.tolist()
+            row.update((k, v) for k, v, c in zip(self.agent.metric_names, means, counts) if c > 0)
         self.metrics.write(self.step, row)
-        self.window_sums, self.window_updates, self.window_episodes = None, 0, []
+        self.window_sums, self.window_counts, self.window_episodes = None, None, []
 
     def evaluate(self) -> float:
         run = self.config.run

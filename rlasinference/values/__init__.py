@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
-from rlasinference.values.bellman import soft_bellman_target
+from rlasinference.values.closed_form import closed_form_value
 from rlasinference.values.importance import importance_soft_value
 from rlasinference.values.sampled import sampled_soft_value
 
@@ -22,6 +22,15 @@ VALUE_ESTIMATORS.register(
     ),
 )
 VALUE_ESTIMATORS.register(
+    "closed-form",
+    Component(
+        "closed-form",
+        ("exact",),
+        closed_form_value,
+        "tau min_k log Zbar_k(s'): an energy-based flow's normaliser, no sampling (MEow; energy-flow critic only)",
+    ),
+)
+VALUE_ESTIMATORS.register(
     "importance",
     Component(
         "importance",
@@ -31,4 +40,4 @@ VALUE_ESTIMATORS.register(
     ),
 )
 
-__all__ = ["VALUE_ESTIMATORS", "importance_soft_value", "sampled_soft_value", "soft_bellman_target"]
+__all__ = ["VALUE_ESTIMATORS", "closed_form_value", "importance_soft_value", "sampled_soft_value"]

@@ -1,0 +1,69 @@
+"""A preset is a config with a paper's defaults over the shared actor-critic recipe."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig, check_parts
+from rlasinference.core.errors import UserError
+from rlasinference.critics import critic_options, get_critic_class
+from rlasinference.samplers import Sampler
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A registered algorithm.
+
+    :param name: the ``--algo`` name.
+    :param config_cls: an ``ActorCriticConfig`` subclass with the paper's defaults.
+    :param summary: one line for ``rlai list`` and the docs.
+    :param temperature: how tau is set, in words.
+    :param critic_options: the paper's ``critic.<option>`` values, used while the config keeps
+        the preset's own critic (another critic starts from its own defaults).
+    :param env_defaults: ``env_id -> {key: value}``, config values that depend on the env (the
+        user's settings override them).
+    """
+
+    name: str
+    config_cls: type[ActorCriticConfig]
+    summary: str
+    temperature: str
+    critic_options: Mapping[str, Any] = field(default_factory=dict)
+    env_defaults: Callable[[str], dict[str, Any]] | None = None
+
+    def default_critic_options(self, critic: str) -> dict[str, Any]:
+        """The options of ``critic`` before the user's ``critic.<option>`` settings."""
+        options = critic_options(get_critic_class(critic))
+        if critic == self.config_cls().critic:
+            options.update(self.critic_options)
+        return options
+
+    def build(
+        self,
+        config: ActorCriticConfig,
+        sampler_options: dict[str, Any],
+        obs_dim: int,
+        action_dim: int,
+        critic_options: dict[str, Any] | None = None,
+    ) -> ActorCritic:
+        """The agent; ``critic_options`` default to ``default_critic_options(config.critic)``."""
+        if critic_options is None:
+            critic_options = self.default_critic_options(config.critic)
+        return ActorCritic(config, sampler_options, critic_options, obs_dim, action_dim)
+
+    def parts(self) -> tuple[str, str, str, str]:
+        """Default (sampler, policy objective, value estimator, critic), for listings."""
+        c = self.config_cls()
+        return c.sampler, c.objective, c.value_estimator, c.critic
+
+    def accepts(self, sampler_cls: type[Sampler]) -> bool:
+        """Whether the preset can be built with this sampler class (``--sampler``)."""
+        config = dataclasses.replace(self.config_cls(), sampler=getattr(sampler_cls, "__name__", "?"))
+        try:
+            check_parts(config, sampler_cls)
+        except UserError:
+            return False
+        return True

@@ -1,0 +1,49 @@
+"""``twin``: E soft-Q networks with a target network and the clipped min (SAC, SQL, DiffSAC)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from rlasinference.core.batch import Batch
+from rlasinference.critics.base import Critic, TargetInputs
+from rlasinference.critics.bellman import soft_bellman_target
+from rlasinference.critics.ensemble import QEnsemble, polyak_update
+from rlasinference.samplers.base import Sampler
+
+
+def squared_td_loss(q: Tensor, target: Tensor) -> Tensor:
+    """``1/2 sum_k mean_B (Q_k - y)^2`` for ``q [E, B]`` and a target ``y [B]``."""
+    return 0.5 * (q - target).square().mean(dim=1).sum()
+
+
+class TwinCritic(Critic):
+    """``E`` soft-Q networks and a target copy, averaged in by Polyak's rule (or copied every
+    ``target_update_every`` updates with ``polyak`` 1); the value estimator reads the target."""
+
+    summary: ClassVar[str] = "E soft-Q nets + target net (Polyak or hard copy); the value estimator's min over members"
+    value_estimators: ClassVar[tuple[str, ...] | None] = ("sampled", "importance")
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], members: int, sampler: Sampler) -> None:
+        super().__init__()
+        self.q = QEnsemble(obs_dim, action_dim, hidden, members)
+        self.target = QEnsemble(obs_dim, action_dim, hidden, members)
+        self.target.load_state_dict(self.q.state_dict())
+        self.target.requires_grad_(False)
+
+    def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
+        with torch.no_grad():
+            v_next = inputs.value(self.target)
+            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
+        q = self.q(batch.obs, batch.actions)  # [E, B]
+        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+
+    def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
+        return self.q.frozen(obs, actions)
+
+    def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
+        if updates % target_update_every == 0:
+            polyak_update(self.target, self.q, polyak)

@@ -1,0 +1,300 @@
+"""The critic as an axis: the contract every registered critic meets, golden values of the
+categorical target and of the shared update, the bound's shift through every loss that uses it,
+every valid (preset, sampler, critic) combination training, and exact resume for every preset."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from rlasinference.algorithms import PRESETS
+from rlasinference.core.batch import Batch
+from rlasinference.core.errors import UserError
+from rlasinference.critics import CRITICS, CategoricalCritic, TargetInputs, critic_options, hl_gauss_projection
+from rlasinference.objectives import reverse_kl, temperature_loss
+from rlasinference.samplers import SAMPLERS, EnergyFlow, Sampler, Samples, TanhGaussian
+from rlasinference.training.checkpoint import load_checkpoint
+from rlasinference.training.config import resolve
+from rlasinference.training.loop import Trainer
+from rlasinference.training.run_dir import create_run_dir
+from rlasinference.values import VALUE_ESTIMATORS, sampled_soft_value
+
+SMALL_SAMPLER = {
+    "gaussian": {"hidden": [8]},
+    "flow": {"hidden": [8], "spline_hidden": 8},
+    "energy-flow": {"hidden": [8], "shift_hidden": [8]},
+    "svgd": {"hidden": [8]},
+    "diffusion": {"hidden": [8], "steps": 2},
+}
+
+
+def _batch(obs_dim: int = 3, action_dim: int = 2, n: int = 16) -> Batch:
+    g = torch.Generator().manual_seed(0)
+    return Batch(
+        torch.randn(n, obs_dim, generator=g),
+        torch.rand(n, action_dim, generator=g) * 1.8 - 0.9,
+        torch.randn(n, generator=g),
+        torch.randn(n, obs_dim, generator=g),
+        (torch.rand(n, generator=g) < 0.2).float(),
+    )
+
+
+def _inputs(sampler: Sampler, batch: Batch, tau: float = 0.3) -> TargetInputs:
+    t = torch.tensor(tau)
+
+    def sample_next() -> tuple[Tensor, Tensor]:
+        s = sampler.sample(batch.next_obs, 1)
+        assert s.log_density is not None
+        return s.actions[:, 0], s.log_density[:, 0]
+
+    def value(q):
+        estimator = "closed-form" if hasattr(q, "log_normalizer") else "sampled"
+        return VALUE_ESTIMATORS.get(estimator).fn(batch.next_obs, sampler, q, t)
+
+    return TargetInputs(value, sample_next, t, 0.99, 1.0)
+
+
+@pytest.mark.parametrize("name", CRITICS.names())
+def test_every_critic_meets_the_contract(name: str) -> None:
+    torch.manual_seed(0)
+    cls = CRITICS.get(name)
+    sampler = EnergyFlow(3, 2, hidden=(8,), shift_hidden=(8,)) if cls.is_sampler else TanhGaussian(3, 2, hidden=(8,))
+    assert cls.accepts_sampler(type(sampler))
+    options = critic_options(cls)
+    assert set(cls.option_ranges) <= set(options) and cls.summary
+    assert all(e in VALUE_ESTIMATORS for e in cls.value_estimators or ())
+    if name == "categorical":
+        options |= {"atoms": 11, "v_min": -10.0, "v_max": 10.0}
+    critic = cls(3, 2, [8], 2, sampler, **options)
+    batch = _batch()
+    out = critic.loss(batch, _inputs(sampler, batch))
+    assert {"loss_critic", "q_mean", *cls.metrics} == set(out)
+    assert out["loss_critic"].ndim == 0 and out["loss_critic"].requires_grad and not out["q_mean"].requires_grad
+    out["loss_critic"].backward()
+    trained = list(sampler.parameters()) if cls.is_sampler else [p for p in critic.parameters() if p.requires_grad]
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
+
+    # the actor's view: [E, B], gradients to the actions only, the critic left in training mode
+    for p in [*critic.parameters(), *sampler.parameters()]:
+        p.grad = None
+    actions = batch.actions.clone().requires_grad_(True)
+    q = critic.actor_q(batch.obs, actions)
+    assert q.shape == (2, 16)
+    q.sum().backward()
+    assert actions.grad is not None and actions.grad.abs().sum() > 0
+    assert all(p.grad is None for p in critic.parameters()) and critic.training
+    critic.after_update(1, 0.5, 1)
+
+
+def test_critics_refuse_what_they_cannot_use() -> None:
+    assert not CRITICS.get("energy-flow").accepts_sampler(TanhGaussian)
+    with pytest.raises(UserError, match="critic 'categorical' cannot use value estimator 'importance'"):
+        resolve({"algo": "dime", "value_estimator": "importance"}).preset.build(
+            resolve({"algo": "dime", "value_estimator": "importance"}).algo, SMALL_SAMPLER["diffusion"], 3, 1
+        )
+
+
+class _FixedLogits(nn.Module):
+    """A target network whose output is given: ``[E, B, atoms]``."""
+
+    def __init__(self, logits: Tensor) -> None:
+        super().__init__()
+        self.logits = logits
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.logits
+
+
+def test_categorical_target_golden() -> None:
+    """Support (-2, 0, 2); next-state probabilities (0.2, 0.5, 0.3) for both members; r = 1,
+    gamma = 0.5, tau = 0.5, log pi(a'|s') = -1. Non-terminal: atoms move to
+    1 + 0.5 (z + 0.5) = (0.25, 1.25, 2.25 -> 2), split onto the support:
+    (0, 0.2 * 0.875 + 0.5 * 0.375, 0.2 * 0.125 + 0.5 * 0.625 + 0.3) = (0, 0.3625, 0.6375).
+    Terminal: every atom moves to r = 1, half way: (0, 0.5, 0.5)."""
+    torch.manual_seed(0)
+    critic = CategoricalCritic(1, 1, [4], 2, None, atoms=3, v_min=-2.0, v_max=2.0)  # type: ignore[arg-type]
+    probs = torch.tensor([0.2, 0.5, 0.3])
+    critic.target = _FixedLogits(probs.log().expand(2, 2, 3))
+    batch = Batch(torch.zeros(2, 1), torch.zeros(2, 1), torch.ones(2), torch.zeros(2, 1), torch.tensor([0.0, 1.0]))
+    inputs = TargetInputs(
+        lambda q: torch.zeros(2), lambda: (torch.zeros(2, 1), torch.full((2,), -1.0)), torch.tensor(0.5), 0.5, 1.0
+    )
+    target = torch.tensor([[0.0, 0.3625, 0.6375], [0.0, 0.5, 0.5]])
+    log_pred = torch.log_softmax(critic.logits(batch.obs, batch.actions), -1)
+    expected = -(target * log_pred).sum(-1).mean(-1).sum()
+    torch.testing.assert_close(critic.loss(batch, inputs)["loss_critic"], expected)
+
+
+def test_hl_gauss_projection() -> None:
+    support = torch.linspace(-5, 5, 11)
+    probs = torch.softmax(torch.randn(4, 11), -1)
+    values = torch.rand(4, 11) * 6 - 3
+    out = hl_gauss_projection(probs, values, support, sigma=0.75)
+    torch.testing.assert_close(out.sum(-1), torch.ones(4))
+    # far inside the support the Gaussian's mean is kept
+    torch.testing.assert_close(out @ support, (probs * values).sum(-1), atol=0.02, rtol=0)
+    # a narrow Gaussian on an atom puts all its mass on that atom
+    one = hl_gauss_projection(torch.tensor([[1.0] + [0.0] * 10]), torch.full((1, 11), 2.0), support, sigma=1e-3)
+    assert one[0, 7] == pytest.approx(1.0)
+
+
+def test_shared_update_golden_target_and_one_backward_equals_three() -> None:
+    """The twin critic's target is r * reward_scale + gamma (1 - d) V(s') with V from the target
+    critic's min; the joint backward of the three losses equals their separate gradients, each
+    reaching its own part only."""
+    torch.manual_seed(0)
+    preset = PRESETS.get("sac")
+    agent = preset.build(preset.config_cls(critic_hidden=[8], reward_scale=3.0, gamma=0.9), {"hidden": [8]}, 3, 2)
+    batch = _batch()
+    next_actions = torch.rand(16, 2) * 1.8 - 0.9
+    log_pi_next = torch.randn(16)
+    tau = torch.tensor(0.7)
+    value = lambda q: q(batch.next_obs, next_actions).min(0).values - tau * log_pi_next  # noqa: E731
+    inputs = TargetInputs(value, lambda: (next_actions, log_pi_next), tau, 0.9, 3.0)
+    with torch.no_grad():
+        v = agent.critic.target(batch.next_obs, next_actions).min(0).values - 0.7 * log_pi_next
+        y = 3.0 * batch.rewards + 0.9 * (1 - batch.terminated) * v
+    q = agent.critic.q(batch.obs, batch.actions)
+    torch.testing.assert_close(agent.critic.loss(batch, inputs)["loss_critic"], 0.5 * ((q - y) ** 2).mean(1).sum())
+
+    parts = {
+        "critic": list(agent.critic.q.parameters()),
+        "policy": list(agent.sampler.parameters()),
+        "temperature": [agent.temperature.log_tau],
+    }
+    params = [p for group in parts.values() for p in group]
+    torch.manual_seed(1)
+    loss_c = agent.critic.loss(batch, inputs)["loss_critic"]
+    out = reverse_kl(batch.obs, agent.sampler, agent.actor_q, tau)
+    loss_t = temperature_loss(agent.temperature.log_tau, out["log_density"], agent.target_entropy)
+    joint = torch.autograd.grad(loss_c + out["loss_policy"] + loss_t, params, retain_graph=True)
+    for loss, own in ((loss_c, "critic"), (out["loss_policy"], "policy"), (loss_t, "temperature")):
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        offset = 0
+        for name, group in parts.items():
+            for g, j in zip(grads[offset : offset + len(group)], joint[offset : offset + len(group)]):
+                if name == own:
+                    torch.testing.assert_close(g, j)
+                else:
+                    assert g is None or not g.abs().any()
+            offset += len(group)
+
+
+class _Shifted(Sampler):
+    """A sampler whose log-density (a bound, say) is another's plus a constant c."""
+
+    density = "bound"
+
+    def __init__(self, inner: Sampler, c: float) -> None:
+        super().__init__(inner.context_dim, inner.action_dim)
+        self.inner, self.c = inner, c
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        s = self.inner.sample(context, n)
+        assert s.log_density is not None
+        return Samples(s.actions, s.log_density + self.c)
+
+
+def test_shifting_the_bound_moves_each_loss_by_the_formula() -> None:
+    torch.manual_seed(0)
+    inner, c, tau = TanhGaussian(3, 2, hidden=(8,)), 0.37, torch.tensor(0.6)
+    batch = _batch()
+    critic = lambda obs, a: torch.stack([a.sum(-1), -a.sum(-1)])  # noqa: E731
+    results = []
+    for sampler in (inner, _Shifted(inner, c)):
+        torch.manual_seed(5)
+        out = reverse_kl(batch.obs, sampler, critic, tau)
+        torch.manual_seed(6)
+        v = sampled_soft_value(batch.next_obs, sampler, critic, tau)
+        log_tau = torch.tensor(math.log(0.6))
+        results.append((out["loss_policy"], v, temperature_loss(log_tau, out["log_density"], -2.0)))
+    (p0, v0, t0), (p1, v1, t1) = results
+    torch.testing.assert_close(p1 - p0, tau * c)  # E[tau log pi - Q] moves by tau c
+    torch.testing.assert_close(v1 - v0, torch.full_like(v0, -0.6 * c))  # V moves by -tau c
+    torch.testing.assert_close(t1 - t0, torch.tensor(-math.log(0.6) * c))  # -log tau (E log pi + H)
+
+
+def _combinations() -> list[tuple[str, str, str]]:
+    return list(itertools.product(PRESETS.names(), SAMPLERS.names(), CRITICS.names()))
+
+
+def test_every_valid_combination_trains_every_part() -> None:
+    """Walk presets x samplers x critics; each valid one makes three updates (a delayed actor's
+    first), and every parameter group of its optimizer moves."""
+    built = []
+    for preset_name, sampler, critic in _combinations():
+        preset = PRESETS.get(preset_name)
+        try:
+            cfg = resolve({"algo": preset_name, "sampler": sampler, "critic": critic, "critic_hidden": [8]})
+            options = dict(cfg.sampler_options) | SMALL_SAMPLER[sampler]
+            critic_opts = cfg.critic_options | ({"atoms": 11} if critic == "categorical" else {})
+            torch.manual_seed(0)
+            agent = preset.build(cfg.algo.__class__(**{**vars(cfg.algo), "batch_size": 16}), options, 3, 2, critic_opts)
+        except UserError:
+            continue
+        groups = agent.optimizers["adam"].param_groups
+        before = [[p.detach().clone() for p in g["params"]] for g in groups]
+        for _ in range(3):
+            metrics = agent.update(_batch())
+            assert all(torch.isfinite(v) for v in metrics.values()), (preset_name, sampler, critic)
+        for g, old in zip(groups, before):
+            moved = any(not torch.equal(p, o) for p, o in zip(g["params"], old))
+            assert moved, f"{preset_name} + {sampler} + {critic}: the {g['part']} group did not move"
+        built.append((preset_name, sampler, critic))
+    for must in [("sac", "gaussian", "crossq"), ("dime", "flow", "categorical"), ("sac", "flow", "categorical")]:
+        assert must in built
+    assert ("meow", "gaussian", "energy-flow") not in built and ("sac", "gaussian", "energy-flow") not in built
+    assert len(built) >= 40, len(built)
+
+
+RESUME = {
+    "sac": {},
+    "sac+crossq": {"critic": "crossq"},
+    "crossq": {"algo": "crossq"},
+    "sql": {"algo": "sql", "env": "rlasinference/MultiGoal-v0", "target_update_every": 50},
+    "diffsac": {"algo": "diffsac", "sampler.steps": 2},
+    "dime": {"algo": "dime", "sampler.steps": 2, "critic.atoms": 11},
+    "meow": {"algo": "meow", "sampler.shift_hidden": [16]},
+}
+
+
+def _rows(run_dir: Path) -> list[list[str]]:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    return [[r[c] for c in r if c not in ("time_s", "sps")] for r in table]
+
+
+@pytest.mark.parametrize("name", list(RESUME))
+def test_every_preset_resumes_exactly(tmp_path: Path, name: str) -> None:
+    """Stopped after update 100, 101 and 102 (every phase of a 3-update policy delay) and
+    resumed: the same metrics rows and final weights as the uninterrupted run."""
+    config = resolve(
+        {"steps": 300, "eval_every": 150, "eval_episodes": 1, "learning_starts": 100, "batch_size": 16,
+         "critic_hidden": [16], "sampler.hidden": [16], "log_every": 25, "threads": 1, **RESUME[name]}
+    )  # fmt: skip
+    straight = create_run_dir(tmp_path / "straight", config)
+    Trainer(config, straight, quiet=True).train()
+    final = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
+    for stop_after in (100, 101, 102):
+        stopped = create_run_dir(tmp_path / f"stopped{stop_after}", config)
+        trainer = Trainer(config, stopped, quiet=True)
+        update, calls = trainer.agent.update, []
+
+        def update_then_stop(batch, update=update, calls=calls, trainer=trainer, stop_after=stop_after):
+            calls.append(1)
+            if len(calls) == stop_after:
+                trainer.request_stop()
+            return update(batch)
+
+        trainer.agent.update = update_then_stop  # type: ignore[method-assign]
+        assert trainer.train()["interrupted"]
+        assert Trainer(config, stopped, quiet=True, resume=True).train()["step"] == 300
+        assert _rows(stopped) == _rows(straight), f"{name}, stopped after update {stop_after}"
+        again = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
+        assert all(torch.equal(final[k], again[k]) for k in final), f"{name}, stopped after update {stop_after}"
