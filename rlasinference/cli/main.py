@@ -122,7 +122,7 @@ def eval_(
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
-    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, seed_everything
+    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, restore_agent, seed_everything
     from rlasinference.training.run_dir import read_config
 
     try:
@@ -137,11 +137,8 @@ def eval_(
         dev = resolve_device(device)
         run_seed = cfg.run.seed if seed is None else seed
         seed_everything(run_seed)
-        agent, env = build_agent(cfg, dev)
-        try:
-            agent.load_checkpoint_state(state["agent"], with_optimizers=False)
-        except (KeyError, RuntimeError) as exc:
-            raise UserError(f"checkpoint does not match the run's config: {str(exc).splitlines()[0]}") from None
+        agent, env, _ = build_agent(cfg, dev)
+        restore_agent(agent, state["agent"], f"checkpoint {checkpoint!r} of {str(run_dir)!r}", with_optimizers=False)
         result = run_episodes(agent, env, episodes, run_seed, deterministic=not stochastic)
     except UserError as exc:
         raise _fail(str(exc)) from None

@@ -55,7 +55,7 @@ def _check_buildable(config: Config, flat: dict[str, Any], checked: set[str]) ->
     key = repr(sorted((k, str(v)) for k, v in flat.items() if k not in ("seed", "steps", "threads", "device")))
     if key in checked:
         return
-    _, env = build_agent(config, torch.device("cpu"))
+    _, env, _ = build_agent(config, torch.device("cpu"))
     env.close()
     checked.add(key)
 

@@ -21,13 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import NonFiniteLossError, UserError
-from rlasinference.envs import make_env
+from rlasinference.envs import EnvSpec, make_env
 from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.evaluation import TRAIN_STREAM, env_metric_names, env_report, episode_seed, run_episodes
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
+from rlasinference.training.state import Episode, LogWindow
 
 LAST, BEST = "last.pt", "best.pt"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; what Slurm, docker, systemd and Ray send
@@ -54,8 +55,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
-    """The agent of ``config`` on ``device`` and a training env (built first: its sizes size the agent)."""
+def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSpec]:
+    """The agent of ``config`` on ``device``, a training env (built first: its sizes size the
+    agent) and the sizes it used."""
     env, spec = make_env(config.run.env)
     try:
         agent = config.preset.build(
@@ -63,7 +65,16 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any]:
         )
     except ValueError as exc:  # an option out of its range, caught by a constructor
         raise UserError(f"cannot build {config.run.algo!r}: {exc}") from None
-    return agent.to(device), env
+    return agent.to(device), env, spec
+
+
+def restore_agent(agent: Agent, state: Any, where: str, with_optimizers: bool = True) -> None:
+    """Load a checkpoint's ``agent`` entry into ``agent`` (the trainer's resume and ``rlai
+    eval``); a checkpoint of another config is one line naming the first tensor that differs."""
+    try:
+        agent.load_checkpoint_state(state, with_optimizers)
+    except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
+        raise UserError(f"{where} does not match this run's config: {state_mismatch(agent, state, exc)}") from None
 
 
 class Trainer:
@@ -87,23 +98,15 @@ class Trainer:
         if run.threads > 0:
             torch.set_num_threads(run.threads)
         seed_everything(run.seed)
-        self.agent, self.env = build_agent(config, self.device)
+        self.agent, self.env, spec = build_agent(config, self.device)
         self.eval_env, _ = make_env(run.env)
-        spec_obs = self.env.observation_space.shape[0]
-        self.action_dim = int(np.prod(self.env.action_space.shape))
-        _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec_obs, self.action_dim, self.device)
-        self.buffer = ReplayBuffer(config.algo.buffer_size, spec_obs, self.action_dim, self.device)
+        self.action_dim = spec.action_dim
+        _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
+        self.buffer = ReplayBuffer(config.algo.buffer_size, spec.obs_dim, spec.action_dim, self.device)
 
         self.step = 0
-        self.episode = 0  # index of the current training episode
-        self.episode_return, self.episode_length = 0.0, 0
-        self.episode_actions: list[np.ndarray] = []
-        # sums of the update metrics since the last log row, and how many updates gave each (a
-        # delayed policy reports its losses on its own updates only)
-        self.window_sums: torch.Tensor | None = None
-        self.window_counts: torch.Tensor | None = None
-        self._masks: dict[tuple[bool, ...], torch.Tensor] = {}
-        self.window_episodes: list[tuple[float, int]] = []
+        self.episode = Episode()
+        self.window = LogWindow(self.agent.metric_names, self.device)
         self.best_eval = -math.inf
         self.last_eval: float | None = None
         self.last_env_report: dict[str, float] = {}
@@ -123,15 +126,8 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         trainer = {
-            "episode": self.episode,
-            "episode_return": self.episode_return,
-            "episode_length": self.episode_length,
-            "episode_actions": torch.as_tensor(np.array(self.episode_actions, dtype=np.float32)).reshape(
-                -1, self.action_dim
-            ),
-            "window_sums": self.window_sums,
-            "window_counts": self.window_counts,
-            "window_episodes": [list(e) for e in self.window_episodes],
+            **self.episode.state_dict(self.action_dim),
+            **self.window.state_dict(),
             "best_eval": self.best_eval,
             "last_eval": self.last_eval,
             "elapsed": self.elapsed(),
@@ -142,30 +138,22 @@ class Trainer:
         return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, "buffer": buffer}
 
     def _restore(self, state: dict[str, Any]) -> None:
+        where = f"checkpoint in {str(self.ckpt_dir)!r}"
+        restore_agent(self.agent, state["agent"], where)
         try:
-            self.agent.load_checkpoint_state(state["agent"])
             t = state["trainer"]
             self.step = state["step"]
-            self.episode = t["episode"]
             if state["buffer"] is not None:
                 self.buffer.load_state_dict(state["buffer"])
-                self.episode_return, self.episode_length = t["episode_return"], t["episode_length"]
-                self.episode_actions = list(t["episode_actions"].numpy())
-            else:  # without the buffer the run cannot be continued exactly: start a fresh episode
-                self.episode += 1
-            self.window_sums, self.window_counts = t["window_sums"], t["window_counts"]
-            if self.window_sums is not None:
-                self.window_sums = self.window_sums.to(self.device)
-                self.window_counts = self.window_counts.to(self.device)
-            self.window_episodes = [(float(r), int(n)) for r, n in t["window_episodes"]]
+            self.episode.load_state_dict(t, resumable=state["buffer"] is not None)
+            self.window.load_state_dict(t)
             self.best_eval, self.last_eval = t["best_eval"], t["last_eval"]
             self.elapsed_before = t["elapsed"]
             torch.set_rng_state(t["torch_rng"])
             if t["cuda_rng"] and self.device.type == "cuda":
                 torch.cuda.set_rng_state_all(t["cuda_rng"])
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
-            where = f"checkpoint in {str(self.ckpt_dir)!r} does not match this run's config"
-            raise UserError(f"{where}: {state_mismatch(self.agent, state.get('agent'), exc)}") from None
+            raise UserError(f"{where} does not match this run's trainer state: {exc}") from None
         self.last_checkpoint_step = self.step
 
     def elapsed(self) -> float:
@@ -181,9 +169,7 @@ class Trainer:
         self.last_save_time = time.perf_counter()
 
     def _check_finite(self) -> None:
-        if self.window_sums is not None and not torch.isfinite(self.window_sums).all():
-            bad = [n for n, v in zip(self.agent.metric_names, self.window_sums.tolist()) if not math.isfinite(v)]
-            raise NonFiniteLossError(f"non-finite {bad[0]} at step {self.step}")
+        self.window.check_finite(self.step)
         for name, p in self.agent.named_parameters():
             if not torch.isfinite(p).all():
                 raise NonFiniteLossError(f"non-finite parameter {name} at step {self.step}")
@@ -192,8 +178,8 @@ class Trainer:
     def _begin_episode(self) -> np.ndarray:
         """Reset the training env for the current episode, replaying the actions already taken
         in it (after a resume), so that the env is in exactly the state it was saved in."""
-        obs, _ = self.env.reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episode))
-        for action in self.episode_actions:
+        obs, _ = self.env.reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episode.index))
+        for action in self.episode.actions:
             obs, *_ = self.env.step(action)
         return obs
 
@@ -204,32 +190,13 @@ class Trainer:
         return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()
 
     def _update(self) -> None:
-        names = self.agent.metric_names
         for _ in range(self.agent.updates_per_step):
-            out = self.agent.update(self.buffer.sample(self.agent.batch_size))
-            present = tuple(k in out for k in names)
-            mask = self._masks.get(present)
-            if mask is None:
-                mask = self._masks[present] = torch.tensor(present, dtype=torch.float32, device=self.device)
-            zero = torch.zeros((), device=self.device)
-            values = torch.stack([out[k].float() if k in out else zero for k in names])
-            if self.window_sums is None or self.window_counts is None:
-                self.window_sums, self.window_counts = values, mask.clone()
-            else:
-                self.window_sums, self.window_counts = self.window_sums + values, self.window_counts + mask
+            self.window.add(self.agent.update(self.buffer.sample(self.agent.batch_size)))
 
     def _log(self, sps: float) -> None:
-        row: dict[str, Any] = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1)}
-        if self.window_episodes:
-            row["episode_return"] = float(np.mean([r for r, _ in self.window_episodes]))
-            row["episode_length"] = float(np.mean([n for _, n in self.window_episodes]))
-        if self.window_sums is not None and self.window_counts is not None:
-            self._check_finite()
-            means = (self.window_sums / self.window_counts.clamp_min(1)).tolist()
-            counts = self.window_counts.tolist()
-            row.update((k, v) for k, v, c in zip(self.agent.metric_names, means, counts) if c > 0)
+        self._check_finite()
+        row = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1), **self.window.row()}
         self.metrics.write(self.step, row)
-        self.window_sums, self.window_counts, self.window_episodes = None, None, []
 
     def evaluate(self) -> float:
         run = self.config.run
@@ -296,15 +263,11 @@ class Trainer:
             action = self._act(obs)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
             self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
-            self.episode_return += float(reward)
-            self.episode_length += 1
-            self.episode_actions.append(action)
+            self.episode.record(action, float(reward))
             obs = next_obs
             self.step += 1
             if terminated or truncated:
-                self.window_episodes.append((self.episode_return, self.episode_length))
-                self.episode += 1
-                self.episode_return, self.episode_length, self.episode_actions = 0.0, 0, []
+                self.window.episodes.append(self.episode.next())
                 obs = self._begin_episode()
             if self.step >= self.agent.learning_starts:
                 self._update()
