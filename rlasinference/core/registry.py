@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 from collections.abc import Iterator
 from types import ModuleType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rlasinference.core.errors import UserError
 
@@ -37,6 +38,13 @@ class Registry(Generic[T]):
         if ":" in name:
             return load_object(name, self.kind)  # type: ignore[return-value]
         raise UserError(f"unknown {self.kind} {name!r}; valid: {', '.join(self._items)}")
+
+    def get_subclass(self, name: str, base: type) -> T:
+        """``get(name)``, which must be a subclass of ``base`` (a ``module:Class`` may be anything)."""
+        found = self.get(name)
+        if not (isinstance(found, type) and issubclass(found, base)):
+            raise UserError(f"{name!r} is not a {base.__name__} subclass (see {base.__module__}.{base.__qualname__})")
+        return found
 
     def names(self) -> list[str]:
         return list(self._items)
@@ -68,3 +76,17 @@ def load_object(spec: str, kind: str) -> object:
         return getattr(module, attr)
     except AttributeError:
         raise UserError(f"module {module_name!r} has no attribute {attr!r} ({kind} {spec!r})") from None
+
+
+def constructor_options(cls: type, positional: int, kind: str) -> dict[str, Any]:
+    """The keyword options of ``cls``'s constructor after its first ``positional`` arguments,
+    with their defaults: a sampler's or critic's config fields (``<kind>.<name>``). Lists are
+    copied from tuple defaults."""
+    options: dict[str, Any] = {}
+    for name, param in list(inspect.signature(cls).parameters.items())[positional:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is inspect.Parameter.empty:
+            raise UserError(f"{kind} option {name!r} of {cls.__name__} needs a default value")
+        options[name] = list(param.default) if isinstance(param.default, tuple) else param.default
+    return options

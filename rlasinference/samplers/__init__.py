@@ -5,11 +5,10 @@ Registry names are the ``--sampler`` values; ``module:Class`` loads a user sampl
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from rlasinference.core.errors import UserError
-from rlasinference.core.registry import Registry
+from rlasinference.core.registry import Registry, constructor_options
 from rlasinference.samplers.base import DENSITY_KINDS, DensityKind, Sampler, Samples, tanh_log_abs_det
 from rlasinference.samplers.contract import check_sampler
 from rlasinference.samplers.diffusion import DiffusionChain
@@ -45,9 +44,7 @@ __all__ = [
 
 def get_sampler_class(name: str) -> type[Sampler]:
     """The sampler class registered as ``name`` (or imported from ``module:Class``)."""
-    cls = SAMPLERS.get(name)
-    if not (isinstance(cls, type) and issubclass(cls, Sampler)):
-        raise UserError(f"{name!r} is not a Sampler subclass (see rlasinference.samplers.base.Sampler)")
+    cls = SAMPLERS.get_subclass(name, Sampler)
     if getattr(cls, "density", None) not in DENSITY_KINDS:
         raise UserError(f"sampler {name!r} must declare density as one of {', '.join(DENSITY_KINDS)}")
     return cls
@@ -55,12 +52,4 @@ def get_sampler_class(name: str) -> type[Sampler]:
 
 def sampler_options(cls: type[Sampler]) -> dict[str, Any]:
     """The sampler's constructor options and their defaults (its config fields)."""
-    options: dict[str, Any] = {}
-    for pname, param in list(inspect.signature(cls.__init__).parameters.items())[3:]:
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        if param.default is inspect.Parameter.empty:
-            raise UserError(f"sampler option {pname!r} of {cls.__name__} needs a default value")
-        default = param.default
-        options[pname] = list(default) if isinstance(default, tuple) else default
-    return options
+    return constructor_options(cls, 2, "sampler")
