@@ -1,13 +1,16 @@
 """Training throughput of SAC: rlasinference against Stable-Baselines3, side by side.
 
 Both train SAC with identical settings (256x256 MLPs, batch 256, one update per env step,
-Adam 3e-4, buffer 1M, learned temperature) with the same torch thread count, each run in a
-fresh subprocess, alternating between the two libraries. Throughput is env steps per second
-over the training phase (after the uniform-random warm-up), the figure a user waits on.
+Adam 3e-4, buffer 1M, learned temperature), each run in a fresh subprocess, alternating between
+the two libraries, at every torch thread count asked for (1, 2 and the default by default).
+Throughput is env steps per second over the training phase (after the uniform-random warm-up),
+the figure a user waits on. The headline compares each library at its own fastest thread count;
+the machine (CPU model, AMX / AVX-512) and its load average before and after are printed, since
+single figures on a busy machine are not comparable.
 
     pip install -e ".[bench]"
     python benchmarks/throughput.py                       # Pendulum-v1 and Hopper-v5
-    python benchmarks/throughput.py --envs Hopper-v5 --steps 5000 --repeats 3
+    python benchmarks/throughput.py --envs Hopper-v5 --steps 5000 --repeats 3 --threads 2
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe, load
 
 
 def worker_ours(env: str, steps: int, learning_starts: int, threads: int) -> float:
@@ -78,43 +83,54 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000, help="total env steps per run")
     parser.add_argument("--learning-starts", type=int, default=1000, help="warm-up steps, not timed")
     parser.add_argument("--repeats", type=int, default=2, help="runs per library and env (alternating)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads for both (0: torch default)")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[1, 2, 0], help="torch thread counts to measure (0: the default)"
+    )
     parser.add_argument("--worker", choices=["ours", "sb3"], help=argparse.SUPPRESS)
     parser.add_argument("--env", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
         fn = worker_ours if args.worker == "ours" else worker_sb3
-        print(json.dumps({"sps": fn(args.env, args.steps, args.learning_starts, args.threads)}))
+        print(json.dumps({"sps": fn(args.env, args.steps, args.learning_starts, args.threads[0])}))
         return
 
     import torch
 
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads (default), requested {args.threads or 'default'}"
-    )
+    print(f"machine: {describe()}; torch {torch.__version__}, default {torch.get_num_threads()} threads")
     print(
         f"{args.steps} steps per run, first {args.learning_starts} untimed warm-up; {args.repeats} alternating repeats"
     )
-    results: dict[tuple[str, str], list[float]] = {}
+    print(f"load average before: {load()}")
+    results: dict[tuple[str, str, int], list[float]] = {}
     for env in args.envs:
         for _ in range(args.repeats):
-            for lib in ("ours", "sb3"):
-                cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
-                cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(args.threads)]
-                out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                if out.returncode != 0:
-                    sys.exit(f"{lib} on {env} failed:\n{out.stderr[-2000:]}")
-                sps = json.loads(out.stdout.strip().splitlines()[-1])["sps"]
-                results.setdefault((env, lib), []).append(sps)
-                print(f"  {env:<14} {lib:<5} {sps:7.1f} env-steps/s", flush=True)
-    print(f"\n{'env':<14} {'rlasinference':>14} {'SB3':>8} {'ratio':>7} {'paired':>8}   (medians, env-steps/s)")
+            for threads in args.threads:
+                for lib in ("ours", "sb3"):
+                    cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
+                    cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(threads)]
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    if out.returncode != 0:
+                        sys.exit(f"{lib} on {env} failed:\n{out.stderr[-2000:]}")
+                    sps = json.loads(out.stdout.strip().splitlines()[-1])["sps"]
+                    results.setdefault((env, lib, threads), []).append(sps)
+                    print(f"  {env:<14} {lib:<5} threads {threads or 'default':<7} {sps:7.1f} env-steps/s", flush=True)
+    print(f"load average after: {load()}")
+    print(f"\n{'env':<14} {'threads':>8} {'rlasinference':>14} {'SB3':>8} {'ratio':>7}   (medians, env-steps/s)")
     for env in args.envs:
-        ours, sb3 = results[(env, "ours")], results[(env, "sb3")]
-        # paired: each run against the SB3 run right after it, robust to a machine whose speed drifts
-        paired = statistics.median(o / s for o, s in zip(ours, sb3))
-        ratio = statistics.median(ours) / statistics.median(sb3)
-        print(f"{env:<14} {statistics.median(ours):14.1f} {statistics.median(sb3):8.1f} {ratio:6.2f}x {paired:7.2f}x")
+        for threads in args.threads:
+            ours, sb3 = (statistics.median(results[(env, lib, threads)]) for lib in ("ours", "sb3"))
+            print(f"{env:<14} {threads or 'default':>8} {ours:14.1f} {sb3:8.1f} {ours / sb3:6.2f}x")
+    print("\nheadline: each library at its own fastest thread count")
+    for env in args.envs:
+        best = {
+            lib: max((statistics.median(results[(env, lib, t)]), t) for t in args.threads) for lib in ("ours", "sb3")
+        }
+        (ours, t_ours), (sb3, t_sb3) = best["ours"], best["sb3"]
+        print(
+            f"{env:<14} rlasinference {ours:.1f} ({t_ours or 'default'} threads), "
+            f"SB3 {sb3:.1f} ({t_sb3 or 'default'} threads): {ours / sb3:.2f}x"
+        )
 
 
 if __name__ == "__main__":

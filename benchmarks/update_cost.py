@@ -14,6 +14,7 @@ import statistics
 import time
 
 import torch
+from machine import describe, load
 
 from rlasinference.algorithms import PRESETS, Batch
 
@@ -22,6 +23,10 @@ COMBOS: list[tuple[str, str, dict, dict]] = [
     ("sac", "sac", {}, {}),
     ("flow-SAC", "sac", {"sampler": "flow"}, {}),
     ("sac + energy-flow", "sac", {"sampler": "energy-flow"}, {}),
+    ("crossq, 256 wide", "crossq", {"critic_hidden": [256, 256]}, {}),
+    ("crossq, 2048 wide (paper)", "crossq", {}, {}),
+    ("sac + crossq critic", "sac", {"critic": "crossq"}, {}),
+    ("sac + categorical critic", "sac", {"critic": "categorical"}, {}),
     ("meow", "meow", {}, {}),
     ("sql", "sql", {}, {}),
     ("sql at SAC's sizes", "sql", {"batch_size": 256, "critic_hidden": [256, 256]}, {"hidden": [256, 256]}),
@@ -39,6 +44,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", help="labels to time (sac is always timed)")
     parser.add_argument("--updates", type=int, default=10, help="updates per block")
     args = parser.parse_args()
+    print(f"machine: {describe()}; load average before: {load()}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median ms per update")
     for dims in args.dims:
         obs_dim, action_dim = (int(x) for x in dims.split("x"))
@@ -74,7 +80,8 @@ def main() -> None:
             ms = statistics.median(ts)
             batch = agents[label].batch_size
             print(f"  {label:<20} batch {batch:>3}  {ms:7.2f} ms  {ms / base:5.2f}x SAC")
-        print("  (dime: per update, the actor trained every 3rd; it makes 2 updates per env step)")
+        print("  (dime, crossq: per update, the actor trained every 3rd; dime makes 2 updates per env step)")
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":
