@@ -298,3 +298,48 @@ def test_every_preset_resumes_exactly(tmp_path: Path, name: str) -> None:
         assert _rows(stopped) == _rows(straight), f"{name}, stopped after update {stop_after}"
         again = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
         assert all(torch.equal(final[k], again[k]) for k in final), f"{name}, stopped after update {stop_after}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--algo", "sac", "--set", "critic=crossq"],
+        ["--algo", "dime", "--sampler", "flow", "--set", "sampler.spline_hidden=8", "--set", "critic.atoms=11"],
+        ["--algo", "sac", "--sampler", "flow", "--set", "critic=categorical", "--set", "critic.projection=hl-gauss"],
+    ],
+    ids=["sac+crossq", "dime+flow", "flow-sac+categorical"],
+)
+def test_new_combinations_train_from_the_cli(tmp_path: Path, args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from rlasinference.cli.main import app
+    from tests.helpers import TINY
+
+    out = tmp_path / "run"
+    run = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(app, [*run, *TINY, *args])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 150
+
+
+def test_invalid_combinations_name_the_valid_ones(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rlasinference.cli.main import app
+    from tests.test_cli import assert_one_line_error
+
+    run = ["train", "--steps", "10", "--out", str(tmp_path / "r"), "--quiet"]
+    cases = [
+        (
+            ["--set", "critic=energy-flow"],
+            "critic 'energy-flow' cannot be used with sampler 'gaussian'; valid: energy-flow",
+        ),
+        (["--algo", "dime", "--set", "value_estimator=importance"], "valid: sampled"),
+        (["--set", "objective=none"], "valid: energy-flow"),
+        (["--set", "critic=nope"], "unknown critic 'nope'; valid: twin, crossq, categorical, energy-flow"),
+        (["--set", "critic.atoms=11"], "unknown config key 'critic.atoms'"),
+        (["--set", "critic=categorical", "--set", "critic.projection=l2"], "critic.projection must be one of"),
+    ]
+    for extra, fragment in cases:
+        assert_one_line_error(CliRunner().invoke(app, [*run, *extra]), fragment)
+        assert not (tmp_path / "r").exists()
