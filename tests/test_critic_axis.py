@@ -343,3 +343,18 @@ def test_invalid_combinations_name_the_valid_ones(tmp_path: Path) -> None:
     for extra, fragment in cases:
         assert_one_line_error(CliRunner().invoke(app, [*run, *extra]), fragment)
         assert not (tmp_path / "r").exists()
+
+
+def test_meow_with_the_critic_first_trains() -> None:
+    """Objective none after the critic's own step leaves nothing to step (no traceback)."""
+    preset = PRESETS.get("meow")
+    config = preset.config_cls(critic_first=True, batch_size=16)
+    agent = preset.build(config, SMALL_SAMPLER["energy-flow"], 3, 2)
+    before = [p.detach().clone() for p in agent.sampler.parameters()]
+    agent.update(_batch())
+    assert any(not torch.equal(a, b) for a, b in zip(before, agent.sampler.parameters()))
+
+
+def test_categorical_critic_refuses_batch_renorm_with_a_target_network() -> None:
+    with pytest.raises(UserError, match="needs critic\.target_network=false"):
+        CategoricalCritic(3, 2, [8], 2, None, batch_renorm=True, target_network=True)  # type: ignore[arg-type]

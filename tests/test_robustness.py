@@ -339,9 +339,11 @@ def test_config_mismatch_on_resume_is_one_line_naming_the_key(tmp_path: Path) ->
 def test_checkpoint_without_step_is_one_line(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *SHORT]).exit_code == 0
-    torch.save({"format": 1, "agent": {}}, out / "checkpoints" / "last.pt")
+    torch.save({"format": 2, "agent": {}}, out / "checkpoints" / "last.pt")
     assert_one_line_error(runner.invoke(app, ["resume", str(out), "--steps", "300"]), "is incomplete")
     assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "is incomplete")
+    torch.save({"format": 1, "step": 150, "agent": {}}, out / "checkpoints" / "last.pt")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "written by an earlier rlasinference (format 1)")
 
 
 def test_sweep_name_cannot_leave_the_runs_folder(tmp_path: Path) -> None:

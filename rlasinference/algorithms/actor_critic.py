@@ -205,7 +205,10 @@ class ActorCritic(Agent):
         self.metric_names = ("loss_critic",) + ("loss_policy",) * trains_policy + ("tau", "q_mean")
         self.metric_names += self.critic.metrics + ("loss_temperature",) * config.learn_temperature
         self.metric_names += ("entropy",) * objective.log_density + objective.metrics
-        self.metric_names += tuple(f"grad_norm_{part}" for part, clip in self.clips.items() if clip > 0)
+        parts = {g["part"] for g in groups}
+        self.metric_names += tuple(
+            f"grad_norm_{part}" for part, clip in self.clips.items() if clip > 0 and part in parts
+        )
 
     def _step(self, loss: Tensor, metrics: dict[str, Tensor]) -> None:
         """One backward pass and Adam step; the parts whose parameters got gradients move, each
@@ -229,6 +232,7 @@ class ActorCritic(Agent):
         def value(q: Any) -> Tensor:
             return self.value_estimator(batch.next_obs, self.sampler, q, tau)
 
+        @torch.no_grad()
         def sample_next() -> tuple[Tensor, Tensor]:
             nxt = self.sampler.sample(batch.next_obs, 1)
             assert nxt.log_density is not None, "this critic needs a sampler with a log-density"
@@ -257,7 +261,9 @@ class ActorCritic(Agent):
             metrics |= {name: out[name].detach() for name in self.metric_names if name in out and name != "loss_policy"}
             # All gradients are taken at the same parameters before any is applied, as in SAC's
             # reference implementation, unless the critic stepped first.
-            self._step(actor_loss if loss is None else loss + actor_loss, metrics)
+            total = actor_loss if loss is None else loss + actor_loss
+            if total.requires_grad:  # (objective none after the critic's own step: nothing left to train)
+                self._step(total, metrics)
         # 4. the critic's target
         self.critic.after_update(self.updates, cfg.polyak, cfg.target_update_every)
         return {k: v for k, v in metrics.items() if k in self.metric_names}

@@ -99,6 +99,9 @@ class CategoricalCritic(Critic):
         super().__init__()
         if projection not in PROJECTIONS:
             raise UserError(f"critic.projection must be one of {', '.join(PROJECTIONS)}, got {projection!r}")
+        if batch_renorm and target_network:  # a Polyak copy would not carry the running statistics
+            raise UserError("critic.batch_renorm needs critic.target_network=false (CrossQ's joint pass)")
+        self.bin_width = (v_max - v_min) / (atoms - 1)
         self.projection, self.hl_sigma, self.entropy_coef = projection, hl_sigma, entropy_coef
 
         def make() -> EnsembleMLP:
@@ -122,8 +125,7 @@ class CategoricalCritic(Critic):
     def project(self, probs: Tensor, values: Tensor) -> Tensor:
         if self.projection == "c51":
             return project_onto_support(probs, values, self.support)
-        delta = float(self.support[1] - self.support[0])
-        return hl_gauss_projection(probs, values, self.support, self.hl_sigma * delta)
+        return hl_gauss_projection(probs, values, self.support, self.hl_sigma * self.bin_width)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
         n = batch.obs.shape[0]

@@ -28,7 +28,9 @@ class CrossQCritic(Critic):
     :param renorm_warmup: training passes of plain batch norm before renormalisation (CrossQ: 100,000)."""
 
     summary: ClassVar[str] = "batch-renormalised soft-Q nets, no target: (s,a) and (s',a') in one training-mode pass"
-    value_estimators: ClassVar[tuple[str, ...] | None] = ("sampled", "importance")
+    # sampled only: uniform proposals (importance) would enter the batch statistics of a critic
+    # whose point is that current and next pairs share one distribution
+    value_estimators: ClassVar[tuple[str, ...] | None] = ("sampled",)
     option_ranges: ClassVar[dict[str, Range]] = {
         "renorm_momentum": Range(0, 1, low_open=True),
         "renorm_warmup": NON_NEGATIVE,

@@ -13,7 +13,7 @@ import torch
 from rlasinference.core.errors import UserError
 from rlasinference.core.files import atomic_path
 
-FORMAT = 1
+FORMAT = 2  # 2: critics from the critic registry (module names critic.q, critic.target, ...)
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
@@ -41,6 +41,11 @@ def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first}") from None
+    if isinstance(state, dict) and isinstance(state.get("format"), int) and state["format"] < FORMAT:
+        raise UserError(
+            f"checkpoint {str(path)!r} was written by an earlier rlasinference (format {state['format']}); "
+            f"this version reads format {FORMAT}: train the run again, or use the version that made it"
+        )
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise UserError(f"{str(path)!r} is not an rlasinference checkpoint (format {FORMAT})")
     step = state.get("step")

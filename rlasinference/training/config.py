@@ -113,7 +113,7 @@ def resolve(overrides: dict[str, Any]) -> Config:
         raise UserError(f"algo must be a name, got {algo_name!r}")
     preset = PRESETS.get(algo_name)
     if not isinstance(preset, Preset):
-        raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.base.Preset)")
+        raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.preset.Preset)")
     if preset.env_defaults is not None:
         env = overrides.get("env", RunConfig.env)
         overrides = {**preset.env_defaults(str(env)), **overrides}

@@ -28,25 +28,33 @@ class RunLock:
 
     def acquire(self, command: str | None = None) -> RunLock:
         """Take the lock, or raise a ``UserError`` naming the live owner."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise UserError(f"cannot write to run directory {str(self.path.parent)!r}: {exc.strerror}") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise UserError(
-                f"run {str(self.path.parent)!r} is in use by {owner.splitlines()[0]}; "
-                "wait for it to finish or stop it first"
-            ) from None
         if command is None:
             command = " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"process {os.getpid()} ({command})\n".encode(), 0)
-        self._fd = fd
-        return self
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise UserError(f"cannot write to run directory {str(self.path.parent)!r}: {exc.strerror}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise UserError(
+                    f"run {str(self.path.parent)!r} is in use by {owner.splitlines()[0]}; "
+                    "wait for it to finish or stop it first"
+                ) from None
+            try:
+                # the file may have been removed (a discarded run) between our open and our lock
+                if os.path.exists(self.path) and os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"process {os.getpid()} ({command})\n".encode(), 0)
+                    self._fd = fd
+                    return self
+            except OSError as exc:
+                os.close(fd)
+                raise UserError(f"cannot write to run directory {str(self.path.parent)!r}: {exc.strerror}") from None
+            os.close(fd)
 
     def release(self) -> None:
         if self._fd is not None:

@@ -247,7 +247,7 @@ class Trainer:
             self._close(failed)
         return {
             "step": self.step,
-            "interrupted": self.stop_requested,
+            "interrupted": self.stop_requested and self.step < self.config.run.steps,
             "signal": self.stop_signal,
             "final_eval_return": self.last_eval,
             "best_eval_return": self.best_eval,

@@ -11,6 +11,8 @@ from typing import Any
 
 from torch.utils.tensorboard import SummaryWriter
 
+from rlasinference.core.files import atomic_path
+
 BASE_COLUMNS = ("step", "time_s", "sps", "episode_return", "episode_length")
 EVAL_COLUMNS = ("eval_return", "eval_return_std", "eval_length")
 
@@ -51,10 +53,13 @@ class MetricsWriter:
         self._tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step)
 
     def _rewrite(self, rows: list[dict[str, str]]) -> None:
-        with open(self.path, "w", newline="") as f:
+        # through a temporary file: a kill here must not leave the run without its history
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
 
     def write(self, step: int, values: dict[str, Any]) -> None:
         row = {"step": step, **{k: _fmt(v) for k, v in values.items()}}

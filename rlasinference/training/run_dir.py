@@ -51,12 +51,10 @@ def make_dir(path: Path) -> None:
 
 def create_run_dir(path: Path, config: Config, command: str | None = None, replace: bool = False) -> Path:
     """Make ``path`` for a new run; refuse one that already holds a run (it would be lost), unless
-    ``replace`` (the caller has checked that the run there never reached a checkpoint: its
-    best.pt, if any, goes)."""
+    ``replace`` (the caller has checked that the run there never reached a checkpoint)."""
     if (path / CONFIG).exists() and not replace:
         raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
     make_dir(path)
-    (path / "checkpoints" / "best.pt").unlink(missing_ok=True)
     write_config(path, config)
     (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
     record_command(path, command)

@@ -83,13 +83,14 @@ def _run(
         if done is not None and done >= cfg.run.steps:
             raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
         fresh = done is None
+        if fresh:  # a best.pt without a last.pt belongs to an attempt that is started over
+            (run_dir / "checkpoints" / "best.pt").unlink(missing_ok=True)
         if new:
             create_run_dir(run_dir, cfg, command, replace=True)
         try:
             trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
         except UserError:
-            if new:  # the env or agent could not be built: leave no half-made run behind
-                lock.release()
+            if new:  # the env or agent could not be built: leave no half-made run behind (lock held)
                 discard_run_dir(run_dir, created)
             raise
         if not new:
