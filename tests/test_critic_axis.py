@@ -356,5 +356,5 @@ def test_meow_with_the_critic_first_trains() -> None:
 
 
 def test_categorical_critic_refuses_batch_renorm_with_a_target_network() -> None:
-    with pytest.raises(UserError, match="needs critic\.target_network=false"):
+    with pytest.raises(UserError, match=r"needs critic\.target_network=false"):
         CategoricalCritic(3, 2, [8], 2, None, batch_renorm=True, target_network=True)  # type: ignore[arg-type]
