@@ -104,3 +104,18 @@ def target_list(a: Tensor) -> list[float]:
 
 
 target_list.dim = 2  # type: ignore[attr-defined]
+
+
+def _user_mix3d(a: Tensor) -> Tensor:
+    """A user target with modes but no exact sampler: four modes in 3-D (weights 0.4/0.3/0.2/0.1)."""
+    centers = 0.5 * torch.tensor([[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
+    weights = torch.tensor([0.4, 0.3, 0.2, 0.1])
+    d2 = (a.unsqueeze(1) - centers.to(a)).square().sum(-1)
+    return torch.logsumexp(torch.log(weights.to(a)) - 0.5 * d2 / 0.12**2, dim=1)
+
+
+user_mix3d = _user_mix3d
+user_mix3d.dim = 3  # type: ignore[attr-defined]
+user_mix3d.modes = 0.5 * torch.tensor(  # type: ignore[attr-defined]
+    [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
+)

@@ -139,3 +139,71 @@ def test_flow_fits_the_banana_and_covers_the_square(tmp_path: Path) -> None:
 def test_svgd_covers_the_ring(tmp_path: Path) -> None:
     covered = [_fit("svgd", "ring8", seed, tmp_path)["modes_covered"] for seed in range(3)]
     assert statistics.median(covered) >= 7, covered
+
+
+class Oracle(Sampler):
+    """Draws from given samples of the target: the positive control of the coverage metrics."""
+
+    density: ClassVar[DensityKind] = "none"
+
+    def __init__(self, draws: torch.Tensor) -> None:
+        super().__init__(0, draws.shape[1])
+        self.draws = draws.float()
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def sample(self, context: torch.Tensor, n: int = 1) -> Samples:
+        return Samples(actions=self.draws[torch.randint(len(self.draws), (n,))].unsqueeze(0))
+
+
+@pytest.mark.parametrize(
+    "name", ["ring8", "square4", "unequal3", "widths4", "edges3", "grid16", "ring12", "mix3d", "mix6d"]
+)
+def test_coverage_fails_the_negative_controls_and_passes_the_oracle(name: str) -> None:
+    """An untrained tanh-Gaussian (spread over the box) and a point mass on one mode must not
+    cover every mode; samples of the target itself must, with their mass where it should be."""
+    torch.manual_seed(0)
+    target = get_target(name)
+    untrained = evaluate_fit(TanhGaussian(0, target.dim, hidden=(8,)), target, tau=1.0)
+    assert untrained["modes_covered"] < untrained["modes"], untrained["mode_mass"]
+    assert untrained["mass_coverage"] < 0.5
+    assert target.modes is not None
+    point = evaluate_fit(PointMass(target.modes[0].tolist()), target, tau=1.0)
+    assert point["modes_covered"] == 1 and point["mass_coverage"] < 0.6
+    oracle = evaluate_fit(Oracle(untrained["_exact"]), target, tau=1.0, seed=1)
+    assert oracle["modes_covered"] == oracle["modes"] and oracle["mass_coverage"] > 0.95
+    assert abs(oracle["mmd"]) < 5e-3
+
+
+def test_unequal_weights_are_in_the_target_mode_mass() -> None:
+    result = evaluate_fit(PointMass([-0.5, -0.4]), get_target("unequal3"), tau=1.0)
+    # 95% of each mode's share of the mass lies within its radius
+    assert result["target_mode_mass"] == pytest.approx([0.95 * 0.5, 0.95 * 0.3, 0.95 * 0.2], abs=0.01)
+    assert result["mode_mass"] == pytest.approx([1.0, 0.0, 0.0])
+    assert result["mass_coverage"] == pytest.approx(0.5, abs=0.01)
+
+
+def test_importance_reference_matches_the_exact_one_beyond_two_dimensions() -> None:
+    """A 3-D mixture without its exact sampler gets coverage and MMD from importance sampling,
+    with the same target mode mass as the exact sampler gives."""
+    torch.manual_seed(0)
+    exact = get_target("mix3d")
+    blind = Target("mix3d-blind", 3, exact.q, exact.modes)
+    sampler = TanhGaussian(0, 3, hidden=(8,))
+    a, b = evaluate_fit(sampler, exact, tau=1.0), evaluate_fit(sampler, blind, tau=1.0)
+    assert (a["reference"], b["reference"]) == ("exact", "importance") and b["reference_ess"] > 1000
+    assert b["target_mode_mass"] == pytest.approx(a["target_mode_mass"], abs=0.02)
+    assert b["mmd"] == pytest.approx(a["mmd"], abs=0.01)
+    # and at a temperature the exact sampler cannot draw at
+    hot = evaluate_fit(sampler, exact, tau=0.5)
+    assert hot["reference"] == "importance" and hot["mode_coverage"] is not None
+
+
+def test_a_user_target_in_3d_with_modes_gets_every_metric(tmp_path: Path) -> None:
+    out = tmp_path / "fit"
+    args = ["sample", "--target", "tests.helpers:user_mix3d", "--steps", "20", "--out", str(out), "--quiet"]
+    assert runner.invoke(app, [*args, "--set", "sampler.hidden=[8]"]).exit_code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["reference"] == "importance" and metrics["reference_ess"] >= 200
+    for key in ("mmd", "mode_coverage", "mass_coverage", "mode_mass", "target_mode_mass"):
+        assert metrics[key] is not None, key
+    assert sum(metrics["target_mode_mass"]) == pytest.approx(0.95, abs=0.03)

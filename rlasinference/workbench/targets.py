@@ -26,15 +26,15 @@ class Target:
     :param dim: d.
     :param q: ``a [n, d] -> Q(a) [n]``.
     :param modes: the target's modes ``[m, d]``, for mode coverage.
-    :param exact_samples: optional ``(n, tau) -> [n, d]`` exact draws, for targets in more than
-        two dimensions (1-2 D targets use a grid).
+    :param exact_samples: optional ``(n, tau) -> [n, d]`` exact draws, or ``None`` at a tau it
+        cannot draw at, for targets in more than two dimensions (1-2 D targets use a grid).
     """
 
     name: str
     dim: int
     q: Callable[[Tensor], Tensor]
     modes: Tensor | None = None
-    exact_samples: Callable[[int, float], Tensor] | None = None
+    exact_samples: Callable[[int, float], Tensor | None] | None = None
 
 
 def _mixture(centers: Tensor, std: float) -> Callable[[Tensor], Tensor]:
@@ -94,8 +94,101 @@ def gauss6d() -> Target:
     return Target("gauss6d", 6, q, torch.zeros(1, 6), exact)
 
 
+def gaussian_mixture(name: str, centers: Tensor, stds: Tensor | float, weights: Tensor | None = None) -> Target:
+    """exp(Q) = sum_k w_k N(a; mu_k, sigma_k^2 I) on the box (normalised components, so ``w`` is
+    each mode's share of the mass before the box cuts it). Exact samples at tau = 1 by rejection
+    (the mixture's draws that land in the box); at other temperatures the workbench's importance
+    sampling stands in."""
+    m, d = centers.shape
+    stds_t = torch.as_tensor(stds, dtype=torch.float32).expand(m).clone()
+    w = torch.full((m,), 1.0 / m) if weights is None else weights / weights.sum()
+    log_norm = torch.log(w) - d * torch.log(stds_t * math.sqrt(2 * math.pi))
+
+    def q(a: Tensor) -> Tensor:
+        d2 = (a.unsqueeze(1) - centers.to(a)).square().sum(-1)  # [n, m]
+        return torch.logsumexp(log_norm.to(a) - 0.5 * d2 / stds_t.to(a).square(), dim=1)
+
+    def exact(n: int, tau: float) -> Tensor | None:
+        if tau != 1.0:
+            return None
+        out: list[Tensor] = []
+        while sum(len(x) for x in out) < n:
+            k = torch.multinomial(w, 2 * n, replacement=True)
+            x = centers[k] + stds_t[k, None] * torch.randn(2 * n, d)
+            out.append(x[(x.abs() < 1).all(dim=1)])
+        return torch.cat(out)[:n]
+
+    return Target(name, d, q, centers, exact if d > 2 else None)
+
+
+def unequal3() -> Target:
+    """Three separated modes with weights 0.5 / 0.3 / 0.2: does the sampler keep the light ones?"""
+    centers = torch.tensor([[-0.5, -0.4], [0.5, -0.4], [0.0, 0.5]])
+    return gaussian_mixture("unequal3", centers, 0.1, torch.tensor([0.5, 0.3, 0.2]))
+
+
+def widths4() -> Target:
+    """Four equal-weight modes of standard deviations 0.04, 0.08, 0.12 and 0.2."""
+    centers = torch.tensor([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+    return gaussian_mixture("widths4", centers, torch.tensor([0.04, 0.08, 0.12, 0.2]))
+
+
+def edges3() -> Target:
+    """Modes near the box's boundary (where tanh saturates), unequal weights and widths."""
+    centers = torch.tensor([[0.88, 0.88], [-0.9, 0.1], [0.05, -0.9]])
+    return gaussian_mixture("edges3", centers, torch.tensor([0.05, 0.04, 0.06]), torch.tensor([0.4, 0.35, 0.25]))
+
+
+def grid16() -> Target:
+    """Sixteen narrow modes on a 4 x 4 grid: many modes."""
+    axis = torch.tensor([-0.72, -0.24, 0.24, 0.72])
+    centers = torch.cartesian_prod(axis, axis)
+    return gaussian_mixture("grid16", centers, 0.05)
+
+
+def ring12() -> Target:
+    """Twelve narrow modes on a circle: many modes, close neighbours."""
+    angles = torch.arange(12) * (2 * math.pi / 12)
+    return gaussian_mixture("ring12", 0.65 * torch.stack([angles.cos(), angles.sin()], dim=1), 0.05)
+
+
+def ridge() -> Target:
+    """A thin curved ridge: a circle of radius 0.6 and width 0.03 (no modes)."""
+
+    def q(a: Tensor) -> Tensor:
+        return -0.5 * ((a.norm(dim=-1) - 0.6) / 0.03).square()
+
+    return Target("ridge", 2, q, None)
+
+
+def funnel() -> Target:
+    """Neal's funnel on the box: v = 3 a_1 ~ N(0, 1.5^2), x = 3 a_2 | v ~ N(0, e^v): a neck
+    much thinner than its mouth."""
+
+    def q(a: Tensor) -> Tensor:
+        v, x = 3 * a[:, 0], 3 * a[:, 1]
+        return -0.5 * (v / 1.5).square() - 0.5 * x.square() * torch.exp(-v) - 0.5 * v
+
+    return Target("funnel", 2, q, None)
+
+
+def mix3d() -> Target:
+    """Four modes at the corners of a tetrahedron in 3-D."""
+    centers = 0.5 * torch.tensor([[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]])
+    return gaussian_mixture("mix3d", centers, 0.12)
+
+
+def mix6d() -> Target:
+    """Three modes in 6-D with weights 0.5 / 0.3 / 0.2."""
+    centers = torch.zeros(3, 6)
+    centers[0, :3], centers[1, 3:], centers[2] = 0.5, 0.5, -0.4
+    return gaussian_mixture("mix6d", centers, 0.15, torch.tensor([0.5, 0.3, 0.2]))
+
+
+BUILT_IN = (ring8, square4, banana, moons, gauss6d)
+SUITE = (unequal3, widths4, edges3, grid16, ring12, ridge, funnel, mix3d, mix6d)  # what breaks samplers
 TARGETS: Registry[Callable[[], Target]] = Registry("target")
-for _factory in (ring8, square4, banana, moons, gauss6d):
+for _factory in (*BUILT_IN, *SUITE):
     TARGETS.register(_factory.__name__, _factory)
 
 
