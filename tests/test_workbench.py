@@ -207,3 +207,20 @@ def test_a_user_target_in_3d_with_modes_gets_every_metric(tmp_path: Path) -> Non
     for key in ("mmd", "mode_coverage", "mass_coverage", "mode_mass", "target_mode_mass"):
         assert metrics[key] is not None, key
     assert sum(metrics["target_mode_mass"]) == pytest.approx(0.95, abs=0.03)
+
+
+def test_rlai_sample_grid_runs_resumes_and_tabulates(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    args = ["sample", "--sampler", "gaussian", "--sampler", "flow", "--target", "square4", "--seeds", "2"]
+    args += ["--steps", "5", "--set", "sampler.hidden=[8]", "--out", str(out), "--workers", "2"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "4 fits" in first.stdout and "0 done (skipped), 4 to run" in first.stdout
+    table = (out / "table.md").read_text()
+    assert "| gaussian | square4 | 2 |" in table and "| flow | square4 | 2 |" in table
+    assert (out / "grid.png").stat().st_size > 0
+    (out / "flow-square4-s1" / "metrics.json").unlink()  # as if that fit had been interrupted
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "3 done (skipped), 1 to run" in again.stdout
+    bad = runner.invoke(app, ["sample", "--sampler", "nope", "--sampler", "flow", "--out", str(tmp_path / "b")])
+    assert_one_line_error(bad, "unknown sampler 'nope'")

@@ -172,29 +172,80 @@ def eval_(
 
 @app.command()
 def sample(
-    sampler: Annotated[str, typer.Option(help="Sampler (registry name or module:Class).")] = "gaussian",
-    target: Annotated[str, typer.Option(help="ring8, square4, banana, moons, gauss6d, or module:attr.")] = "banana",
+    sampler: Annotated[
+        list[str] | None, typer.Option(help="Sampler (name or module:Class); repeat for a grid. [default: gaussian]")
+    ] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option(help="Target (docs/workbench.md) or module:attr; repeat for a grid. [default: banana]"),
+    ] = None,
     tau: Annotated[float, typer.Option(help="Temperature of the target exp(Q/tau).")] = 1.0,
     steps: Annotated[int, typer.Option(help="Gradient steps.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of torch.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of torch (one fit).")] = 0,
+    seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 of every sampler and target: a grid.")] = None,
     batch: Annotated[int, typer.Option(help="Samples per gradient step.")] = 256,
     lr: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory. [default: runs/sample-...]")] = None,
+    workers: Annotated[int, typer.Option(help="Fits at a time in a grid (one torch thread each).")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot."""
+    """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot.
+
+    Several --sampler / --target values or --seeds N make a grid: every fit in its own directory
+    (finished ones are skipped when the command is run again), then table.md with per-target
+    medians and bootstrap intervals, and grid.png."""
     from rlasinference.workbench.run import run_workbench
 
+    samplers, targets = sampler or ["gaussian"], target or ["banana"]
     try:
-        summary = run_workbench(sampler, target, tau, steps, seed, batch, lr, set_ or [], out, quiet)
+        if len(samplers) * len(targets) > 1 or seeds is not None:
+            _sample_grid(samplers, targets, seeds or 1, out, workers, tau, steps, batch, lr, set_ or [])
+            return
+        summary = run_workbench(samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet)
     except UserError as exc:
         raise _fail(str(exc)) from None
     shown = {k: summary[k] for k in ("kl", "kl_bound", "log_z_grid", "log_z_is", "mmd", "mode_coverage")}
     text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items() if v is not None)
-    _say(f"{sampler} on {target} (tau {tau:g}): {text}; {summary['seconds']:.1f} s; output: {summary['out']}")
+    _say(f"{samplers[0]} on {targets[0]} (tau {tau:g}): {text}; {summary['seconds']:.1f} s; output: {summary['out']}")
+
+
+def _sample_grid(
+    samplers: list[str],
+    targets: list[str],
+    seeds: int,
+    out: Path | None,
+    workers: int,
+    tau: float,
+    steps: int,
+    batch: int,
+    lr: float,
+    set_items: list[str],
+) -> None:
+    from rlasinference.core.checks import AT_LEAST_ONE
+    from rlasinference.samplers import get_sampler_class
+    from rlasinference.workbench import grid
+    from rlasinference.workbench.targets import get_target
+
+    AT_LEAST_ONE.check("--workers", workers)
+    for name in samplers:  # bad names fail here, before any worker starts
+        get_sampler_class(name)
+    for name in targets:
+        get_target(name)
+    fits = grid.plan(samplers, targets, seeds)
+    root = out if out is not None else grid.default_root(samplers, targets)
+    root.mkdir(parents=True, exist_ok=True)
+    settings = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "set_items": set_items}
+    failures = grid.run_grid(fits, root, settings, workers, _say)
+    _say(grid.write_table(grid.summarise(fits, root), root))
+    image = grid.plot_grid(fits, root, tau)
+    for line in failures:
+        _say(f"[bold red]failed:[/] {escape(line)}", err=True)
+    _say(f"wrote table.md, table.csv{', grid.png' if image else ''} to {root}")
+    if failures:
+        raise typer.Exit(1)
 
 
 @app.command("list")

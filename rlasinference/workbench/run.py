@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, Range
 from rlasinference.core.errors import UserError
+from rlasinference.core.files import atomic_path
 from rlasinference.samplers import get_sampler_class, sampler_options
 from rlasinference.training.config import RUN_SEEDS, check_sampler_options, parse_set, set_sampler_options
 from rlasinference.workbench.fit import fit_sampler
@@ -78,6 +79,7 @@ def run_workbench(
         {"sampler": sampler_name, "density": cls.density, "steps": steps, "seed": seed, "batch": batch, "lr": lr}
     )
     result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
     plot_fit(out / "samples.png", target, tau, actions, exact, f"{sampler_name} on {target.name}, τ = {tau:g}")
+    with atomic_path(out / "metrics.json") as tmp:  # last: a fit with metrics.json is complete
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
     return {**result, "out": str(out)}
