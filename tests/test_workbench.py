@@ -224,3 +224,18 @@ def test_rlai_sample_grid_runs_resumes_and_tabulates(tmp_path: Path) -> None:
     assert again.exit_code == 0 and "3 done (skipped), 1 to run" in again.stdout
     bad = runner.invoke(app, ["sample", "--sampler", "nope", "--sampler", "flow", "--out", str(tmp_path / "b")])
     assert_one_line_error(bad, "unknown sampler 'nope'")
+
+
+def test_rlai_sample_grid_from_a_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "g.yaml"
+    spec.write_text("samplers: [gaussian]\ntargets: [square4, mix3d]\nsteps: 5\nset: {sampler.hidden: [8]}\n")
+    result = runner.invoke(app, ["sample", "--spec", str(spec), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "| gaussian | mix3d | 1 |" in (tmp_path / "out" / "table.md").read_text()
+    spec.write_text("samplers: [gaussian]\ntargets: [square4]\nruns: 3\n")
+    assert_one_line_error(runner.invoke(app, ["sample", "--spec", str(spec)]), "unknown grid key 'runs'")
+    # the suite every sampler is measured on
+    suite = Path(__file__).parents[1] / "benchmarks" / "workbench.yaml"
+    from rlasinference.workbench.grid import load_spec
+
+    assert set(load_spec(suite)["targets"]) >= {"unequal3", "grid16", "mix6d"}

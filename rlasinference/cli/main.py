@@ -189,6 +189,9 @@ def sample(
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory. [default: runs/sample-...]")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="YAML grid spec (samplers, targets, seeds, tau, steps, batch, lr, set).")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Fits at a time in a grid (one torch thread each).")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
@@ -201,6 +204,17 @@ def sample(
 
     samplers, targets = sampler or ["gaussian"], target or ["banana"]
     try:
+        if spec is not None:
+            from rlasinference.workbench.grid import load_spec
+
+            if sampler or target:
+                raise UserError("give the samplers and targets either in --spec or by --sampler/--target, not both")
+            grid_spec = load_spec(spec)
+            samplers, targets, seeds = grid_spec["samplers"], grid_spec["targets"], seeds or grid_spec.get("seeds", 1)
+            tau, steps = grid_spec.get("tau", tau), grid_spec.get("steps", steps)
+            batch, lr = grid_spec.get("batch", batch), grid_spec.get("lr", lr)
+            set_ = [f"{k}={v}" for k, v in (grid_spec.get("set") or {}).items()] + (set_ or [])
+            out = out if out is not None else Path("runs") / f"sample-grid-{grid_spec['name']}"
         if len(samplers) * len(targets) > 1 or seeds is not None:
             _sample_grid(samplers, targets, seeds or 1, out, workers, tau, steps, batch, lr, set_ or [])
             return

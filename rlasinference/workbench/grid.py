@@ -36,6 +36,27 @@ class Fit:
         return re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{self.sampler}-{self.target}-s{self.seed}")
 
 
+SPEC_KEYS = {"name", "samplers", "targets", "seeds", "tau", "steps", "batch", "lr", "set"}
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    """A grid spec from YAML (``benchmarks/workbench.yaml``): samplers, targets, seeds and the fit
+    settings, with ``set`` a mapping of ``sampler.<option>`` values for every sampler."""
+    from rlasinference.training.config import load_yaml_config
+
+    spec = load_yaml_config(path, "grid spec", "keys (" + ", ".join(sorted(SPEC_KEYS)) + ")")
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise UserError(f"unknown grid key {sorted(unknown)[0]!r}; valid: {', '.join(sorted(SPEC_KEYS))}")
+    for key in ("samplers", "targets"):
+        if not isinstance(spec.get(key), list) or not spec[key] or not all(isinstance(v, str) for v in spec[key]):
+            raise UserError(f"grid spec {str(path)!r}: {key} must be a non-empty list of names")
+    if not isinstance(spec.get("set") or {}, dict):
+        raise UserError(f"grid spec {str(path)!r}: set must be a mapping of sampler.<option> values")
+    spec.setdefault("name", path.stem)
+    return spec
+
+
 def plan(samplers: list[str], targets: list[str], seeds: int) -> list[Fit]:
     if seeds < 1:
         raise UserError(f"--seeds must be >= 1, got {seeds}")
