@@ -89,7 +89,9 @@ def test_batch_renorm_is_batch_norm_in_warmup_and_uses_running_stats_in_eval() -
 
 def test_categorical_critic_q_is_the_expected_return() -> None:
     torch.manual_seed(2)
-    critic = CategoricalCritic(3, 2, [16], 2, None, atoms=11, v_min=-5, v_max=5, batch_renorm=True)  # type: ignore[arg-type]
+    critic = CategoricalCritic(
+        3, 2, [16], 2, None, atoms=11, v_min=-5, v_max=5, batch_renorm=True, target_network=False
+    )  # type: ignore[arg-type]
     obs, act = torch.randn(8, 3), torch.rand(8, 2)
     critic.eval()
     probs = torch.softmax(critic.logits(obs, act), dim=-1)
