@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import save_figure
 
 GOALS = np.array([[5.0, 0.0], [-5.0, 0.0], [0.0, 5.0], [0.0, -5.0]], dtype=np.float32)
 
@@ -103,7 +103,4 @@ class MultiGoalEnv(gym.Env[np.ndarray, np.ndarray]):
         ax.scatter(GOALS[:, 0], GOALS[:, 1], color="tab:red", s=60, zorder=3, label="goals")
         ax.set(xlim=(-self.bound, self.bound), ylim=(-self.bound, self.bound), aspect="equal", title=title)
         ax.legend(loc="upper right")
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100)
-        plt.close(fig)
+        save_figure(fig, path, dpi=100)

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from rlasinference.core.errors import UserError
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import save_figure
 from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
@@ -313,10 +313,7 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
@@ -337,7 +334,4 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
     ax.set_ylabel("fraction of runs with score > tau")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
+    save_figure(fig, path)

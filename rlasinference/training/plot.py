@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import save_figure
 from rlasinference.training.metrics import read_metrics
 
 
@@ -39,9 +39,4 @@ def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Pat
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    out = run_dir / "learning_curve.png"
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-    return out
+    return save_figure(fig, run_dir / "learning_curve.png")

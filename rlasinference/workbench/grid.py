@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from rlasinference.core.errors import UserError
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import atomic_path, save_figure
 
 METRICS = ("mode_coverage", "mass_coverage", "kl", "kl_bound", "mmd", "seconds")
 
@@ -173,12 +173,7 @@ def plot_grid(fits: list[Fit], root: Path, tau: float) -> Path | None:
         if path is not None and path.exists():
             ax.imshow(mpimg.imread(path))
     fig.suptitle(f"seed 0 of each fit, tau = {tau:g} (target left, samples right)")
-    fig.tight_layout()
-    out = root / "grid.png"
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-    return out
+    return save_figure(fig, root / "grid.png")
 
 
 def default_root(samplers: list[str], targets: list[str]) -> Path:

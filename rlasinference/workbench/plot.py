@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import save_figure
 from rlasinference.workbench.metrics import grid
 from rlasinference.workbench.targets import Target
 
@@ -58,8 +58,4 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
             ax.set_aspect("equal")
         axes[0].legend(markerscale=4, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
