@@ -161,7 +161,8 @@ def plot_grid(fits: list[Fit], root: Path, tau: float) -> Path | None:
 
     samplers = list(dict.fromkeys(f.sampler for f in fits))
     targets = list(dict.fromkeys(f.target for f in fits))
-    first = {(f.sampler, f.target): root / f.name / "samples.png" for f in fits if f.seed == min(x.seed for x in fits)}
+    lowest = min(f.seed for f in fits)
+    first = {(f.sampler, f.target): root / f.name / "samples.png" for f in fits if f.seed == lowest}
     if not any(p.exists() for p in first.values()):
         return None
     rows, cols = len(samplers), len(targets)

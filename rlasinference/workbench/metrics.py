@@ -58,10 +58,20 @@ MODE_QUANTILE = 0.95  # the share of a mode's reference mass inside its radius
 MIN_ESS = 200  # below this effective sample size an importance-sampled reference is not used
 
 
-def mode_radii(points: Tensor, weights: Tensor, modes: Tensor) -> Tensor:
-    """Per mode, the distance within which ``MODE_QUANTILE`` of the reference mass nearest to
-    it lies: ``[m]`` (0 for a mode no reference mass is nearest to)."""
-    dist, nearest = torch.cdist(points.to(modes), modes).min(dim=1)
+def _nearest_mode(points: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
+    """Each point's distance to its nearest mode, and that mode's index."""
+    return torch.cdist(points.to(modes), modes).min(dim=1)
+
+
+def _masses_within(dist: Tensor, nearest: Tensor, weights: Tensor, radii: Tensor) -> Tensor:
+    inside = dist <= radii.to(dist)[nearest]
+    return torch.zeros(len(radii), dtype=weights.dtype).index_add_(0, nearest[inside], weights[inside])
+
+
+def mode_regions(points: Tensor, weights: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
+    """Of reference points: per mode, the radius within which ``MODE_QUANTILE`` of the mass
+    nearest to it lies (0 for a mode no mass is nearest to), and the mass within it. ``[m]`` each."""
+    dist, nearest = _nearest_mode(points, modes)
     radii = torch.zeros(len(modes), dtype=modes.dtype)
     for k in range(len(modes)):
         mine = nearest == k
@@ -70,15 +80,12 @@ def mode_radii(points: Tensor, weights: Tensor, modes: Tensor) -> Tensor:
         d, order = dist[mine].sort()
         cum = weights[mine][order].cumsum(0)
         radii[k] = d[int(torch.searchsorted(cum, MODE_QUANTILE * cum[-1]).clamp(max=len(d) - 1))]
-    return radii
+    return radii, _masses_within(dist, nearest, weights, radii)
 
 
-def mode_masses(points: Tensor, weights: Tensor, modes: Tensor, radii: Tensor | None = None) -> Tensor:
-    """Mass per mode: each point counts for its nearest mode if within that mode's radius
-    (every point counts without ``radii``). ``[m]``."""
-    dist, nearest = torch.cdist(points.to(modes), modes).min(dim=1)
-    inside = torch.ones_like(dist, dtype=torch.bool) if radii is None else dist <= radii.to(dist)[nearest]
-    return torch.zeros(len(modes), dtype=weights.dtype).index_add_(0, nearest[inside], weights[inside])
+def mode_masses(points: Tensor, weights: Tensor, modes: Tensor, radii: Tensor) -> Tensor:
+    """Mass per mode: each point counts for its nearest mode if within that mode's radius. ``[m]``."""
+    return _masses_within(*_nearest_mode(points, modes), weights, radii)
 
 
 def importance_reference(
@@ -183,8 +190,7 @@ def evaluate_fit(sampler: Sampler, target: Target, tau: float, n: int = 4000, se
     result.update(dict.fromkeys(keys))
     if reference is not None and target.modes is not None:
         modes = target.modes.double()
-        radii = mode_radii(*reference, modes)
-        wanted = mode_masses(*reference, modes, radii)
+        radii, wanted = mode_regions(*reference, modes)
         got = mode_masses(actions, torch.full((n,), 1.0 / n, dtype=torch.float64), modes, radii)
         covered = got >= 0.25 * wanted
         result["mode_coverage"] = float(covered.double().mean())
