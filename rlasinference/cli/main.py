@@ -197,9 +197,7 @@ def sample(
 ) -> None:
     """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot.
 
-    Several --sampler / --target values or --seeds N make a grid: every fit in its own directory
-    (finished ones are skipped when the command is run again), then table.md with per-target
-    medians and bootstrap intervals, and grid.png."""
+    Several --sampler / --target values, --seeds N or --spec FILE make a grid: every fit in its own directory (finished ones are skipped when the command is run again), then table.md with per-target medians and bootstrap intervals, and grid.png."""  # noqa: E501 (one paragraph in --help)
     from rlasinference.workbench.run import run_workbench
 
     samplers, targets = sampler or ["gaussian"], target or ["banana"]
