@@ -346,6 +346,22 @@ def test_checkpoint_without_step_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "written by an earlier rlasinference (format 1)")
 
 
+def test_a_finished_trial_of_an_earlier_format_stays_finished_in_a_sweep(tmp_path: Path) -> None:
+    # a checkpoint format moving on must not make a sweep over finished trials fail: only
+    # resuming such a run needs its state
+    args = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--seeds", "1", "--out", str(tmp_path / "sw"), *TINY]
+    args += ["--set", "eval_every=150", "--set", "eval_episodes=1"]
+    trial = tmp_path / "sw" / "sac-Pendulum-v1-s0"
+    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(trial), *SHORT, "--set", "threads=1"]).exit_code == 0
+    state = torch.load(trial / "checkpoints" / "last.pt", weights_only=True)
+    torch.save({**state, "format": 1}, trial / "checkpoints" / "last.pt")
+    finished = runner.invoke(app, [*args, "--set", "steps=150", "--dry-run"])
+    assert finished.exit_code == 0, finished.output
+    assert "1 finished (skipped), 0 to resume, 0 new" in finished.output
+    result = runner.invoke(app, ["resume", str(trial), "--steps", "300"])
+    assert_one_line_error(result, "written by an earlier rlasinference (format 1)")
+
+
 def test_sweep_name_cannot_leave_the_runs_folder(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text("name: ../..\nruns: [{algo: sac, env: Pendulum-v1}]\n")

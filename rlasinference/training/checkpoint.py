@@ -30,10 +30,11 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
         raise UserError(f"cannot write checkpoint {str(path)!r}: {reason}; the previous one is untouched") from None
 
 
-def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
+def load_checkpoint(path: Path, mmap: bool = False, any_format: bool = False) -> dict[str, Any]:
     """Load a checkpoint on the CPU; a missing, corrupt or foreign file is a ``UserError``.
     ``mmap``: map the file instead of reading it, so that tensors not touched (a replay buffer)
-    are never read."""
+    are never read. ``any_format``: accept an earlier format too (only to read its step: a
+    finished run stays finished when the format moves on)."""
     if not path.is_file():
         raise UserError(f"no checkpoint at {str(path)!r}")
     try:
@@ -41,12 +42,13 @@ def load_checkpoint(path: Path, mmap: bool = False) -> dict[str, Any]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first}") from None
-    if isinstance(state, dict) and isinstance(state.get("format"), int) and state["format"] < FORMAT:
+    old = isinstance(state, dict) and isinstance(state.get("format"), int) and 0 < state["format"] < FORMAT
+    if old and not any_format:
         raise UserError(
             f"checkpoint {str(path)!r} was written by an earlier rlasinference (format {state['format']}); "
             f"this version reads format {FORMAT}: train the run again, or use the version that made it"
         )
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not old and (not isinstance(state, dict) or state.get("format") != FORMAT):
         raise UserError(f"{str(path)!r} is not an rlasinference checkpoint (format {FORMAT})")
     step = state.get("step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not isinstance(state.get("agent"), dict):

@@ -29,9 +29,10 @@ from rlasinference.training.run_dir import (
 
 def checkpoint_step(run_dir: Path) -> int | None:
     """The env step of ``run_dir``'s last checkpoint, ``None`` without one. Memory-mapped, so the
-    replay buffer inside is not read."""
+    replay buffer inside is not read; a checkpoint of an earlier format still gives its step
+    (resuming it is what fails, with one line)."""
     path = run_dir / "checkpoints" / LAST
-    return int(load_checkpoint(path, mmap=True)["step"]) if path.is_file() else None
+    return int(load_checkpoint(path, mmap=True, any_format=True)["step"]) if path.is_file() else None
 
 
 def run_training(
