@@ -352,7 +352,8 @@ def test_a_finished_trial_of_an_earlier_format_stays_finished_in_a_sweep(tmp_pat
     args = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--seeds", "1", "--out", str(tmp_path / "sw"), *TINY]
     args += ["--set", "eval_every=150", "--set", "eval_episodes=1"]
     trial = tmp_path / "sw" / "sac-Pendulum-v1-s0"
-    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(trial), *SHORT, "--set", "threads=1"]).exit_code == 0
+    train = ["train", "--steps", "150", "--out", str(trial), *SHORT, "--set", "threads=1"]
+    assert runner.invoke(app, train).exit_code == 0
     state = torch.load(trial / "checkpoints" / "last.pt", weights_only=True)
     torch.save({**state, "format": 1}, trial / "checkpoints" / "last.pt")
     finished = runner.invoke(app, [*args, "--set", "steps=150", "--dry-run"])
