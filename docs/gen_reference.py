@@ -20,7 +20,7 @@ from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.core.checks import Range, field_range
 from rlasinference.critics import CRITICS, critic_options
-from rlasinference.samplers import SAMPLERS, get_sampler_class, sampler_options
+from rlasinference.samplers import SAMPLERS, sampler_options
 from rlasinference.training.config import RunConfig
 from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
 
@@ -105,6 +105,13 @@ def config_page() -> str:
                 out += ["| env | defaults |", "|---|---|"]
                 out += [f"| `{env}` | {', '.join(f'`{k}={v}`' for k, v in d.items())} |" for env, d in per_env.items()]
                 out += [""]
+        if preset.sampler_options:
+            own = ", ".join(f"`sampler.{k}={v}`" for k, v in preset.sampler_options.items())
+            out += [
+                f"Options of its sampler `{preset.config_cls().sampler}`, pinned to the paper's settings (they "
+                f"stay when the sampler's own defaults change): {own}.",
+                "",
+            ]
         if preset.critic_options:
             own = ", ".join(f"`critic.{k}={v}`" for k, v in preset.critic_options.items())
             out += [
@@ -139,8 +146,7 @@ def metric_columns(preset_name: str) -> tuple[str, ...]:
     """The metric columns of a preset at its defaults (built at Pendulum's sizes)."""
     preset = PRESETS.get(preset_name)
     config = preset.config_cls()
-    options = sampler_options(get_sampler_class(config.sampler))
-    return preset.build(config, options, 3, 1).metric_names
+    return preset.build(config, preset.default_sampler_options(config.sampler), 3, 1).metric_names
 
 
 def metrics_page() -> str:

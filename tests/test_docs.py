@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from rlasinference.algorithms import PRESETS
-from rlasinference.samplers import get_sampler_class, sampler_options
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
@@ -78,7 +77,7 @@ def _metrics_section(page: str) -> str:
 def test_every_logged_metric_is_explained_on_the_preset_page(name: str) -> None:
     preset = PRESETS.get(name)
     config = preset.config_cls()
-    agent = preset.build(config, sampler_options(get_sampler_class(config.sampler)), 3, 1)
+    agent = preset.build(config, preset.default_sampler_options(config.sampler), 3, 1)
     section = _metrics_section(name)
     for other in re.findall(r"\]\((\w+)\.md\)", section):  # "as for [SAC](sac.md)"
         section += _metrics_section(other)

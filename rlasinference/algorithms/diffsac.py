@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.dime import REFERENCE_CHAIN
 from rlasinference.algorithms.preset import Preset
 
 
@@ -27,4 +28,5 @@ DIFFSAC = Preset(
     config_cls=DiffSACConfig,
     summary="DiffSAC: SAC with a diffusion-chain policy and its path bound in actor and target",
     temperature="learned, H_bar = -dim(A) on the bound's entropy",
+    sampler_options=REFERENCE_CHAIN,  # the chain this project has measured DiffSAC with (docs page)
 )

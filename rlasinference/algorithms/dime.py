@@ -20,6 +20,17 @@ from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.preset import Preset
 from rlasinference.samplers import Sampler
 
+# the reference's chain: 16 Euler-Maruyama steps, prior N(0, 2.5^2), learned step size from 0.1
+REFERENCE_CHAIN = {
+    "steps": 16,
+    "hidden": [256, 256],
+    "prior_std": 2.5,
+    "dt": 0.1,
+    "learn_dt": True,
+    "time_dim": 16,
+    "learn_noise": False,
+}
+
 
 @dataclass
 class DIMEConfig(ActorCriticConfig):
@@ -66,6 +77,7 @@ DIME_PRESET = Preset(
     config_cls=DIMEConfig,
     summary="DIME: diffusion-chain policy, distributional CrossQ-style critic, learned tau",
     temperature="learned, the reference's effective target entropy (-dim(A) on MultiGoal)",
+    sampler_options=REFERENCE_CHAIN,
     critic_options={"batch_renorm": True, "target_network": False, "entropy_coef": 0.005},
     env_defaults=env_defaults,
 )

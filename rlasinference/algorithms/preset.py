@@ -10,7 +10,7 @@ from typing import Any
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig, check_parts
 from rlasinference.core.errors import UserError
 from rlasinference.critics import critic_options, get_critic_class
-from rlasinference.samplers import Sampler
+from rlasinference.samplers import Sampler, get_sampler_class, sampler_options
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,10 @@ class Preset:
     :param config_cls: an ``ActorCriticConfig`` subclass with the paper's defaults.
     :param summary: one line for ``rlai list`` and the docs.
     :param temperature: how tau is set, in words.
+    :param sampler_options: the paper's ``sampler.<option>`` values, used while the config keeps
+        the preset's own sampler (another sampler starts from its own defaults). A preset pins
+        here every option its results depend on, so a sampler's general-purpose defaults
+        (chosen on the workbench's target suite) can move without moving the preset.
     :param critic_options: the paper's ``critic.<option>`` values, used while the config keeps
         the preset's own critic (another critic starts from its own defaults).
     :param env_defaults: ``env_id -> {key: value}``, config values that depend on the env (the
@@ -31,8 +35,16 @@ class Preset:
     config_cls: type[ActorCriticConfig]
     summary: str
     temperature: str
+    sampler_options: Mapping[str, Any] = field(default_factory=dict)
     critic_options: Mapping[str, Any] = field(default_factory=dict)
     env_defaults: Callable[[str], dict[str, Any]] | None = None
+
+    def default_sampler_options(self, sampler: str) -> dict[str, Any]:
+        """The options of ``sampler`` before the user's ``sampler.<option>`` settings."""
+        options = sampler_options(get_sampler_class(sampler))
+        if sampler == self.config_cls().sampler:
+            options.update(self.sampler_options)
+        return options
 
     def default_critic_options(self, critic: str) -> dict[str, Any]:
         """The options of ``critic`` before the user's ``critic.<option>`` settings."""

@@ -56,5 +56,7 @@ SQL = Preset(
     config_cls=SQLConfig,
     summary="Soft Q-learning: amortized SVGD particles, Stein objective, importance-sampled value",
     temperature="fixed (tau = 1, reward scale per env)",
+    # the reference's sampling network: 128x128, noise of the action's size added to its output
+    sampler_options={"hidden": [128, 128], "noise_skip": True, "noise_dim": 0},
     env_defaults=env_defaults,
 )

@@ -16,7 +16,7 @@ from rlasinference.algorithms import PRESETS, Preset
 from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged
 from rlasinference.core.errors import UserError
 from rlasinference.critics import get_critic_class
-from rlasinference.samplers import get_sampler_class, sampler_options
+from rlasinference.samplers import get_sampler_class
 
 RUN_SEEDS = Range(0, 2**32 - 1)  # numpy's seed range
 
@@ -122,7 +122,7 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if not isinstance(sampler_name, str):
         raise UserError(f"sampler must be a name, got {sampler_name!r}")
     sampler_cls = get_sampler_class(sampler_name)
-    options = sampler_options(sampler_cls)
+    options = preset.default_sampler_options(sampler_name)
     critic_name = overrides.get("critic", preset.config_cls().critic)
     if not isinstance(critic_name, str):
         raise UserError(f"critic must be a name, got {critic_name!r}")
