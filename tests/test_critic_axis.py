@@ -261,6 +261,8 @@ RESUME = {
     "diffsac": {"algo": "diffsac", "sampler.steps": 2},
     "dime": {"algo": "dime", "sampler.steps": 2, "critic.atoms": 11},
     "meow": {"algo": "meow", "sampler.shift_hidden": [16]},
+    # bfloat16 matrix products resume exactly too (the chain, batch renorm and the categorical critic)
+    "dime-bf16": {"algo": "dime", "sampler.steps": 2, "critic.atoms": 11, "precision": "bf16"},
 }
 
 

@@ -119,6 +119,7 @@ def eval_(
 
     Envs with their own evaluation metrics report them too, and draw the episodes into the run
     directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
+    from rlasinference.core.precision import resolve_precision, set_precision
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
@@ -135,6 +136,7 @@ def eval_(
         cfg = read_config(run_dir)
         state = load_checkpoint(run_dir / "checkpoints" / (LAST if checkpoint == "last" else BEST))
         dev = resolve_device(device)
+        set_precision(resolve_precision(cfg.run.precision, dev))
         run_seed = cfg.run.seed if seed is None else seed
         seed_everything(run_seed)
         agent, env, _ = build_agent(cfg, dev)

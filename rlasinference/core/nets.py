@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from rlasinference.core.precision import low_precision
+
 
 class _Constant(nn.Module):
     """First layer for an empty context ([B, 0]): a learned vector broadcast over the batch."""
@@ -21,7 +23,18 @@ class _Constant(nn.Module):
         return self.value.expand(*x.shape[:-1], -1).clone()  # a fresh tensor: in-place ReLU follows
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+class MLP(nn.Sequential):
+    """``nn.Sequential`` whose matrix products follow the ``precision`` run option; its output is
+    float32 either way (``core/precision.py``)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not low_precision():
+            return super().forward(x)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return super().forward(x).float()
+
+
+def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> MLP:
     """ReLU MLP ``in_dim -> hidden... -> out_dim``; ``in_dim == 0`` (empty context) is allowed."""
     dims = [in_dim, *hidden, out_dim]
     layers: list[nn.Module] = []
@@ -29,7 +42,7 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Mo
         layers.append(_Constant(d_out) if d_in == 0 else nn.Linear(d_in, d_out))
         if i < len(dims) - 2:
             layers.append(activation(inplace=True) if activation is nn.ReLU else activation())
-    return nn.Sequential(*layers)
+    return MLP(*layers)
 
 
 class EnsembleBatchRenorm(nn.Module):
@@ -120,15 +133,21 @@ class EnsembleMLP(nn.Module):
         )
 
     def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
-        """``x [B, in] -> [E, B, out]``; ``detach_params`` lets gradients reach ``x`` but not the
-        parameters (a policy loss differentiates through a critic it must not train)."""
+        """``x [B, in] -> [E, B, out]``, float32; ``detach_params`` lets gradients reach ``x`` but
+        not the parameters (a policy loss differentiates through a critic it must not train)."""
+        if not low_precision():
+            return self._forward(x, detach_params)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            return self._forward(x, detach_params).float()
+
+    def _forward(self, x: Tensor, detach_params: bool) -> Tensor:
         h = x.unsqueeze(0).expand(self.members, *x.shape)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             if detach_params:
                 w, b = w.detach(), b.detach()
             if self.norms is not None:
-                h = self.norms[i](h, detach_params)
+                h = self.norms[i](h.float(), detach_params)  # statistics in float32 (bf16 precision)
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = h.relu_()  # in place: baddbmm's backward does not need its output

@@ -25,6 +25,7 @@ kernel's and the mismatch is paid at every step (docs/samplers/diffusion.md meas
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import ClassVar
@@ -35,6 +36,7 @@ from torch import Tensor, nn
 
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, POSITIVE, Range
 from rlasinference.core.nets import mlp
+from rlasinference.core.precision import low_precision
 from rlasinference.samplers.base import LOG_SQRT_2PI, DensityKind, Sampler, Samples, repeat_rows, tanh_log_abs_det
 
 
@@ -129,22 +131,26 @@ class DiffusionChain(Sampler):
         steps_kicks = kicks.unbind(0) if noise else ()
         layers = list(self.body)
         xs, log_scales = [x], []
-        for k in range(steps):
-            pre = x @ weight_x + conds[k] if ctx is None else torch.addmm(ctx, x, weight_x).add_(conds[k])
-            out = pre.relu_()
-            for layer in layers:
-                out = layer.forward(out)  # (no module-call hooks: this runs 16 times per chain)
-            if self.learn_noise:
-                out, log_scale = out.split(dim, dim=-1)
-                log_scale = log_scale.clamp(-5.0, 1.0)
-            x = torch.lerp(x, out, hs[k])  # x + h (sigma^2 grad log p_prior(x) + f) with the prior score -x
-            if noise:
-                kick = steps_kicks[k]
+        # the network's matrix products follow the precision option; the chain itself is float32
+        low = torch.autocast(x.device.type, dtype=torch.bfloat16) if low_precision() else contextlib.nullcontext()
+        with low:
+            for k in range(steps):
+                pre = x @ weight_x + conds[k] if ctx is None else torch.addmm(ctx, x, weight_x).add_(conds[k])
+                out = pre.relu_()
+                for layer in layers:
+                    out = layer.forward(out)  # (no module-call hooks: this runs 16 times per chain)
+                out = out.float()
                 if self.learn_noise:
-                    kick = kick * log_scale.exp()
-                    log_scales.append(log_scale.sum(-1))
-                x = x + kick
-            xs.append(x)
+                    out, log_scale = out.split(dim, dim=-1)
+                    log_scale = log_scale.clamp(-5.0, 1.0)
+                x = torch.lerp(x, out, hs[k])  # x + h (sigma^2 grad log p_prior(x) + f), prior score -x
+                if noise:
+                    kick = steps_kicks[k]
+                    if self.learn_noise:
+                        kick = kick * log_scale.exp()
+                        log_scales.append(log_scale.sum(-1))
+                    x = x + kick
+                xs.append(x)
         if not noise:
             return x, context.new_zeros(rows)
         # log p_prior(x_0) + sum_n [log F(x_{n+1}|x_n) - log B(x_n|x_{n+1})], all steps at once

@@ -15,6 +15,7 @@ import yaml
 from rlasinference.algorithms import PRESETS, Preset
 from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged
 from rlasinference.core.errors import UserError
+from rlasinference.core.precision import PRECISIONS
 from rlasinference.critics import get_critic_class
 from rlasinference.samplers import get_sampler_class
 
@@ -35,6 +36,9 @@ class RunConfig:
     :param log_every: env steps between training rows in ``metrics.csv``.
     :param save_buffer: put the replay buffer in ``checkpoints/last.pt`` (needed for an exact resume).
     :param threads: torch CPU threads (0: torch's default).
+    :param precision: of the networks' matrix products: ``fp32``, ``bf16`` (bfloat16 autocast
+        with float32 weights, losses, targets and log-densities) or ``auto`` (bf16 only on a CPU
+        with AMX-BF16, where it is faster; docs/performance.md).
     :param checkpoint_every_s: also write ``checkpoints/last.pt`` after this many seconds of
         training without one (0: only at evaluations), so that a long run that dies between
         evaluations loses at most this much work.
@@ -50,6 +54,7 @@ class RunConfig:
     log_every: int = ranged(1000, AT_LEAST_ONE)
     save_buffer: bool = True
     threads: int = ranged(0, Range(0, 4096))
+    precision: str = "auto"
     checkpoint_every_s: float = ranged(300.0, NON_NEGATIVE)
 
 
@@ -143,6 +148,8 @@ def resolve(overrides: dict[str, Any]) -> Config:
     check_options(critic, critic_cls.option_ranges, critic_cls.ordered_options, "critic.")
     config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options, critic)
     check_config(config.run)
+    if config.run.precision not in PRECISIONS:
+        raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {config.run.precision!r}")
     check_config(config.algo)
     return config
 

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import NonFiniteLossError, UserError
+from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
 from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
@@ -97,6 +98,8 @@ class Trainer:
         self.device = resolve_device(run.device)
         if run.threads > 0:
             torch.set_num_threads(run.threads)
+        self.precision = resolve_precision(run.precision, self.device)
+        set_precision(self.precision)
         seed_everything(run.seed)
         self.agent, self.env, spec = build_agent(config, self.device)
         self.eval_env, _ = make_env(run.env)

@@ -1,0 +1,81 @@
+"""The ``precision`` run option: bfloat16 matrix products, float32 everywhere else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from rlasinference.algorithms import PRESETS, Batch
+from rlasinference.cli.main import app
+from rlasinference.core.nets import EnsembleMLP, mlp
+from rlasinference.core.precision import cpu_flags, resolve_precision, set_precision
+from rlasinference.samplers import get_sampler_class
+from tests.helpers import TINY
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+
+
+def test_networks_compute_in_bf16_and_return_float32() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(64, 5)
+    net, ens = mlp(5, [64, 64], 3), EnsembleMLP(5, [64, 64], 1, members=2, batch_renorm=True)
+    exact = net(x), ens(x)
+    set_precision("bf16")
+    low = net(x), ens(x)
+    for a, b in zip(exact, low, strict=True):
+        assert b.dtype == torch.float32
+        assert not torch.equal(a, b)  # the products really ran in bfloat16 ...
+        assert torch.allclose(a, b, atol=0.05, rtol=0.05)  # ... to bfloat16's 8 bits of mantissa
+    set_precision("fp32")
+    assert all(torch.equal(a, b) for a, b in zip(exact, (net(x), ens(x)), strict=True))
+
+
+@pytest.mark.parametrize("name", ["gaussian", "flow", "diffusion", "svgd", "energy-flow"])
+def test_every_sampler_keeps_float32_densities_under_bf16(name: str) -> None:
+    torch.manual_seed(0)
+    sampler = get_sampler_class(name)(3, 2)
+    set_precision("bf16")
+    out = sampler.sample(torch.randn(8, 3), 4)
+    assert out.actions.dtype == torch.float32 and out.actions.shape == (8, 4, 2)
+    if out.log_density is not None:
+        assert out.log_density.dtype == torch.float32 and torch.isfinite(out.log_density).all()
+
+
+@pytest.mark.parametrize("algo", ["sac", "dime", "crossq"])
+def test_a_bf16_update_keeps_float32_weights_and_losses(algo: str) -> None:
+    preset = PRESETS.get(algo)
+    config = preset.config_cls(batch_size=32, critic_hidden=[32, 32])
+    torch.manual_seed(0)
+    agent = preset.build(config, preset.default_sampler_options(config.sampler) | {"hidden": [32, 32]}, 3, 1)
+    batch = Batch(torch.randn(32, 3), torch.rand(32, 1) * 2 - 1, torch.randn(32), torch.randn(32, 3), torch.zeros(32))
+    set_precision("bf16")
+    for _ in range(3):
+        metrics = agent.update(batch)
+    assert all(p.dtype == torch.float32 for p in agent.parameters())
+    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in metrics.values())
+
+
+def test_auto_is_bf16_only_on_a_cpu_with_amx() -> None:
+    amx = "amx_bf16" in cpu_flags()
+    assert resolve_precision("auto", torch.device("cpu")) == ("bf16" if amx else "fp32")
+    assert resolve_precision("auto", torch.device("cuda")) == "fp32"
+    assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
+
+
+def test_bf16_run_trains_and_resumes_from_the_cli(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY, "--set", "precision=bf16"]
+    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *args]).exit_code == 0
+    resumed = runner.invoke(app, ["resume", str(out), "--steps", "300", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "precision: bf16" in (out / "config.yaml").read_text()
+    assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+
+
+def test_unknown_precision_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--steps", "150", "--out", str(tmp_path / "r"), "--set", "precision=fp16"])
+    assert_one_line_error(result, "precision must be one of auto, fp32, bf16, got 'fp16'")
