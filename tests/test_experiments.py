@@ -207,3 +207,57 @@ def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path, monkeypatch: pyt
     assert plan(spec, tmp_path, threads=1)[0].action == "done"
     with pytest.raises(UserError, match="sb3-sac takes only"):
         plan({**spec, "set": {**spec["set"], "lr_policy": 1e-3}}, tmp_path / "other", threads=1)
+
+
+def test_compare_reference_joins_the_table_and_export_round_trips(tmp_path: Path) -> None:
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    for seed, final in enumerate([10.0, 20.0, 30.0]):
+        _fake_run(sweep, f"sac-Hopper-v5-s{seed}", "sac", "Hopper-v5", seed, [0.0, final])
+        _fake_run(sweep, f"sac-Other-v0-s{seed}", "sac", "Other-v0", seed, [0.0, final])
+    reference = tmp_path / "published.csv"
+    lines = ["algo,env,seed,step,logged_step,eval_return"]
+    for seed, (half, end, later) in enumerate([(1, 2, 9), (3, 4, 9), (5, 6, 9), (7, 8, 9)]):
+        lines += [f"ref,Hopper-v4,{seed},100,99,{half}", f"ref,Hopper-v4,{seed},200,198,{end}"]
+        lines += [f"ref,Hopper-v4,{seed},300,300,{later}", f"other,Hopper-v4,{seed},200,200,1"]
+    reference.write_text("\n".join(lines) + "\n")
+    export = tmp_path / "ours.csv"
+    args = ["compare", str(sweep), "--reps", "300", "--reference", str(reference), "--reference-algo", "ref"]
+    result = runner.invoke(app, [*args, "--export", str(export)])
+    assert result.exit_code == 0, result.output
+    with open(sweep / "compare" / "table.csv") as f:
+        rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
+    # the published seeds at the step our runs end (200), matched to v5 by name, labelled with v4
+    ref = rows[("env", "Hopper-v5", "ref (published, v4)")]
+    assert (float(ref["mean"]), ref["runs"]) == (5.0, "4")
+    assert ("env", "Hopper-v5", "other (published, v4)") not in rows  # --reference-algo
+    assert not any(k[2].startswith("ref") for k in rows if k[0] == "aggregate")
+    assert "no published results for Other-v0" in result.output
+    assert "ref (published, v4): published results, left out of the aggregate" in result.output
+    # our runs in the same long format: read back as a reference, they give our own table
+    with open(export) as f:
+        exported = list(csv.DictReader(f))
+    assert len(exported) == 12 and exported[0] == {
+        "algo": "sac", "env": "Hopper-v5", "seed": "0", "step": "100", "eval_return": "0"
+    }  # fmt: skip
+    again = runner.invoke(app, ["compare", str(sweep), "--reps", "300", "--reference", str(export)])
+    assert again.exit_code == 0, again.output
+    with open(sweep / "compare" / "table.csv") as f:
+        rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
+    assert float(rows[("env", "Hopper-v5", "sac (published)")]["mean"]) == float(rows[("env", "Hopper-v5", "sac")]["mean"])
+
+
+def test_compare_bad_reference_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("rliable")
+    _fake_run(tmp_path / "sw", "a", "sac", "A", 0, [1.0, 2.0])
+    _fake_run(tmp_path / "sw", "b", "sac", "A", 1, [1.0, 2.0])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("algo,env,seed,step\nsac,A,0,200\n")
+    args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference"]
+    assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "has no column 'eval_return'")
+    bad.write_text("algo,env,seed,step,eval_return\nsac,A,zero,200,1\n")
+    assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "line 2: seed, step and eval_return must be numbers")
+    assert_one_line_error(runner.invoke(app, [*args, str(tmp_path / "none.csv")]), "cannot read reference")
+    bad.write_text("algo,env,seed,step,eval_return\nsac,A,0,200,1\n")
+    result = runner.invoke(app, [*args, str(bad), "--reference-algo", "crossq"])
+    assert_one_line_error(result, "has no algorithm 'crossq'")

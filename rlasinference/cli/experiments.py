@@ -137,10 +137,23 @@ def compare(
         Path | None, typer.Option(help="Output directory. [default: <sweep>/compare, or runs/compare]")
     ] = None,
     reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option(help="Published per-seed results (CSV: algo, env, seed, step, eval_return), shown beside ours."),
+    ] = None,
+    reference_algo: Annotated[
+        list[str] | None, typer.Option(help="Only these algorithms of --reference (repeatable).")
+    ] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Also write our runs' per-seed results to this CSV (the --reference format).")
+    ] = None,
 ) -> None:
     """Statistics over runs: IQM, mean, median, optimality gap with 95% CIs, curves, profiles.
 
-    rliable's stratified bootstrap; writes table.md, table.csv, curves.png and profiles.png."""
+    rliable's stratified bootstrap; writes table.md, table.csv, curves.png and profiles.png.
+    --reference adds published results (e.g. benchmarks/reference/mujoco_published.csv) to the
+    table and the curves, matched by env name (or by name without version: Hopper-v4 for
+    Hopper-v5, labelled so); --export writes ours in the same format."""
     from rlasinference.experiments import compare as cmp
 
     try:
@@ -158,6 +171,12 @@ def compare(
         out.mkdir(parents=True, exist_ok=True)
         finished, unfinished = cmp.finished_runs(runs)
         notes += unfinished
+        if export is not None:
+            cmp.export_long_csv(runs, export)
+        for path in reference or []:
+            published, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
+            notes += ref_notes
+            finished, runs = finished + published, runs + published
         written = ["curves.png"]
         cmp.plot_curves(cmp.curves(finished or runs, reps), out / "curves.png")
         if finished and len(runs) > 1:
@@ -177,4 +196,4 @@ def compare(
         raise fail(str(exc)) from None
     for note in notes:
         say(f"note: {note}", err=True)
-    say(f"wrote {', '.join(written)} to {out}")
+    say(f"wrote {', '.join(written)} to {out}" + (f"; per-seed results to {export}" if export is not None else ""))

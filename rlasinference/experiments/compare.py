@@ -6,12 +6,20 @@ intervals. Across envs the returns are first normalised per env to [0, 1] by the
 highest final return of any compared run in that env (so "optimality gap" is the gap to the best
 run seen, not to a known optimum), then aggregated the same way, with performance profiles.
 Learning curves: IQM over runs at every evaluation step, with its 95% CI as a band.
+
+Published results (``--reference CSV``, long format: algo, env, seed, step, eval_return) join
+the per-env table and the curves as algorithms of their own ("sac (published, v4)"): their
+value at the step our runs end, and their curve as the mean over their seeds with a 95%
+bootstrap band. They are matched to our env by name, or by the name without its version when
+that is all there is (published MuJoCo results are on v4 tasks). They stay out of the normalised
+aggregate. ``--export CSV`` writes our runs in the same long format.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +30,7 @@ import numpy as np
 import yaml
 
 from rlasinference.core.errors import UserError
-from rlasinference.core.files import save_figure
+from rlasinference.core.files import atomic_path, save_figure
 from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
@@ -41,6 +49,7 @@ class Run:
     returns: np.ndarray
     target_steps: int
     seconds: float  # training wall-clock time (the last time_s written; NaN when none was)
+    published: bool = False  # a seed of a reference CSV, not one of our runs
 
 
 def _label(config: dict[str, Any]) -> str:
@@ -100,6 +109,85 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
             else:
                 runs.append(run)
     return runs, notes
+
+
+REFERENCE_COLUMNS = ("algo", "env", "seed", "step", "eval_return")
+
+
+def env_base(env: str) -> str:
+    """An env id without its namespace and version: ``Hopper-v5`` -> ``Hopper``."""
+    return re.sub(r"-v\d+$", "", env.split(":")[-1].split("/")[-1])
+
+
+def read_long_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a long-format results CSV (``REFERENCE_COLUMNS``), checked: one line per problem."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                need = ", ".join(REFERENCE_COLUMNS)
+                raise UserError(f"reference {str(path)!r} has no column {missing[0]!r}; it needs {need}")
+            rows = []
+            for i, row in enumerate(reader, start=2):
+                try:
+                    rows.append(
+                        {"algo": row["algo"], "env": row["env"], "seed": int(row["seed"]),
+                         "step": int(float(row["step"])), "eval_return": float(row["eval_return"])}
+                    )  # fmt: skip
+                except (TypeError, ValueError):
+                    where = f"reference {str(path)!r}, line {i}"
+                    raise UserError(f"{where}: seed, step and eval_return must be numbers") from None
+    except OSError as exc:
+        raise UserError(f"cannot read reference {str(path)!r}: {exc.strerror}") from None
+    except csv.Error as exc:
+        raise UserError(f"reference {str(path)!r} is not a CSV file: {exc}") from None
+    return rows
+
+
+def reference_runs(path: Path, runs: list[Run], algos: list[str] | None = None) -> tuple[list[Run], list[str]]:
+    """The published seeds of ``path`` on the envs of ``runs``, each cut at the step those runs
+    end (as one ``Run`` per seed, ``published``), and notes on what had no match."""
+    rows = read_long_csv(path)
+    if algos:
+        unknown = sorted(set(algos) - {r["algo"] for r in rows})
+        if unknown:
+            raise UserError(f"reference {str(path)!r} has no algorithm {unknown[0]!r}")
+        rows = [r for r in rows if r["algo"] in algos]
+    out, notes = [], []
+    for env in sorted({r.env for r in runs if not r.published}):
+        end = max(r.target_steps for r in runs if r.env == env)
+        exact = [r for r in rows if r["env"] == env]
+        matched = exact or [r for r in rows if env_base(r["env"]) == env_base(env)]
+        if not matched:
+            notes.append(f"{path}: no published results for {env}")
+            continue
+        by_seed: dict[tuple[str, str, int], dict[int, float]] = defaultdict(dict)
+        for r in matched:
+            if r["step"] <= end:
+                by_seed[(r["algo"], r["env"], r["seed"])][r["step"]] = r["eval_return"]
+        for (algo, their_env, seed), points in sorted(by_seed.items()):
+            if end not in points:
+                notes.append(f"{path}: {algo} on {their_env} has no result at step {end}, left out")
+                continue
+            version = "" if exact else f", {their_env.rsplit('-', 1)[-1]}"
+            steps = np.array(sorted(points))
+            out.append(
+                Run(path=path, label=f"{algo} (published{version})", env=env, seed=seed, steps=steps,
+                    returns=np.array([points[s] for s in steps]), target_steps=end, seconds=math.nan, published=True)
+            )  # fmt: skip
+    return out, sorted(set(notes))
+
+
+def export_long_csv(runs: list[Run], path: Path) -> None:
+    """Our runs' evaluation returns, one row per (algorithm, env, seed, step): the long format
+    that ``--reference`` reads."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(REFERENCE_COLUMNS)
+        for r in sorted((r for r in runs if not r.published), key=lambda r: (r.label, r.env, r.seed)):
+            points = zip(r.steps, r.returns, strict=True)
+            writer.writerows([r.label, r.env, r.seed, int(s), f"{x:.6g}"] for s, x in points)
 
 
 def finished_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
@@ -171,10 +259,12 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
 def normalised_scores(runs: list[Run]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """``{algorithm: [runs, envs]}`` of final returns normalised per env to [0, 1] by the lowest
     and highest final return there; envs and notes on what was left out."""
+    published = sorted({r.label for r in runs if r.published})
+    notes = [f"{a}: published results, left out of the aggregate" for a in published]
+    runs = [r for r in runs if not r.published]
     by_env = _finals(runs)
     envs = sorted(by_env)
     labels = sorted({r.label for r in runs})
-    notes = []
     complete = [a for a in labels if all(a in by_env[e] for e in envs)]
     for a in set(labels) - set(complete):
         notes.append(f"{a}: not run on every env, left out of the aggregate")
@@ -224,8 +314,10 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
                 out[env][label] = (np.array(steps), matrix[0], matrix[0], matrix[0], np.array(1))
                 continue
 
-            def per_step(s: np.ndarray) -> np.ndarray:
-                return np.array([metrics.aggregate_iqm(s[:, j]) for j in range(s.shape[1])])
+            center = np.mean if rs[0].published else metrics.aggregate_iqm
+
+            def per_step(s: np.ndarray, center: Any = center) -> np.ndarray:
+                return np.array([center(s[:, j]) for j in range(s.shape[1])])
 
             point, cis = library.get_interval_estimates(
                 {label: matrix}, per_step, reps=reps, random_state=np.random.RandomState(seed)
@@ -304,11 +396,12 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     for ax, env in zip(axes.flat, envs, strict=False):
         for label, (steps, iqm, low, high, runs) in data[env].items():
             runs_text = f"{runs} run" + ("s" if runs != 1 else "")
-            ax.plot(steps, iqm, lw=1.6, color=colors[label], label=f"{label} ({runs_text})")
+            style = {"ls": "--", "marker": "o", "ms": 3} if "(published" in label else {}
+            ax.plot(steps, iqm, lw=1.6, color=colors[label], label=f"{label} ({runs_text})", **style)
             ax.fill_between(steps, low, high, color=colors[label], alpha=0.2, lw=0)
         ax.set_title(env)
         ax.set_xlabel("env steps")
-        ax.set_ylabel("eval return (IQM, 95% CI)")
+        ax.set_ylabel("eval return (IQM; published: mean; 95% CI)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(envs) :]:
