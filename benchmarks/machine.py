@@ -7,14 +7,9 @@ import os
 import platform
 from pathlib import Path
 
+import torch
 
-def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
+from rlasinference.core.precision import cpu_flags, resolve_precision
 
 
 def cpu_model() -> str:
@@ -32,7 +27,9 @@ def describe() -> str:
     flags = cpu_flags()
     units = [name for name, flag in (("AMX-BF16", "amx_bf16"), ("AVX512-BF16", "avx512_bf16")) if flag in flags]
     units += ["AVX-512"] if "avx512f" in flags else []
-    return f"{cpu_model()}, {os.cpu_count()} logical CPUs, {', '.join(units) or 'no AVX-512 / AMX'}"
+    auto = resolve_precision("auto", torch.device("cpu"))
+    units_text = ", ".join(units) or "no AVX-512 / AMX"
+    return f"{cpu_model()}, {os.cpu_count()} logical CPUs, {units_text}; precision auto = {auto} here"
 
 
 def load() -> str:

@@ -11,6 +11,11 @@ single figures on a busy machine are not comparable.
     pip install -e ".[bench]"
     python benchmarks/throughput.py                       # Pendulum-v1 and Hopper-v5
     python benchmarks/throughput.py --envs Hopper-v5 --steps 5000 --repeats 3 --threads 2
+    python benchmarks/throughput.py --envs Hopper-v5 --side-by-side   # two of our runs at once
+
+``--side-by-side`` measures what ``rlai sweep`` does on this machine: two of our trainings at
+once (fresh processes, started together), at 1 and at 2 threads each, and prints the summed
+throughput of the pair, which decides the sweep's default thread count.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 from machine import describe, load
 
 
-def worker_ours(env: str, steps: int, learning_starts: int, threads: int) -> float:
+def worker_ours(env: str, steps: int, learning_starts: int, threads: int, precision: str = "auto") -> float:
     from rlasinference.training.config import resolve
     from rlasinference.training.loop import Trainer
     from rlasinference.training.metrics import read_metrics
@@ -42,6 +47,7 @@ def worker_ours(env: str, steps: int, learning_starts: int, threads: int) -> flo
             "eval_every": steps,
             "eval_episodes": 1,
             "threads": threads,
+            "precision": precision,
             "save_buffer": False,
         }
     )
@@ -77,6 +83,35 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int) -> floa
     return (steps - learning_starts) / (time.perf_counter() - Clock.start)
 
 
+def _command(lib: str, env: str, threads: int, args: argparse.Namespace) -> list[str]:
+    cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
+    cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(threads)]
+    return [*cmd, "--precision", args.precision]
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    """Two of our trainings at once, as a sweep runs them: the pair's summed env-steps/s."""
+    print(f"machine: {describe()}; load average before: {load()}")
+    totals: dict[tuple[str, int], list[float]] = {}
+    for env in args.envs:
+        for _ in range(args.repeats):
+            for threads in (1, 2):
+                procs = [
+                    subprocess.Popen(_command("ours", env, threads, args), stdout=subprocess.PIPE, text=True)
+                    for _ in range(2)
+                ]
+                outs = [p.communicate()[0] for p in procs]
+                if any(p.returncode != 0 for p in procs):
+                    sys.exit(f"a run on {env} failed")
+                pair = [json.loads(o.strip().splitlines()[-1])["sps"] for o in outs]
+                totals.setdefault((env, threads), []).append(sum(pair))
+                print(f"  {env:<14} 2 runs x {threads} threads: {pair[0]:.1f} + {pair[1]:.1f} env-steps/s", flush=True)
+    print(f"load average after: {load()}")
+    for env in args.envs:
+        one, two = (statistics.median(totals[(env, t)]) for t in (1, 2))
+        print(f"{env:<14} two runs at once: {one:.1f} env-steps/s at 1 thread each, {two:.1f} at 2 ({one / two:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", nargs="+", default=["Pendulum-v1", "Hopper-v5"])
@@ -86,13 +121,21 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, nargs="+", default=[1, 2, 0], help="torch thread counts to measure (0: the default)"
     )
+    parser.add_argument("--precision", default="auto", help="our precision run option (auto, fp32, bf16)")
+    parser.add_argument("--side-by-side", action="store_true", help="two of our runs at once, 1 and 2 threads each")
     parser.add_argument("--worker", choices=["ours", "sb3"], help=argparse.SUPPRESS)
     parser.add_argument("--env", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
-        fn = worker_ours if args.worker == "ours" else worker_sb3
-        print(json.dumps({"sps": fn(args.env, args.steps, args.learning_starts, args.threads[0])}))
+        if args.worker == "ours":
+            sps = worker_ours(args.env, args.steps, args.learning_starts, args.threads[0], args.precision)
+        else:
+            sps = worker_sb3(args.env, args.steps, args.learning_starts, args.threads[0])
+        print(json.dumps({"sps": sps}))
+        return
+    if args.side_by_side:
+        side_by_side(args)
         return
 
     import torch
@@ -107,9 +150,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for threads in args.threads:
                 for lib in ("ours", "sb3"):
-                    cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
-                    cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(threads)]
-                    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+                    out = subprocess.run(_command(lib, env, threads, args), capture_output=True, text=True, check=False)
                     if out.returncode != 0:
                         sys.exit(f"{lib} on {env} failed:\n{out.stderr[-2000:]}")
                     sps = json.loads(out.stdout.strip().splitlines()[-1])["sps"]

@@ -17,6 +17,7 @@ import torch
 from machine import describe, load
 
 from rlasinference.algorithms import PRESETS, Batch
+from rlasinference.core.precision import resolve_precision, set_precision
 
 # (label, preset, config overrides, sampler options); each preset's own defaults unless overridden
 COMBOS: list[tuple[str, str, dict, dict]] = [
@@ -43,9 +44,12 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=20, help="timed blocks per combination")
     parser.add_argument("--only", nargs="+", help="labels to time (sac is always timed)")
     parser.add_argument("--updates", type=int, default=10, help="updates per block")
+    parser.add_argument("--precision", default="auto", help="the precision run option (auto, fp32, bf16)")
     args = parser.parse_args()
+    precision = resolve_precision(args.precision, torch.device("cpu"))
+    set_precision(precision)
     print(f"machine: {describe()}; load average before: {load()}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; median ms per update")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {precision}; median ms per update")
     for dims in args.dims:
         obs_dim, action_dim = (int(x) for x in dims.split("x"))
         torch.manual_seed(0)
@@ -55,7 +59,8 @@ def main() -> None:
                 continue
             preset = PRESETS.get(algo)
             config = preset.config_cls(**overrides)
-            agents[label] = preset.build(config, options, obs_dim, action_dim)
+            sampler_options = preset.default_sampler_options(config.sampler) | options
+            agents[label] = preset.build(config, sampler_options, obs_dim, action_dim)
             n = config.batch_size
             batches[label] = Batch(
                 torch.randn(n, obs_dim),
