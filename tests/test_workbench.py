@@ -14,7 +14,7 @@ from torch import Tensor
 from typer.testing import CliRunner
 
 from rlasinference.cli.main import app
-from rlasinference.samplers import TanhGaussian
+from rlasinference.samplers import SAMPLERS, TanhGaussian
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
 from rlasinference.workbench import evaluate_fit, get_target
 from rlasinference.workbench.metrics import grid, mmd2
@@ -239,3 +239,13 @@ def test_rlai_sample_grid_from_a_spec(tmp_path: Path) -> None:
     from rlasinference.workbench.grid import load_spec
 
     assert set(load_spec(suite)["targets"]) >= {"unequal3", "grid16", "mix6d"}
+
+
+@pytest.mark.parametrize("name", SAMPLERS.names())
+def test_rlai_sample_fits_every_registered_sampler(tmp_path: Path, name: str) -> None:
+    # every sampler kind reaches a policy objective that trains it (Stein for density none)
+    out = tmp_path / name
+    args = ["sample", "--sampler", name, "--target", "square4", "--steps", "3", "--batch", "8", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 3

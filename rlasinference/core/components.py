@@ -21,7 +21,9 @@ class Component:
     :param summary: one line for ``rlai list`` and the docs.
     :param options: config fields passed to ``fn`` as keyword arguments of the same name.
     :param metrics: extra scalars ``fn`` returns for logging, beside its loss.
-    :param log_density: ``fn`` returns ``log_density`` (the entropy estimate a learned temperature needs)."""
+    :param log_density: ``fn`` returns ``log_density`` (the entropy estimate a learned temperature needs).
+    :param trains_sampler: ``fn`` gives a loss that fits the sampler by itself (a policy objective
+        whose sampler is trained through the critic, like MEow's, does not)."""
 
     name: str
     accepts: tuple[str, ...]
@@ -30,6 +32,7 @@ class Component:
     options: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     log_density: bool = False
+    trains_sampler: bool = True
 
     def bind(self, config: Any) -> Callable[..., Any]:
         """``fn`` with its options taken from ``config``."""

@@ -29,6 +29,7 @@ OBJECTIVES.register(
         ("exact", "bound", "none"),
         no_policy_loss,
         "no policy loss: the critic is the sampler and its Bellman loss trains it (MEow)",
+        trains_sampler=False,
     ),
 )
 OBJECTIVES.register(

@@ -29,10 +29,11 @@ def fit_sampler(
 ) -> list[float]:
     """Minimise the sampler's policy objective against exp(Q/tau) with an empty context.
 
-    The objective is the first registered one that accepts the sampler's density kind (reverse
-    KL for ``exact`` and ``bound`` samplers). Returns the loss of every step.
+    The objective is the first registered one that accepts the sampler's density kind and fits
+    a sampler by itself (reverse KL for ``exact`` and ``bound`` samplers, Stein for ``none``).
+    Returns the loss of every step.
     """
-    objective = next((c for _, c in OBJECTIVES if sampler.density in c.accepts), None)
+    objective = next((c for _, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler), None)
     if objective is None:
         raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
     device = next(sampler.parameters()).device
