@@ -79,3 +79,38 @@ def test_bf16_run_trains_and_resumes_from_the_cli(tmp_path: Path) -> None:
 def test_unknown_precision_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--steps", "150", "--out", str(tmp_path / "r"), "--set", "precision=fp16"])
     assert_one_line_error(result, "precision must be one of auto, fp32, bf16, got 'fp16'")
+
+
+def test_compile_auto_compiles_only_samplers_that_pay_in_long_runs() -> None:
+    from rlasinference.training.config import COMPILE_MIN_UPDATES
+    from rlasinference.training.loop import compile_sampler
+
+    def agent(sampler: str) -> object:
+        preset = PRESETS.get("sac")
+        config = preset.config_cls(sampler=sampler, critic_hidden=[8])
+        return preset.build(config, preset.default_sampler_options(sampler) | {"hidden": [8]}, 3, 1)
+
+    long, short = COMPILE_MIN_UPDATES, COMPILE_MIN_UPDATES - 1
+    assert compile_sampler(agent("flow"), "auto", long) and not compile_sampler(agent("flow"), "auto", short)
+    assert not compile_sampler(agent("gaussian"), "auto", long)
+    assert compile_sampler(agent("gaussian"), "always", 1) and not compile_sampler(agent("flow"), "never", long)
+
+
+def test_unknown_compile_setting_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--steps", "150", "--out", str(tmp_path / "r"), "--set", "compile=sometimes"])
+    assert_one_line_error(result, "compile must be one of auto, always, never, got 'sometimes'")
+
+
+@pytest.mark.slow
+def test_a_compiled_flow_run_resumes_exactly(tmp_path: Path) -> None:
+    from rlasinference.training.checkpoint import load_checkpoint
+
+    common = ["--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY, "--sampler", "flow"]
+    common += ["--set", "compile=always", "--set", "sampler.spline_hidden=8", "--set", "threads=1"]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert runner.invoke(app, ["train", "--steps", "300", "--out", str(straight), *common]).exit_code == 0
+    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(stopped), *common]).exit_code == 0
+    assert runner.invoke(app, ["resume", str(stopped), "--steps", "300", "--quiet"]).exit_code == 0
+    a = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
+    b = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
+    assert all(torch.equal(a[k], b[k]) for k in a)

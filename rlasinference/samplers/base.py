@@ -50,6 +50,10 @@ class Sampler(nn.Module):
     density: ClassVar[DensityKind]
     #: how ``mode`` picks the deterministic action, shown by ``rlai list`` and the docs.
     mode_rule: ClassVar[str] = ""
+    #: ``torch.compile`` of ``sample`` was measured to pay for this sampler (many small
+    #: operations per call; ``benchmarks/levers.py``): the ``compile`` run option's ``auto``
+    #: compiles it in long runs.
+    compile_sample: ClassVar[bool] = False
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

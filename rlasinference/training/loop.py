@@ -25,7 +25,7 @@ from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
 from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
-from rlasinference.training.config import Config
+from rlasinference.training.config import COMPILE_MIN_UPDATES, Config
 from rlasinference.training.evaluation import TRAIN_STREAM, env_metric_names, env_report, episode_seed, run_episodes
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
@@ -54,6 +54,19 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def compile_sampler(agent: Agent, setting: str, updates: int) -> bool:
+    """``torch.compile`` the agent's sampler's ``sample`` (the ``compile`` run option); whether it did.
+    ``auto``: for samplers that declare it pays (``Sampler.compile_sample``) in runs of at least
+    ``COMPILE_MIN_UPDATES`` env steps of updates."""
+    sampler = getattr(agent, "sampler", None)
+    if sampler is None or setting == "never":
+        return False
+    if setting == "auto" and not (type(sampler).compile_sample and updates >= COMPILE_MIN_UPDATES):
+        return False
+    sampler.sample = torch.compile(sampler.sample)  # type: ignore[method-assign]
+    return True
 
 
 def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSpec]:
@@ -102,6 +115,8 @@ class Trainer:
         set_precision(self.precision)
         seed_everything(run.seed)
         self.agent, self.env, spec = build_agent(config, self.device)
+        updates = (run.steps - config.algo.learning_starts) * config.algo.updates_per_step
+        self.compiled = compile_sampler(self.agent, run.compile, updates)
         self.eval_env, _ = make_env(run.env)
         self.action_dim = spec.action_dim
         _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
