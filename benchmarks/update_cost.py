@@ -18,6 +18,8 @@ from machine import describe, load
 
 from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.core.precision import resolve_precision, set_precision
+from rlasinference.training.config import COMPILE_MIN_UPDATES
+from rlasinference.training.loop import compile_sampler
 
 # (label, preset, config overrides, sampler options); each preset's own defaults unless overridden
 COMBOS: list[tuple[str, str, dict, dict]] = [
@@ -45,6 +47,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", help="labels to time (sac is always timed)")
     parser.add_argument("--updates", type=int, default=10, help="updates per block")
     parser.add_argument("--precision", default="auto", help="the precision run option (auto, fp32, bf16)")
+    parser.add_argument(
+        "--compile", default="auto", help="the compile run option as in a long run (auto, always, never)"
+    )
     args = parser.parse_args()
     precision = resolve_precision(args.precision, torch.device("cpu"))
     set_precision(precision)
@@ -53,7 +58,7 @@ def main() -> None:
     for dims in args.dims:
         obs_dim, action_dim = (int(x) for x in dims.split("x"))
         torch.manual_seed(0)
-        agents, batches = {}, {}
+        agents, batches, compiled = {}, {}, []
         for label, algo, overrides, options in COMBOS:
             if args.only and label != "sac" and label not in args.only:
                 continue
@@ -61,6 +66,8 @@ def main() -> None:
             config = preset.config_cls(**overrides)
             sampler_options = preset.default_sampler_options(config.sampler) | options
             agents[label] = preset.build(config, sampler_options, obs_dim, action_dim)
+            if compile_sampler(agents[label], args.compile, COMPILE_MIN_UPDATES):
+                compiled.append(label)
             n = config.batch_size
             batches[label] = Batch(
                 torch.randn(n, obs_dim),
@@ -70,7 +77,9 @@ def main() -> None:
                 torch.zeros(n),
             )
         times: dict[str, list[float]] = {k: [] for k in agents}
-        for label, agent in agents.items():  # warm-up
+        if compiled:
+            print(f"  compiled (--compile {args.compile}, as in a run of 20,000+ updates): {', '.join(compiled)}")
+        for label, agent in agents.items():  # warm-up (and compilation)
             for _ in range(5):
                 agent.update(batches[label])
         for _ in range(args.blocks):
