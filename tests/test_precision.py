@@ -85,14 +85,15 @@ def test_compile_auto_compiles_only_samplers_that_pay_in_long_runs() -> None:
     from rlasinference.training.config import COMPILE_MIN_UPDATES
     from rlasinference.training.loop import compile_sampler
 
-    def agent(sampler: str) -> object:
+    def agent(sampler: str, action_dim: int = 2) -> object:
         preset = PRESETS.get("sac")
         config = preset.config_cls(sampler=sampler, critic_hidden=[8])
-        return preset.build(config, preset.default_sampler_options(sampler) | {"hidden": [8]}, 3, 1)
+        return preset.build(config, preset.default_sampler_options(sampler) | {"hidden": [8]}, 3, action_dim)
 
     long, short = COMPILE_MIN_UPDATES, COMPILE_MIN_UPDATES - 1
     assert compile_sampler(agent("flow"), "auto", long) and not compile_sampler(agent("flow"), "auto", short)
     assert not compile_sampler(agent("gaussian"), "auto", long)
+    assert not compile_sampler(agent("flow", action_dim=1), "auto", long)  # its autoregressive layer gains nothing
     assert compile_sampler(agent("gaussian"), "always", 1) and not compile_sampler(agent("flow"), "never", long)
 
 

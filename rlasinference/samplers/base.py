@@ -52,8 +52,8 @@ class Sampler(nn.Module):
     mode_rule: ClassVar[str] = ""
     #: ``torch.compile`` of ``sample`` was measured to pay for this sampler (many small
     #: operations per call; ``benchmarks/levers.py``): the ``compile`` run option's ``auto``
-    #: compiles it in long runs.
-    compile_sample: ClassVar[bool] = False
+    #: compiles it in long runs (a sampler may decide per instance, in its constructor).
+    compile_sample: bool = False
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

@@ -83,7 +83,6 @@ class ConditionalFlow(Sampler):
     """
 
     density: ClassVar[DensityKind] = "exact"
-    compile_sample: ClassVar[bool] = True  # ~3,600 small spline operations per update: 1.3x faster compiled
     mode_rule: ClassVar[str] = "base mean pushed through the flow, then tanh"
     option_ranges: ClassVar[dict[str, Range]] = {
         "hidden": Range(1), "layers": NON_NEGATIVE, "spline_hidden": AT_LEAST_ONE, "spline_blocks": AT_LEAST_ONE,
@@ -107,6 +106,10 @@ class ConditionalFlow(Sampler):
         super().__init__(context_dim, action_dim)
         self.base = mlp(context_dim, hidden, 2 * action_dim)
         self.log_std_min, self.log_std_max = log_std_min, log_std_max
+        # ~3,600 small spline operations per update: torch.compile makes the coupling layers'
+        # update ~1.3x faster; the one-dimensional (autoregressive) layer's boolean indexing
+        # breaks the graph and gains nothing (benchmarks/update_cost.py)
+        self.compile_sample = action_dim > 1
         ctx = context_dim or None  # normflows: None means an unconditional layer
         flows: list[nf.flows.Flow] = []
         for k in range(layers):

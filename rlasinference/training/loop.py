@@ -40,6 +40,22 @@ def print_note(text: str) -> None:
     Console(stderr=True, highlight=False, soft_wrap=True).print(text, markup=False)
 
 
+def busy_note(threads: int) -> str | None:
+    """A note for a run that takes every core (``threads`` 0) on a machine already busy: two such
+    runs side by side slow each other down many times over (docs/performance.md)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return None
+    if threads < 2 or load < 1.0:
+        return None
+    return (
+        f"note: this machine is busy (load average {load:.1f}) and this run uses all {threads} torch threads; "
+        "runs side by side that each use every core slow each other down many times over (about 20x measured "
+        "on 2 cores): give each --set threads=1, as rlai sweep does"
+    )
+
+
 def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
@@ -63,7 +79,7 @@ def compile_sampler(agent: Agent, setting: str, updates: int) -> bool:
     sampler = getattr(agent, "sampler", None)
     if sampler is None or setting == "never":
         return False
-    if setting == "auto" and not (type(sampler).compile_sample and updates >= COMPILE_MIN_UPDATES):
+    if setting == "auto" and not (sampler.compile_sample and updates >= COMPILE_MIN_UPDATES):
         return False
     sampler.sample = torch.compile(sampler.sample)  # type: ignore[method-assign]
     return True
@@ -111,6 +127,8 @@ class Trainer:
         self.device = resolve_device(run.device)
         if run.threads > 0:
             torch.set_num_threads(run.threads)
+        elif not quiet and (busy := busy_note(torch.get_num_threads())) is not None:
+            note(busy)
         self.precision = resolve_precision(run.precision, self.device)
         set_precision(self.precision)
         seed_everything(run.seed)
