@@ -115,3 +115,15 @@ def test_a_compiled_flow_run_resumes_exactly(tmp_path: Path) -> None:
     a = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
     b = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_that_takes_every_core_on_a_busy_machine_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from rlasinference.training.loop import busy_note
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.5, 1.0))
+    assert "--set threads=1" in (busy_note(2) or "") and "load average 1.9" in (busy_note(2) or "")
+    assert busy_note(1) is None  # one thread cannot oversubscribe
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 1.0))
+    assert busy_note(2) is None
