@@ -249,3 +249,26 @@ def test_rlai_sample_fits_every_registered_sampler(tmp_path: Path, name: str) ->
     result = runner.invoke(app, [*args, "--quiet"])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "metrics.json").read_text())["steps"] == 3
+
+
+def test_annealed_temperature_schedule() -> None:
+    from rlasinference.workbench.fit import annealed_tau
+
+    taus = [annealed_tau(k, 8, 0.5, 0.5, 10.0) for k in range(8)]
+    # from 10 tau down geometrically over the first half of the steps, then tau
+    assert taus[:4] == pytest.approx([5.0, 5.0 * 10**-0.25, 5.0 * 10**-0.5, 5.0 * 10**-0.75])
+    assert taus[4:] == [0.5] * 4
+    assert [annealed_tau(k, 8, 0.5, 0.0, 10.0) for k in range(8)] == [0.5] * 8
+
+
+def test_rlai_sample_anneal_is_recorded_and_checked(tmp_path: Path) -> None:
+    out = tmp_path / "fit"
+    args = ["sample", "--target", "square4", "--steps", "4", "--batch", "8", "--quiet"]
+    result = runner.invoke(app, [*args, "--anneal", "0.5", "--anneal-from", "20", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["anneal"], metrics["anneal_from"]) == (0.5, 20.0)
+    assert_one_line_error(runner.invoke(app, [*args, "--anneal", "1"]), "--anneal must be in [0, 1)")
+    assert_one_line_error(runner.invoke(app, [*args, "--anneal-from", "0.5"]), "--anneal-from must be >= 1")
+    grid = [*args, "--seeds", "2", "--anneal", "-0.1", "--out", str(tmp_path / "grid")]
+    assert_one_line_error(runner.invoke(app, grid), "--anneal must be in [0, 1)")

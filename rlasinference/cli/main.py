@@ -187,6 +187,10 @@ def sample(
     seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 of every sampler and target: a grid.")] = None,
     batch: Annotated[int, typer.Option(help="Samples per gradient step.")] = 256,
     lr: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
+    anneal: Annotated[
+        float, typer.Option(help="Fraction of the steps over which the temperature falls from --anneal-from x tau.")
+    ] = 0.0,
+    anneal_from: Annotated[float, typer.Option(help="Starting temperature, in multiples of --tau.")] = 10.0,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
@@ -213,12 +217,16 @@ def sample(
             samplers, targets, seeds = grid_spec["samplers"], grid_spec["targets"], seeds or grid_spec.get("seeds", 1)
             tau, steps = grid_spec.get("tau", tau), grid_spec.get("steps", steps)
             batch, lr = grid_spec.get("batch", batch), grid_spec.get("lr", lr)
+            anneal, anneal_from = grid_spec.get("anneal", anneal), grid_spec.get("anneal_from", anneal_from)
             set_ = [f"{k}={v}" for k, v in (grid_spec.get("set") or {}).items()] + (set_ or [])
             out = out if out is not None else Path("runs") / f"sample-grid-{grid_spec['name']}"
         if len(samplers) * len(targets) > 1 or seeds is not None:
-            _sample_grid(samplers, targets, seeds or 1, out, workers, tau, steps, batch, lr, set_ or [])
+            fit = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "anneal": anneal, "anneal_from": anneal_from}
+            _sample_grid(samplers, targets, seeds or 1, out, workers, fit, set_ or [])
             return
-        summary = run_workbench(samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet)
+        summary = run_workbench(
+            samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet, anneal, anneal_from
+        )
     except UserError as exc:
         raise _fail(str(exc)) from None
     shown = {k: summary[k] for k in ("kl", "kl_bound", "log_z_grid", "log_z_is", "mmd", "mode_coverage")}
@@ -232,18 +240,17 @@ def _sample_grid(
     seeds: int,
     out: Path | None,
     workers: int,
-    tau: float,
-    steps: int,
-    batch: int,
-    lr: float,
+    fit: dict[str, float],
     set_items: list[str],
 ) -> None:
     from rlasinference.core.checks import AT_LEAST_ONE
     from rlasinference.samplers import get_sampler_class
     from rlasinference.workbench import grid
+    from rlasinference.workbench.run import check_fit_settings
     from rlasinference.workbench.targets import get_target
 
     AT_LEAST_ONE.check("--workers", workers)
+    check_fit_settings(**fit)
     for name in samplers:  # bad names fail here, before any worker starts
         get_sampler_class(name)
     for name in targets:
@@ -251,10 +258,10 @@ def _sample_grid(
     fits = grid.plan(samplers, targets, seeds)
     root = out if out is not None else grid.default_root(samplers, targets)
     root.mkdir(parents=True, exist_ok=True)
-    settings = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "set_items": set_items}
+    settings = {**fit, "set_items": set_items}
     failures = grid.run_grid(fits, root, settings, workers, _say)
     _say(grid.write_table(grid.summarise(fits, root), root))
-    image = grid.plot_grid(fits, root, tau)
+    image = grid.plot_grid(fits, root, fit["tau"])
     for line in failures:
         _say(f"[bold red]failed:[/] {escape(line)}", err=True)
     _say(f"wrote table.md, table.csv{', grid.png' if image else ''} to {root}")

@@ -18,6 +18,17 @@ def target_critic(target: Target) -> Callable[[Tensor, Tensor], Tensor]:
     return lambda context, actions: target.q(actions).unsqueeze(0)
 
 
+def annealed_tau(step: int, steps: int, tau: float, anneal: float, start: float) -> float:
+    """The temperature of fitting step ``step`` (0-based): ``start * tau`` at the first step, down
+    geometrically to ``tau`` over the first ``anneal`` fraction of the ``steps``, then ``tau``.
+
+    A flattened target exp(Q / (c tau)) with c > 1 has the same modes with lower barriers between
+    them: a reverse-KL fit that starts there spreads over all of them before they sharpen, where
+    one started at tau falls into the first mode it meets (docs/workbench.md)."""
+    ramp = round(anneal * steps)
+    return tau * start ** (1.0 - step / ramp) if step < ramp else tau
+
+
 def fit_sampler(
     sampler: Sampler,
     target: Target,
@@ -26,8 +37,12 @@ def fit_sampler(
     batch: int = 256,
     lr: float = 1e-3,
     on_step: Callable[[int, float], None] | None = None,
+    anneal: float = 0.0,
+    anneal_from: float = 10.0,
 ) -> list[float]:
-    """Minimise the sampler's policy objective against exp(Q/tau) with an empty context.
+    """Minimise the sampler's policy objective against exp(Q/tau) with an empty context, the
+    temperature annealed from ``anneal_from * tau`` over the first ``anneal`` of the steps
+    (``annealed_tau``; 0: none).
 
     The objective is the first registered one that accepts the sampler's density kind and fits
     a sampler by itself (reverse KL for ``exact`` and ``bound`` samplers, Stein for ``none``).
@@ -38,10 +53,11 @@ def fit_sampler(
         raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
     device = next(sampler.parameters()).device
     context = torch.zeros(batch, 0, device=device)
-    critic, tau_t = target_critic(target), torch.tensor(tau, device=device)
+    critic = target_critic(target)
     opt = torch.optim.Adam(sampler.parameters(), lr=lr)
     losses = []
     for step in range(steps):
+        tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
         loss = objective.fn(context, sampler, critic, tau_t)["loss_policy"]
         if not torch.isfinite(loss):
             raise UserError(f"non-finite loss_policy at step {step} of the fit")

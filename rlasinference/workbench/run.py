@@ -22,6 +22,16 @@ from rlasinference.workbench.plot import plot_fit
 from rlasinference.workbench.targets import get_target
 
 
+def check_fit_settings(**settings: float) -> None:
+    """One line for a fit setting out of its range (``rlai sample`` flags, grid spec keys)."""
+    valid = {
+        "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": POSITIVE,
+        "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
+    }  # fmt: skip
+    for name, value in settings.items():
+        valid[name].check("--" + name.replace("_", "-"), value)
+
+
 def run_workbench(
     sampler_name: str,
     target_name: str,
@@ -33,15 +43,11 @@ def run_workbench(
     set_items: list[str],
     out: Path | None,
     quiet: bool,
+    anneal: float = 0.0,
+    anneal_from: float = 10.0,
 ) -> dict[str, Any]:
-    for flag, value, valid in (
-        ("--tau", tau, POSITIVE),
-        ("--steps", steps, AT_LEAST_ONE),
-        ("--batch", batch, Range(2)),
-        ("--lr", lr, POSITIVE),
-        ("--seed", seed, RUN_SEEDS),
-    ):
-        valid.check(flag, value)
+    check_fit_settings(tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
+    RUN_SEEDS.check("--seed", seed)
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
     options = set_sampler_options(sampler_options(cls), parse_set(set_items))
@@ -71,12 +77,21 @@ def run_workbench(
             if step % 25 == 0 or step == steps:
                 progress.update(task, completed=step, loss=f"{loss:.4f}")
 
-        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step)
+        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step, anneal, anneal_from)
     seconds = time.perf_counter() - start
     result = evaluate_fit(sampler, target, tau, seed=seed)
     exact, actions = result.pop("_exact"), result.pop("_actions")
     result.update(
-        {"sampler": sampler_name, "density": cls.density, "steps": steps, "seed": seed, "batch": batch, "lr": lr}
+        {
+            "sampler": sampler_name,
+            "density": cls.density,
+            "steps": steps,
+            "seed": seed,
+            "batch": batch,
+            "lr": lr,
+            "anneal": anneal,
+            "anneal_from": anneal_from,
+        }
     )
     result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
     plot_fit(out / "samples.png", target, tau, actions, exact, f"{sampler_name} on {target.name}, τ = {tau:g}")
