@@ -142,6 +142,30 @@ def test_spline_coupling_equals_normflows_masked_linear_tails(inverse: bool) -> 
     assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
 
 
+@pytest.mark.parametrize("context", [None, 4])
+def test_one_dimensional_spline_layer_equals_normflows(context: int | None) -> None:
+    # the flow's layer for one action dimension: normflows' autoregressive spline, its state-dict
+    # keys, and its values in both directions, without the boolean indexing
+    import normflows as nf
+
+    from rlasinference.samplers.flow import SplineAutoregressiveFlow
+
+    torch.manual_seed(0)
+    theirs = nf.flows.AutoregressiveRationalQuadraticSpline(
+        1, 1, 16, num_context_channels=context, num_bins=8, tail_bound=3.0, permute_mask=False
+    ).double()
+    with torch.no_grad():  # away from the identity it starts at
+        for p in theirs.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    ours = SplineAutoregressiveFlow(1, 1, 16, context, 8, 3.0).double()
+    ours.load_state_dict(theirs.state_dict())  # the same keys: checkpoints carry over
+    z = torch.linspace(-5, 5, 201, dtype=torch.float64).unsqueeze(-1)  # inside and outside the tails
+    c = torch.randn(201, context, dtype=torch.float64) if context else None
+    for direction in ("forward", "inverse"):
+        for a, b in zip(getattr(ours, direction)(z, context=c), getattr(theirs, direction)(z, context=c), strict=True):
+            torch.testing.assert_close(a, b)
+
+
 def test_energy_flow_q_minus_v_is_tau_log_pi() -> None:
     """EBFlow's closed form: log p~_k(a|c) - log Z_k(c) = log pi(a|c) for both shifts, exactly."""
     torch.manual_seed(0)

@@ -14,6 +14,7 @@ from typing import ClassVar, cast
 import normflows as nf
 import torch
 import torch.nn.functional as F
+from normflows.flows.neural_spline.autoregressive import MaskedPiecewiseRationalQuadraticAutoregressive
 from normflows.flows.neural_spline.coupling import PiecewiseRationalQuadraticCoupling
 from normflows.nets.resnet import ResidualNet
 from normflows.utils import splines
@@ -51,16 +52,62 @@ class SplineCoupling(PiecewiseRationalQuadraticCoupling):
         )  # fmt: skip
 
     def _piecewise_cdf(self, inputs: Tensor, transform_params: Tensor, inverse: bool = False) -> tuple[Tensor, Tensor]:
-        bins, bound = self.num_bins, float(self.tail_bound)
         scale = math.sqrt(self.transform_net.hidden_features)  # normflows' initial softmax scaling
-        widths, heights = transform_params[..., :bins] / scale, transform_params[..., bins : 2 * bins] / scale
-        derivatives = F.pad(transform_params[..., 2 * bins :], (1, 1), value=_UNIT_SLOPE)
-        inside = inputs.abs() <= bound
-        out, log_det = splines.rational_quadratic_spline(
-            inputs.clamp(-bound, bound), widths, heights, derivatives, inverse=inverse,
-            left=-bound, right=bound, bottom=-bound, top=bound,
+        return _linear_tail_spline(inputs, transform_params, self.num_bins, float(self.tail_bound), scale, inverse)
+
+
+def _linear_tail_spline(
+    inputs: Tensor, params: Tensor, bins: int, bound: float, scale: float, inverse: bool
+) -> tuple[Tensor, Tensor]:
+    """normflows' rational-quadratic spline with linear (identity) tails outside [-bound, bound],
+    elementwise: the spline runs on the inputs clamped to the interval and ``torch.where`` keeps
+    the identity outside it. normflows boolean-indexes the inputs inside the interval instead (a
+    nonzero/index/index_put round per call, which also breaks ``torch.compile``'s graph); both
+    compute the same value for every element."""
+    widths, heights = params[..., :bins] / scale, params[..., bins : 2 * bins] / scale
+    derivatives = F.pad(params[..., 2 * bins :], (1, 1), value=_UNIT_SLOPE)
+    inside = inputs.abs() <= bound
+    out, log_det = splines.rational_quadratic_spline(
+        inputs.clamp(-bound, bound), widths, heights, derivatives, inverse=inverse,
+        left=-bound, right=bound, bottom=-bound, top=bound,
+    )  # fmt: skip
+    return torch.where(inside, out, inputs), torch.where(inside, log_det, torch.zeros_like(log_det))
+
+
+class SplineAutoregressive(MaskedPiecewiseRationalQuadraticAutoregressive):
+    """normflows' masked autoregressive rational-quadratic spline (the one-dimensional layer),
+    with the spline evaluated as in ``SplineCoupling``."""
+
+    def _elementwise(
+        self, inputs: Tensor, autoregressive_params: Tensor, inverse: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        params = autoregressive_params.view(inputs.shape[0], inputs.shape[1], self._output_dim_multiplier())
+        hidden = getattr(self.autoregressive_net, "hidden_features", None)  # normflows scales only then
+        scale = math.sqrt(hidden) if hidden else 1.0
+        out, log_det = _linear_tail_spline(inputs, params, self.num_bins, float(self.tail_bound), scale, inverse)
+        return out, log_det.sum(-1)
+
+
+class SplineAutoregressiveFlow(nf.flows.Flow):
+    """``nf.flows.AutoregressiveRationalQuadraticSpline`` (same parameters and state-dict keys)
+    over ``SplineAutoregressive``."""
+
+    def __init__(self, features: int, blocks: int, hidden: int, context: int | None, bins: int, tail_bound: float):
+        super().__init__()
+        self.mprqat = SplineAutoregressive(
+            features=features, hidden_features=hidden, context_features=context, num_bins=bins, tails="linear",
+            tail_bound=tail_bound, num_blocks=blocks, use_residual_blocks=True, random_mask=False,
+            permute_mask=False, activation=nn.ReLU(), dropout_probability=0.0, use_batch_norm=False,
+            init_identity=True,
         )  # fmt: skip
-        return torch.where(inside, out, inputs), torch.where(inside, log_det, torch.zeros_like(log_det))
+
+    def forward(self, z: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z, log_det = self.mprqat.inverse(z, context=context)  # sampling runs the inverse, as normflows
+        return z, log_det.view(-1)
+
+    def inverse(self, z: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        z, log_det = self.mprqat(z, context=context)
+        return z, log_det.view(-1)
 
 
 class ConditionalFlow(Sampler):
@@ -106,20 +153,14 @@ class ConditionalFlow(Sampler):
         super().__init__(context_dim, action_dim)
         self.base = mlp(context_dim, hidden, 2 * action_dim)
         self.log_std_min, self.log_std_max = log_std_min, log_std_max
-        # ~3,600 small spline operations per update: torch.compile makes the coupling layers'
-        # update ~1.3x faster; the one-dimensional (autoregressive) layer's boolean indexing
-        # breaks the graph and gains nothing (benchmarks/update_cost.py)
-        self.compile_sample = action_dim > 1
+        # thousands of small spline operations per update: torch.compile makes them faster
+        # (benchmarks/update_cost.py, docs/performance.md)
+        self.compile_sample = True
         ctx = context_dim or None  # normflows: None means an unconditional layer
         flows: list[nf.flows.Flow] = []
         for k in range(layers):
             if action_dim == 1:
-                flows.append(
-                    nf.flows.AutoregressiveRationalQuadraticSpline(
-                        1, spline_blocks, spline_hidden, num_context_channels=ctx, num_bins=bins,
-                        tail_bound=tail_bound, permute_mask=False,
-                    )
-                )  # fmt: skip
+                flows.append(SplineAutoregressiveFlow(1, spline_blocks, spline_hidden, ctx, bins, tail_bound))
             else:
                 flows.append(
                     SplineCoupling(action_dim, context_dim, spline_hidden, spline_blocks, bins, tail_bound, k % 2 == 1)
