@@ -81,7 +81,7 @@ def compile_sampler(agent: Agent, setting: str, updates: int) -> bool:
         return False
     if setting == "auto" and not (sampler.compile_sample and updates >= COMPILE_MIN_UPDATES):
         return False
-    sampler.sample = torch.compile(sampler.sample)  # type: ignore[method-assign]
+    sampler.sample = torch.compile(sampler.sample)
     return True
 
 
