@@ -127,3 +127,23 @@ def test_a_run_that_takes_every_core_on_a_busy_machine_says_so(monkeypatch: pyte
     assert busy_note(1) is None  # one thread cannot oversubscribe
     monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 1.0))
     assert busy_note(2) is None
+
+
+def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # extended past the compile threshold, or resumed on a machine with AMX, a run keeps
+    # computing as it began (compiled or not, fp32 or bf16)
+    import rlasinference.training.loop as loop
+    from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.training.run_dir import create_run_dir, read_config
+
+    out = tmp_path / "run"
+    args = ["--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY, "--sampler", "flow"]
+    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *args]).exit_code == 0
+    trainer_state = load_checkpoint(out / "checkpoints" / "last.pt")["trainer"]
+    assert (trainer_state["precision"], trainer_state["compiled"]) == ("fp32", False)
+    monkeypatch.setattr(loop, "COMPILE_MIN_UPDATES", 1)  # auto would compile a new run now
+    monkeypatch.setattr(loop, "resolve_precision", lambda name, device: "bf16" if name == "auto" else name)
+    resumed = loop.Trainer(read_config(out), out, quiet=True, resume=True)
+    assert (resumed.precision, resumed.compiled) == ("fp32", False)
+    fresh = loop.Trainer(read_config(out), create_run_dir(tmp_path / "fresh", read_config(out)), quiet=True)
+    assert (fresh.precision, fresh.compiled) == ("bf16", True)

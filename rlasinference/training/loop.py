@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import shutil
 import signal
 import threading
 import time
@@ -45,7 +46,7 @@ def busy_note(threads: int) -> str | None:
     runs side by side slow each other down many times over (docs/performance.md)."""
     try:
         load = os.getloadavg()[0]
-    except OSError:
+    except (OSError, AttributeError):  # no load average on this platform
         return None
     if threads < 2 or load < 1.0:
         return None
@@ -74,13 +75,17 @@ def seed_everything(seed: int) -> None:
 
 def compile_sampler(agent: Agent, setting: str, updates: int) -> bool:
     """``torch.compile`` the agent's sampler's ``sample`` (the ``compile`` run option); whether it did.
-    ``auto``: for samplers that declare it pays (``Sampler.compile_sample``) in runs of at least
-    ``COMPILE_MIN_UPDATES`` env steps of updates."""
+    ``auto``: on the CPU, for samplers that declare it pays (``Sampler.compile_sample``), in runs
+    of at least ``COMPILE_MIN_UPDATES`` updates, where a C++ compiler is installed."""
     sampler = getattr(agent, "sampler", None)
     if sampler is None or setting == "never":
         return False
     if setting == "auto" and not (sampler.compile_sample and updates >= COMPILE_MIN_UPDATES):
         return False
+    if setting == "auto" and next(sampler.parameters()).device.type != "cpu":
+        return False  # measured on the CPU only
+    if setting == "auto" and not any(shutil.which(cc) for cc in ("c++", "g++", "clang++", "cl")):
+        return False  # inductor builds C++ kernels on the CPU: without a compiler, stay eager
     sampler.sample = torch.compile(sampler.sample)
     return True
 
@@ -129,12 +134,20 @@ class Trainer:
             torch.set_num_threads(run.threads)
         elif not quiet and (busy := busy_note(torch.get_num_threads())) is not None:
             note(busy)
-        self.precision = resolve_precision(run.precision, self.device)
+        state = load_checkpoint(self.ckpt_dir / LAST) if resume else None
+        # what ``auto`` chose when the run started holds for its whole life: a resumed run on
+        # another machine, or extended past the compile threshold, computes as it began
+        chosen = state["trainer"] if state is not None and isinstance(state.get("trainer"), dict) else {}
+        precision = chosen.get("precision", run.precision) if run.precision == "auto" else run.precision
+        self.precision = resolve_precision(precision, self.device)
         set_precision(self.precision)
         seed_everything(run.seed)
         self.agent, self.env, spec = build_agent(config, self.device)
+        compile_setting = run.compile
+        if run.compile == "auto" and "compiled" in chosen:
+            compile_setting = "always" if chosen["compiled"] else "never"
         updates = (run.steps - config.algo.learning_starts) * config.algo.updates_per_step
-        self.compiled = compile_sampler(self.agent, run.compile, updates)
+        self.compiled = compile_sampler(self.agent, compile_setting, updates)
         self.eval_env, _ = make_env(run.env)
         self.action_dim = spec.action_dim
         _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
@@ -151,8 +164,8 @@ class Trainer:
         self.stop_signal: int | None = None  # the signal that asked for the stop
         self.elapsed_before = 0.0  # training seconds spent before this process (resumed runs)
         self.started = time.perf_counter()
-        if resume:
-            self._restore(load_checkpoint(self.ckpt_dir / LAST))
+        if state is not None:
+            self._restore(state)
         self.metrics = MetricsWriter(
             run_dir, self.agent.metric_names, resume_step=self.step, env_eval_columns=env_metric_names(self.eval_env)
         )
@@ -169,6 +182,8 @@ class Trainer:
             "elapsed": self.elapsed(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+            "precision": self.precision,
+            "compiled": self.compiled,
         }
         buffer = self.buffer.state_dict() if self.config.run.save_buffer else None
         return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, "buffer": buffer}
