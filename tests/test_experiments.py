@@ -257,8 +257,35 @@ def test_compare_bad_reference_is_one_line(tmp_path: Path) -> None:
     args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference"]
     assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "has no column 'eval_return'")
     bad.write_text("algo,env,seed,step,eval_return\nsac,A,zero,200,1\n")
-    assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "line 2: seed, step and eval_return must be numbers")
+    assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "line 2: seed and step must be non-negative integers")
+    for value in ("inf", "nan"):
+        bad.write_text(f"algo,env,seed,step,eval_return\nsac,A,0,200,{value}\n")
+        assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "eval_return a finite number")
+    bad.write_bytes(b"algo,env,seed,step,eval_return\nsac,\xff\xfe,0,200,1\n")
+    assert_one_line_error(runner.invoke(app, [*args, str(bad)]), "is not a UTF-8 text file")
     assert_one_line_error(runner.invoke(app, [*args, str(tmp_path / "none.csv")]), "cannot read reference")
     bad.write_text("algo,env,seed,step,eval_return\nsac,A,0,200,1\n")
     result = runner.invoke(app, [*args, str(bad), "--reference-algo", "crossq"])
     assert_one_line_error(result, "has no algorithm 'crossq'")
+    no_reference = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference-algo", "sac"]
+    assert_one_line_error(runner.invoke(app, no_reference), "--reference-algo needs --reference CSV")
+    export = ["compare", str(tmp_path / "sw"), "--reps", "200", "--export", str(tmp_path / "no" / "dir.csv")]
+    assert_one_line_error(runner.invoke(app, export), "cannot write")
+
+
+def test_compare_reference_beside_unfinished_runs_keeps_ours(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments import compare as cmp
+
+    for seed in (0, 1):
+        _fake_run(tmp_path / "sw", f"sac-A-s{seed}", "sac", "A", seed, [1.0, 2.0], target=400)  # not finished
+    reference = tmp_path / "ref.csv"
+    reference.write_text("algo,env,seed,step,eval_return\n" + "".join(f"ref,A,{s},400,5\n" for s in range(3)))
+    drawn: dict = {}
+    monkeypatch.setattr(cmp, "plot_curves", lambda data, path: drawn.update(data))
+    args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference", str(reference)]
+    result = runner.invoke(app, [*args, "--reference", str(reference)])  # the same file twice: read once
+    assert result.exit_code == 0, result.output
+    assert set(drawn["A"]) == {"sac", "ref (published)"}  # ours are drawn beside the published curve
+    assert int(drawn["A"]["ref (published)"][4]) == 3  # its three seeds, once
+    assert not (tmp_path / "sw" / "compare" / "table.md").exists()  # no finished run of ours: no table

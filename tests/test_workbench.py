@@ -272,3 +272,7 @@ def test_rlai_sample_anneal_is_recorded_and_checked(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, [*args, "--anneal-from", "0.5"]), "--anneal-from must be >= 1")
     grid = [*args, "--seeds", "2", "--anneal", "-0.1", "--out", str(tmp_path / "grid")]
     assert_one_line_error(runner.invoke(app, grid), "--anneal must be in [0, 1)")
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("samplers: [gaussian]\ntargets: [square4]\nsteps: 2.5\n")
+    result = runner.invoke(app, ["sample", "--spec", str(spec), "--out", str(tmp_path / "g2")])
+    assert_one_line_error(result, "--steps must be a whole number, got 2.5")

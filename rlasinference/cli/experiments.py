@@ -169,20 +169,23 @@ def compare(
             single = len(paths) == 1
             out = paths[0] / "compare" if single else Path("runs") / "compare"
         out.mkdir(parents=True, exist_ok=True)
+        if reference_algo and not reference:
+            raise UserError("--reference-algo needs --reference CSV")
         finished, unfinished = cmp.finished_runs(runs)
         notes += unfinished
         if export is not None:
             cmp.export_long_csv(runs, export)
-        for path in reference or []:
-            published, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
+        published: list[cmp.Run] = []
+        for path in dict.fromkeys(reference or []):  # each file once, matched to our runs only
+            found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
             notes += ref_notes
-            finished, runs = finished + published, runs + published
+            published += found
         written = ["curves.png"]
-        cmp.plot_curves(cmp.curves(finished or runs, reps), out / "curves.png")
-        if finished and len(runs) > 1:
-            scores, _, agg_notes = cmp.normalised_scores(finished)
+        cmp.plot_curves(cmp.curves((finished or runs) + published, reps), out / "curves.png")
+        if finished and len(finished) + len(published) > 1:
+            scores, _, agg_notes = cmp.normalised_scores(finished + published)
             notes += agg_notes
-            env_rows = cmp.per_env_table(finished, reps)
+            env_rows = cmp.per_env_table(finished + published, reps)
             agg_rows = cmp.aggregate_table(scores, reps) if scores else []
             say(cmp.write_tables(env_rows, agg_rows, out, reps))
             written += ["table.md", "table.csv"]

@@ -122,7 +122,7 @@ def env_base(env: str) -> str:
 def read_long_csv(path: Path) -> list[dict[str, Any]]:
     """Rows of a long-format results CSV (``REFERENCE_COLUMNS``), checked: one line per problem."""
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
             missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
@@ -131,15 +131,18 @@ def read_long_csv(path: Path) -> list[dict[str, Any]]:
             rows = []
             for i, row in enumerate(reader, start=2):
                 try:
-                    rows.append(
-                        {"algo": row["algo"], "env": row["env"], "seed": int(row["seed"]),
-                         "step": int(float(row["step"])), "eval_return": float(row["eval_return"])}
-                    )  # fmt: skip
-                except (TypeError, ValueError):
+                    seed, step, value = int(row["seed"]), int(float(row["step"])), float(row["eval_return"])
+                except (TypeError, ValueError, OverflowError):
+                    seed, step, value = -1, -1, math.nan
+                if seed < 0 or step < 0 or not math.isfinite(value):
                     where = f"reference {str(path)!r}, line {i}"
-                    raise UserError(f"{where}: seed, step and eval_return must be numbers") from None
+                    need = "seed and step must be non-negative integers, eval_return a finite number"
+                    raise UserError(f"{where}: {need}")
+                rows.append({"algo": row["algo"], "env": row["env"], "seed": seed, "step": step, "eval_return": value})
     except OSError as exc:
         raise UserError(f"cannot read reference {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"reference {str(path)!r} is not a UTF-8 text file") from None
     except csv.Error as exc:
         raise UserError(f"reference {str(path)!r} is not a CSV file: {exc}") from None
     return rows
@@ -182,12 +185,15 @@ def reference_runs(path: Path, runs: list[Run], algos: list[str] | None = None) 
 def export_long_csv(runs: list[Run], path: Path) -> None:
     """Our runs' evaluation returns, one row per (algorithm, env, seed, step): the long format
     that ``--reference`` reads."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(REFERENCE_COLUMNS)
-        for r in sorted((r for r in runs if not r.published), key=lambda r: (r.label, r.env, r.seed)):
-            points = zip(r.steps, r.returns, strict=True)
-            writer.writerows([r.label, r.env, r.seed, int(s), f"{x:.6g}"] for s, x in points)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(REFERENCE_COLUMNS)
+            for r in sorted((r for r in runs if not r.published), key=lambda r: (r.label, r.env, r.seed)):
+                points = zip(r.steps, r.returns, strict=True)
+                writer.writerows([r.label, r.env, r.seed, int(s), f"{x:.6g}"] for s, x in points)
+    except OSError as exc:
+        raise UserError(f"cannot write {str(path)!r}: {exc.strerror}") from None
 
 
 def finished_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:

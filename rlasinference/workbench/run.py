@@ -29,7 +29,10 @@ def check_fit_settings(**settings: float) -> None:
         "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
     }  # fmt: skip
     for name, value in settings.items():
-        valid[name].check("--" + name.replace("_", "-"), value)
+        flag = "--" + name.replace("_", "-")
+        if name in ("steps", "batch") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"{flag} must be a whole number, got {value!r}")
+        valid[name].check(flag, value)
 
 
 def run_workbench(
