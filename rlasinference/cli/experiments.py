@@ -27,7 +27,7 @@ def sweep(
     grid: Annotated[
         list[str] | None, typer.Option(help="Config key=v1,v2,... crossed with the rest, repeatable.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Sweep directory. [default: runs/sweep-<name>]")] = None,
+    out: Annotated[Path | None, typer.Option(help="Sweep directory. \\[default: runs/sweep-<name>]")] = None,
     cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (also its torch threads).")] = 1.0,
     gpus_per_trial: Annotated[float, typer.Option(help="GPUs per trial (with --set device=cuda).")] = 0.0,
     max_concurrent: Annotated[int | None, typer.Option(help="At most this many trials at once.")] = None,
@@ -134,7 +134,7 @@ def _spec(
 def compare(
     paths: Annotated[list[Path], typer.Argument(help="Run directories and/or directories of runs (a sweep).")],
     out: Annotated[
-        Path | None, typer.Option(help="Output directory. [default: <sweep>/compare, or runs/compare]")
+        Path | None, typer.Option(help="Output directory. \\[default: <sweep>/compare, or runs/compare]")
     ] = None,
     reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
     reference: Annotated[

@@ -28,19 +28,19 @@ app = typer.Typer(
 @app.command()
 def train(
     algo: Annotated[
-        str | None, typer.Option(help="Preset, e.g. sac, sql, dime (`rlai list` shows all). [default: sac]")
+        str | None, typer.Option(help="Preset, e.g. sac, sql, dime (`rlai list` shows all). \\[default: sac]")
     ] = None,
     sampler: Annotated[
         str | None, typer.Option(help="Replace the preset's sampler (registry name or module:Class).")
     ] = None,
-    env: Annotated[str | None, typer.Option(help="Gymnasium env id, or module:EnvId. [default: Pendulum-v1]")] = None,
-    steps: Annotated[int | None, typer.Option(help="Total env steps. [default: 15000]")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of torch, numpy and the envs. [default: 0]")] = None,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N. [default: cpu]")] = None,
-    eval_every: Annotated[int | None, typer.Option(help="Env steps between evaluations. [default: 5000]")] = None,
-    eval_episodes: Annotated[int | None, typer.Option(help="Episodes per evaluation. [default: 10]")] = None,
+    env: Annotated[str | None, typer.Option(help="Gymnasium env id, or module:EnvId. \\[default: Pendulum-v1]")] = None,
+    steps: Annotated[int | None, typer.Option(help="Total env steps. \\[default: 15000]")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of torch, numpy and the envs. \\[default: 0]")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N. \\[default: cpu]")] = None,
+    eval_every: Annotated[int | None, typer.Option(help="Env steps between evaluations. \\[default: 5000]")] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help="Episodes per evaluation. \\[default: 10]")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Run directory (exactly this path). [default: runs/<algo>-...-<time>]")
+        Path | None, typer.Option(help="Run directory (exactly this path). \\[default: runs/<algo>-...-<time>]")
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Any config key, repeatable: --set lr_critic=1e-3.")
@@ -111,7 +111,7 @@ def eval_(
     episodes: Annotated[int, typer.Option(help="Episodes to run.")] = 10,
     stochastic: Annotated[bool, typer.Option("--stochastic", help="Sample actions instead of the mode.")] = False,
     checkpoint: Annotated[str, typer.Option(help="last or best.")] = "last",
-    seed: Annotated[int | None, typer.Option(help="Episode seeds. [default: the run's seed]")] = None,
+    seed: Annotated[int | None, typer.Option(help="Episode seeds. \\[default: the run's seed]")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -175,11 +175,11 @@ def eval_(
 @app.command()
 def sample(
     sampler: Annotated[
-        list[str] | None, typer.Option(help="Sampler (name or module:Class); repeat for a grid. [default: gaussian]")
+        list[str] | None, typer.Option(help="Sampler (name or module:Class); repeat for a grid. \\[default: gaussian]")
     ] = None,
     target: Annotated[
         list[str] | None,
-        typer.Option(help="Target (docs/workbench.md) or module:attr; repeat for a grid. [default: banana]"),
+        typer.Option(help="Target (docs/workbench.md) or module:attr; repeat for a grid. \\[default: banana]"),
     ] = None,
     tau: Annotated[float, typer.Option(help="Temperature of the target exp(Q/tau).")] = 1.0,
     steps: Annotated[int, typer.Option(help="Gradient steps.")] = 2000,
@@ -194,7 +194,7 @@ def sample(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory. [default: runs/sample-...]")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory. \\[default: runs/sample-...]")] = None,
     spec: Annotated[
         Path | None, typer.Option(help="YAML grid spec (samplers, targets, seeds, tau, steps, batch, lr, set).")
     ] = None,
