@@ -11,9 +11,7 @@ arithmetic-bound (unmeasured here: choose ``bf16`` explicitly to try it).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -47,17 +45,6 @@ def resolve_precision(name: str, device: torch.device) -> str:
 def set_precision(name: str) -> None:
     """Make the networks' matrix products ``fp32`` or ``bf16`` in this process."""
     _low["dtype"] = torch.bfloat16 if name == "bf16" else None
-
-
-@contextlib.contextmanager
-def matmul_precision(device_type: str) -> Iterator[None]:
-    """Autocast to the process's low precision, if one is set (a network's forward)."""
-    dtype = _low["dtype"]
-    if dtype is None:
-        yield
-        return
-    with torch.autocast(device_type, dtype=dtype):
-        yield
 
 
 def low_precision() -> bool:
