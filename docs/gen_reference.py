@@ -18,6 +18,7 @@ import mkdocs_gen_files
 
 from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.on_policy import OnPolicyConfig
 from rlasinference.core.checks import Range, field_range
 from rlasinference.critics import CRITICS, critic_options
 from rlasinference.samplers import SAMPLERS, sampler_options
@@ -82,7 +83,7 @@ def dataclass_rows(cls: type, fallback: dict[str, str]) -> list[tuple[str, Any, 
 
 
 def config_page() -> str:
-    shared = meanings(ActorCriticConfig)
+    shared = {False: meanings(ActorCriticConfig), True: meanings(OnPolicyConfig)}  # by preset.on_policy
     out = [
         "# Config fields",
         "",
@@ -96,7 +97,7 @@ def config_page() -> str:
     ]
     for name, preset in PRESETS:
         out += [f"## `{name}`", "", preset.summary + f" ([page](../algorithms/{PAGES[name]}.md)).", ""]
-        out += table(dataclass_rows(preset.config_cls, shared), f"preset {name!r}")
+        out += table(dataclass_rows(preset.config_cls, shared[preset.on_policy]), f"preset {name!r}")
         if preset.env_defaults is not None:
             per_env = {env: preset.env_defaults(env) for env in ENVS}
             per_env = {env: values for env, values in per_env.items() if values}

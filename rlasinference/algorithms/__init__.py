@@ -1,5 +1,5 @@
-"""Algorithms are presets: a config with the paper's defaults over the shared actor-critic
-recipe (DESIGN.md section 5)."""
+"""Algorithms are presets: a config with the paper's defaults over a shared recipe, the
+off-policy actor-critic (DESIGN.md section 5) or the on-policy one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from rlasinference.algorithms.crossq import CROSSQ
 from rlasinference.algorithms.diffsac import DIFFSAC
 from rlasinference.algorithms.dime import DIME_PRESET
 from rlasinference.algorithms.meow import MEOW
+from rlasinference.algorithms.on_policy import OnPolicyAgent, OnPolicyConfig
+from rlasinference.algorithms.ppo import PPO
 from rlasinference.algorithms.preset import Preset
 from rlasinference.algorithms.sac import SAC
 from rlasinference.algorithms.sql import SQL
@@ -21,5 +23,6 @@ PRESETS.register("meow", MEOW)
 PRESETS.register("sql", SQL)
 PRESETS.register("diffsac", DIFFSAC)
 PRESETS.register("dime", DIME_PRESET)
+PRESETS.register("ppo", PPO)
 
-__all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "Preset"]
+__all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "OnPolicyAgent", "OnPolicyConfig", "Preset"]

@@ -1,4 +1,5 @@
-"""A preset is a config with a paper's defaults over the shared actor-critic recipe."""
+"""A preset is a config with a paper's defaults over a shared recipe: the off-policy actor-critic
+(``actor_critic.py``) or the on-policy one (``on_policy.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig, check_parts
+from rlasinference.algorithms.base import Agent
+from rlasinference.algorithms.on_policy import OnPolicyAgent, OnPolicyConfig, check_on_policy_parts
 from rlasinference.core.errors import UserError
 from rlasinference.critics import critic_options, get_critic_class
 from rlasinference.samplers import Sampler, get_sampler_class, sampler_options
@@ -18,7 +21,8 @@ class Preset:
     """A registered algorithm.
 
     :param name: the ``--algo`` name.
-    :param config_cls: an ``ActorCriticConfig`` subclass with the paper's defaults.
+    :param config_cls: an ``ActorCriticConfig`` (off-policy) or ``OnPolicyConfig`` subclass with
+        the paper's defaults.
     :param summary: one line for ``rlai list`` and the docs.
     :param temperature: how tau is set, in words.
     :param sampler_options: the paper's ``sampler.<option>`` values, used while the config keeps
@@ -32,7 +36,7 @@ class Preset:
     """
 
     name: str
-    config_cls: type[ActorCriticConfig]
+    config_cls: type[ActorCriticConfig] | type[OnPolicyConfig]
     summary: str
     temperature: str
     sampler_options: Mapping[str, Any] = field(default_factory=dict)
@@ -46,36 +50,51 @@ class Preset:
             options.update(self.sampler_options)
         return options
 
-    def default_critic_options(self, critic: str) -> dict[str, Any]:
-        """The options of ``critic`` before the user's ``critic.<option>`` settings."""
+    @property
+    def on_policy(self) -> bool:
+        """Trained from rollouts (``OnPolicyTrainer``), not from replay."""
+        return issubclass(self.config_cls, OnPolicyConfig)
+
+    def default_critic_options(self, critic: str | None) -> dict[str, Any]:
+        """The options of ``critic`` before the user's ``critic.<option>`` settings (none for an
+        on-policy preset, whose value function is not a registered critic)."""
+        if critic is None:
+            return {}
         options = critic_options(get_critic_class(critic))
-        if critic == self.config_cls().critic:
+        if critic == getattr(self.config_cls(), "critic", None):
             options.update(self.critic_options)
         return options
 
     def build(
         self,
-        config: ActorCriticConfig,
+        config: Any,
         sampler_options: dict[str, Any],
         obs_dim: int,
         action_dim: int,
         critic_options: dict[str, Any] | None = None,
-    ) -> ActorCritic:
+    ) -> Agent:
         """The agent; ``critic_options`` default to ``default_critic_options(config.critic)``."""
         if critic_options is None:
-            critic_options = self.default_critic_options(config.critic)
+            critic_options = self.default_critic_options(getattr(config, "critic", None))
+        if isinstance(config, OnPolicyConfig):
+            return OnPolicyAgent(config, sampler_options, critic_options, obs_dim, action_dim)
         return ActorCritic(config, sampler_options, critic_options, obs_dim, action_dim)
 
     def parts(self) -> tuple[str, str, str, str]:
         """Default (sampler, policy objective, value estimator, critic), for listings."""
         c = self.config_cls()
+        if isinstance(c, OnPolicyConfig):
+            return c.sampler, "clipped surrogate", "GAE(lambda)", "state value V(s)"
         return c.sampler, c.objective, c.value_estimator, c.critic
 
     def accepts(self, sampler_cls: type[Sampler]) -> bool:
         """Whether the preset can be built with this sampler class (``--sampler``)."""
         config = dataclasses.replace(self.config_cls(), sampler=getattr(sampler_cls, "__name__", "?"))
         try:
-            check_parts(config, sampler_cls)
+            if isinstance(config, OnPolicyConfig):
+                check_on_policy_parts(config, sampler_cls)
+            else:
+                check_parts(config, sampler_cls)
         except UserError:
             return False
         return True

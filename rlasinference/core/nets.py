@@ -34,8 +34,11 @@ class MLP(nn.Sequential):
             return super().forward(x).float()
 
 
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
 def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> MLP:
-    """ReLU MLP ``in_dim -> hidden... -> out_dim``; ``in_dim == 0`` (empty context) is allowed."""
+    """MLP ``in_dim -> hidden... -> out_dim`` (ReLU unless told); ``in_dim == 0`` (empty context) is allowed."""
     dims = [in_dim, *hidden, out_dim]
     layers: list[nn.Module] = []
     for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
@@ -43,6 +46,15 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Mo
         if i < len(dims) - 2:
             layers.append(activation(inplace=True) if activation is nn.ReLU else activation())
     return MLP(*layers)
+
+
+def orthogonal_init(net: nn.Module, last_gain: float) -> None:
+    """Orthogonal weights with gain sqrt(2) and zero biases on every linear layer, ``last_gain``
+    on the last: the initialisation of the PPO reference implementations (openai/baselines)."""
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        nn.init.orthogonal_(layer.weight, last_gain if i == len(linears) - 1 else math.sqrt(2.0))
+        nn.init.zeros_(layer.bias)
 
 
 class EnsembleBatchRenorm(nn.Module):

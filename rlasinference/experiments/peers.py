@@ -1,5 +1,6 @@
-"""Peer baselines that a sweep can run beside the presets: ``sb3-sac``, Stable-Baselines3's SAC
-at the settings of our ``sac`` preset (``pip install -e ".[bench]"``).
+"""Peer baselines that a sweep can run beside the presets (``pip install -e ".[bench]"``):
+``sb3-sac``, Stable-Baselines3's SAC at the settings of our ``sac`` preset, and ``sb3-ppo``, its
+PPO at the settings of our ``ppo`` preset.
 
 A peer trial writes a run directory that ``rlai compare`` reads like any other (config.yaml,
 metrics.csv with the same evaluation protocol: deterministic actions, the same per-episode reset
@@ -21,28 +22,31 @@ import yaml
 from rlasinference.core.errors import UserError
 from rlasinference.training.metrics import eval_rows
 
-PEERS = ("sb3-sac",)
-# the keys a peer trial takes, with our sac preset's defaults (RunConfig / ActorCriticConfig)
-DEFAULTS: dict[str, Any] = {
+PEERS = ("sb3-sac", "sb3-ppo")
+# the keys a peer trial takes, with our presets' defaults (RunConfig, then the preset's config)
+RUN_DEFAULTS: dict[str, Any] = {
     "env": "Pendulum-v1",
     "seed": 0,
     "steps": 15000,
     "eval_every": 5000,
     "eval_episodes": 10,
-    "learning_starts": 5000,
     "threads": 0,
     "device": "cpu",
 }
-MISSING_SB3 = "sb3-sac needs Stable-Baselines3: pip install 'rlasinference[bench]'"
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "sb3-sac": {**RUN_DEFAULTS, "learning_starts": 5000},
+    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": 1},
+}
 
 
 def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
     """The resolved config of a peer trial; an unknown key is a one-line ``UserError``."""
     algo = overrides.get("algo")
-    unknown = sorted(set(overrides) - set(DEFAULTS) - {"algo"})
+    defaults = DEFAULTS[str(algo)]
+    unknown = sorted(set(overrides) - set(defaults) - {"algo"})
     if unknown:
-        raise UserError(f"{algo} takes only {', '.join(sorted(DEFAULTS))}; got {unknown[0]!r}")
-    return {"algo": algo, **DEFAULTS, **{k: v for k, v in overrides.items() if k != "algo"}}
+        raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
+    return {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
 
 
 def peer_step(run_dir: Path) -> int | None:
@@ -75,14 +79,44 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
     )
 
 
-def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, float], None] | None = None) -> float:
-    """Train ``sb3_sac`` in ``run_dir`` and evaluate it like our runs."""
+def sb3_ppo(env: Any, seed: int, device: str = "cpu") -> Any:
+    """Stable-Baselines3's PPO at our ppo preset's settings: 2048 steps per env per rollout, 10
+    epochs of 32 minibatches, clip 0.2 (the value too), GAE 0.95, gamma 0.99, Adam 3e-4 annealed
+    to 0, gradient norm 0.5, 64x64 tanh networks with orthogonal init, log-std 0, no entropy
+    (``env``: a ``VecNormalize`` of observations and rewards, clipped at 10)."""
+    from stable_baselines3 import PPO
+
+    n_steps = 2048
+    return PPO(
+        "MlpPolicy",
+        env,
+        learning_rate=lambda remaining: 3e-4 * remaining,
+        n_steps=n_steps,
+        batch_size=n_steps * env.num_envs // 32,
+        n_epochs=10,
+        gamma=0.99,
+        gae_lambda=0.95,
+        clip_range=0.2,
+        clip_range_vf=0.2,
+        ent_coef=0.0,
+        vf_coef=0.5,
+        max_grad_norm=0.5,
+        policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0},
+        device=device,
+        seed=seed,
+        verbose=0,
+    )
+
+
+def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, float], None] | None = None) -> float:
+    """Train the peer of ``config["algo"]`` in ``run_dir`` and evaluate it like our runs."""
     try:
         import torch
         from stable_baselines3.common.callbacks import BaseCallback
         from stable_baselines3.common.logger import Logger
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
     except ImportError:
-        raise UserError(MISSING_SB3) from None
+        raise UserError(f"{config['algo']} needs Stable-Baselines3: pip install 'rlasinference[bench]'") from None
     from rlasinference.envs import make_env
     from rlasinference.training.evaluation import EVAL_STREAM, episode_seed
     from rlasinference.training.metrics import MetricsWriter
@@ -93,9 +127,16 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     if config["threads"] > 0:
         torch.set_num_threads(config["threads"])
-    env, _ = make_env(config["env"])
     eval_env, _ = make_env(config["env"])
-    model = sb3_sac(env, config["learning_starts"], config["seed"], config["device"])
+    on_policy = config["algo"] == "sb3-ppo"
+    if on_policy:
+        envs = DummyVecEnv([lambda: make_env(config["env"])[0] for _ in range(config["num_envs"])])
+        vec = VecNormalize(envs, clip_obs=10.0, clip_reward=10.0, gamma=0.99)
+        model = sb3_ppo(vec, config["seed"], config["device"])
+        prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
+    else:
+        model = sb3_sac(make_env(config["env"])[0], config["learning_starts"], config["seed"], config["device"])
+        prepare = None
     # a logger with no outputs: SB3's default one makes an empty /tmp/SB3-<date> folder per run
     model.set_logger(Logger(folder=None, output_formats=[]))
     writer = MetricsWriter(run_dir, [])
@@ -109,7 +150,7 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
             obs, _ = eval_env.reset(seed=episode_seed(config["seed"], EVAL_STREAM, j))
             total, length, done = 0.0, 0, False
             while not done:
-                action, _ = model.predict(obs, deterministic=True)
+                action, _ = model.predict(obs if prepare is None else prepare(obs), deterministic=True)
                 obs, reward, terminated, truncated, _ = eval_env.step(action)
                 total, length, done = total + float(reward), length + 1, terminated or truncated
             returns.append(total)
@@ -120,15 +161,29 @@ def run_sb3_sac(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, f
         if on_eval is not None:
             on_eval(step, last)
 
+    evaluated = [0]
+
     class Evaluate(BaseCallback):
+        """Off-policy: every ``eval_every`` steps. On-policy: after the update of each rollout that
+        crossed a multiple of ``eval_every`` (SB3 updates after ``on_rollout_end``, so this is the
+        next ``on_rollout_start``, and the end of ``learn``), as our on-policy trainer does."""
+
         def _on_step(self) -> bool:
             step = self.num_timesteps
-            if step % config["eval_every"] == 0 or step == config["steps"]:
+            if not on_policy and (step % config["eval_every"] == 0 or step == config["steps"]):
                 evaluate(step)
             return True
 
+        def _on_rollout_start(self) -> None:
+            step = self.num_timesteps
+            if on_policy and step // config["eval_every"] > evaluated[0] // config["eval_every"]:
+                evaluated[0] = step
+                evaluate(step)
+
     try:
         model.learn(total_timesteps=config["steps"], callback=Evaluate())
+        if on_policy and evaluated[0] != model.num_timesteps:
+            evaluate(model.num_timesteps)
     finally:
         writer.close()
     return last

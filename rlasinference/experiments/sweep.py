@@ -19,7 +19,7 @@ import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
-from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_sb3_sac
+from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_peer
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import holder
 from rlasinference.training.loop import build_agent
@@ -112,7 +112,7 @@ def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callabl
     """Train (or finish) one trial in ``sweep_dir/name``; returns its final eval return."""
     run_dir = Path(sweep_dir) / name
     if config["algo"] in PEERS:
-        return run_sb3_sac(config, run_dir, report)
+        return run_peer(config, run_dir, report)
     cfg = resolve(config)
     step = trial_step(run_dir, config["algo"])
     if step is not None and step >= cfg.run.steps:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from rlasinference.core.checks import FINITE, Range
-from rlasinference.core.nets import mlp
+from rlasinference.core.nets import ACTIVATIONS, mlp
+from rlasinference.core.nets import orthogonal_init as init_orthogonal
 from rlasinference.samplers.base import (
     LOG_SQRT_2PI,
     DensityKind,
@@ -26,6 +27,12 @@ class TanhGaussian(Sampler):
     :param hidden: hidden layer sizes of the MLP ``c -> (mu, log sigma)``.
     :param log_std_min: lower clamp of ``log sigma`` (reference SAC: -20).
     :param log_std_max: upper clamp of ``log sigma`` (reference SAC: 2).
+    :param activation: of the hidden layers, ``relu`` or ``tanh``.
+    :param state_std: sigma is an output of the MLP (SAC); else a free parameter per action
+        dimension, independent of the context (the PPO references).
+    :param log_std_init: initial ``log sigma`` of the free parameter (``state_std`` false).
+    :param orthogonal_init: orthogonal weights, gain sqrt(2), and 0.01 on the mean's layer (the
+        PPO references); else torch's default.
     """
 
     density: ClassVar[DensityKind] = "exact"
@@ -40,14 +47,27 @@ class TanhGaussian(Sampler):
         hidden: Sequence[int] = (256, 256),
         log_std_min: float = -20.0,
         log_std_max: float = 2.0,
+        activation: str = "relu",
+        state_std: bool = True,
+        log_std_init: float = 0.0,
+        orthogonal_init: bool = False,
     ) -> None:
         super().__init__(context_dim, action_dim)
-        self.net = mlp(context_dim, hidden, 2 * action_dim)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"sampler.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+        self.net = mlp(context_dim, hidden, (2 if state_std else 1) * action_dim, ACTIVATIONS[activation])
+        if orthogonal_init:
+            init_orthogonal(self.net, 0.01)
+        self.log_std = None if state_std else nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         self.log_std_min = log_std_min
         self.log_std_max = log_std_max
 
     def _mean_log_std(self, context: Tensor) -> tuple[Tensor, Tensor]:
-        mean, log_std = self.net(context).chunk(2, dim=-1)
+        if self.log_std is None:
+            mean, log_std = self.net(context).chunk(2, dim=-1)
+        else:
+            mean = self.net(context)
+            log_std = self.log_std.expand_as(mean)
         return mean, log_std.clamp(self.log_std_min, self.log_std_max)
 
     def sample(self, context: Tensor, n: int = 1) -> Samples:

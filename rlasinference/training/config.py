@@ -134,10 +134,10 @@ def resolve(overrides: dict[str, Any]) -> Config:
         raise UserError(f"sampler must be a name, got {sampler_name!r}")
     sampler_cls = get_sampler_class(sampler_name)
     options = preset.default_sampler_options(sampler_name)
-    critic_name = overrides.get("critic", preset.config_cls().critic)
-    if not isinstance(critic_name, str):
+    critic_name = overrides.get("critic", getattr(preset.config_cls(), "critic", None))
+    if critic_name is not None and not isinstance(critic_name, str):
         raise UserError(f"critic must be a name, got {critic_name!r}")
-    critic_cls = get_critic_class(critic_name)
+    critic_cls = get_critic_class(critic_name) if critic_name is not None else None
     critic_defaults = preset.default_critic_options(critic_name)
 
     valid = sorted(run_fields | algo_fields) + [f"sampler.{k}" for k in options]
@@ -151,7 +151,8 @@ def resolve(overrides: dict[str, Any]) -> Config:
     options = set_sampler_options(options, {k: v for k, v in overrides.items() if k.startswith("sampler.")})
     check_sampler_options(sampler_cls, options)
     critic = set_options(critic_defaults, {k: v for k, v in overrides.items() if k.startswith("critic.")}, "critic")
-    check_options(critic, critic_cls.option_ranges, critic_cls.ordered_options, "critic.")
+    if critic_cls is not None:
+        check_options(critic, critic_cls.option_ranges, critic_cls.ordered_options, "critic.")
     config = Config(RunConfig(**run_kw), preset.config_cls(**algo_kw), options, critic)
     check_config(config.run)
     if config.run.precision not in PRECISIONS:

@@ -146,15 +146,11 @@ class Trainer:
         compile_setting = run.compile
         if run.compile == "auto" and "compiled" in chosen:
             compile_setting = "always" if chosen["compiled"] else "never"
-        updates = (run.steps - config.algo.learning_starts) * config.algo.updates_per_step
-        self.compiled = compile_sampler(self.agent, compile_setting, updates)
+        self.compiled = compile_sampler(self.agent, compile_setting, self._planned_updates())
         self.eval_env, _ = make_env(run.env)
         self.action_dim = spec.action_dim
-        _check_buffer_fits(min(config.algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
-        self.buffer = ReplayBuffer(config.algo.buffer_size, spec.obs_dim, spec.action_dim, self.device)
-
         self.step = 0
-        self.episode = Episode()
+        self._init_collection(spec)
         self.window = LogWindow(self.agent.metric_names, self.device)
         self.best_eval = -math.inf
         self.last_eval: float | None = None
@@ -175,7 +171,7 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         trainer = {
-            **self.episode.state_dict(self.action_dim),
+            **self._collection_state(),
             **self.window.state_dict(),
             "best_eval": self.best_eval,
             "last_eval": self.last_eval,
@@ -185,8 +181,7 @@ class Trainer:
             "precision": self.precision,
             "compiled": self.compiled,
         }
-        buffer = self.buffer.state_dict() if self.config.run.save_buffer else None
-        return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, "buffer": buffer}
+        return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, **self._data_state()}
 
     def _restore(self, state: dict[str, Any]) -> None:
         where = f"checkpoint in {str(self.ckpt_dir)!r}"
@@ -194,9 +189,7 @@ class Trainer:
         try:
             t = state["trainer"]
             self.step = state["step"]
-            if state["buffer"] is not None:
-                self.buffer.load_state_dict(state["buffer"])
-            self.episode.load_state_dict(t, resumable=state["buffer"] is not None)
+            self._restore_collection(state)
             self.window.load_state_dict(t)
             self.best_eval, self.last_eval = t["best_eval"], t["last_eval"]
             self.elapsed_before = t["elapsed"]
@@ -206,6 +199,28 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
             raise UserError(f"{where} does not match this run's trainer state: {exc}") from None
         self.last_checkpoint_step = self.step
+
+    # -- what the off-policy regime collects: one env, replay (``OnPolicyTrainer`` overrides) --
+    def _planned_updates(self) -> int:
+        algo = self.config.algo
+        return (self.config.run.steps - algo.learning_starts) * algo.updates_per_step
+
+    def _init_collection(self, spec: EnvSpec) -> None:
+        algo, run = self.config.algo, self.config.run
+        _check_buffer_fits(min(algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
+        self.buffer = ReplayBuffer(algo.buffer_size, spec.obs_dim, spec.action_dim, self.device)
+        self.episode = Episode()
+
+    def _collection_state(self) -> dict[str, Any]:
+        return self.episode.state_dict(self.action_dim)
+
+    def _data_state(self) -> dict[str, Any]:
+        return {"buffer": self.buffer.state_dict() if self.config.run.save_buffer else None}
+
+    def _restore_collection(self, state: dict[str, Any]) -> None:
+        if state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"])
+        self.episode.load_state_dict(state["trainer"], resumable=state["buffer"] is not None)
 
     def elapsed(self) -> float:
         """Seconds of training so far, summed over the processes that ran this run."""

@@ -38,5 +38,6 @@ def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Pat
     ax.set_ylabel("episode return")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    if train or evals or warmup_steps > 0:  # (a run stopped before its first episode has nothing yet)
+        ax.legend(loc="lower right", fontsize=8)
     return save_figure(fig, run_dir / "learning_curve.png")

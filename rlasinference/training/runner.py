@@ -16,6 +16,7 @@ from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.lock import RunLock
 from rlasinference.training.loop import LAST, Trainer, print_note
+from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import (
     CONFIG,
     create_run_dir,
@@ -89,7 +90,8 @@ def _run(
         if new:
             create_run_dir(run_dir, cfg, command, replace=True)
         try:
-            trainer = Trainer(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
+            trainer_cls = OnPolicyTrainer if cfg.preset.on_policy else Trainer
+            trainer = trainer_cls(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
         except UserError:
             if new:  # the env or agent could not be built: leave no half-made run behind (lock held)
                 discard_run_dir(run_dir, created)

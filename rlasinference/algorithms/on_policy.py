@@ -1,0 +1,324 @@
+"""On-policy MaxEnt actor-critic: PPO's clipped surrogate with any sampler that has a density.
+
+The shared recipe of the on-policy presets; one update takes a rollout of ``num_steps`` steps
+of ``num_envs`` envs and, for ``epochs`` passes over it in ``minibatches`` shuffled minibatches:
+  1. policy:  the clipped surrogate -min(r A, clip(r, 1 - eps, 1 + eps) A) with the ratio
+              r = pi(a|s) / pi_old(a|s) of the density the sampler gives the action it took
+              (``exact``: log pi; a sampler with a ``path_log_prob``: the joint density of the
+              stored denoising path, exact for a chain of Gaussian steps)
+  2. entropy: tau H from fresh reparameterised samples (``bonus``; exact log pi or the
+              sampler's bound), or -tau log pi_old added to every reward (``reward``, the
+              soft return); tau fixed, or learned by dual descent towards a target entropy
+  3. value:   squared error to the GAE(lambda) returns, clipped around the old value
+and one Adam step on their sum, the gradient clipped to a global norm. Advantages are GAE over
+rewards in which a time-limit truncation adds gamma V(final obs) (the episode did not end).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import Tensor
+
+from rlasinference.algorithms.base import Agent
+from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
+from rlasinference.core.errors import UserError
+from rlasinference.core.nets import ACTIVATIONS, mlp, orthogonal_init
+from rlasinference.core.normalize import RunningMeanStd
+from rlasinference.objectives import Temperature, temperature_loss
+from rlasinference.policies import Policy
+from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
+
+ENTROPY_MODES = ("bonus", "reward")
+
+
+@dataclass
+class OnPolicyConfig:
+    """Fields of every on-policy preset; defaults are PPO's continuous-control ones (CleanRL's
+    ``ppo_continuous_action.py``, openai/baselines ppo2 with its MuJoCo settings).
+
+    :param sampler: registry name or ``module:Class`` of the policy's sampler.
+    :param value_hidden: hidden sizes of the value network.
+    :param value_activation: its activation, ``tanh`` or ``relu``.
+    :param num_envs: envs stepped together (in this process, one after the other).
+    :param num_steps: steps per env in a rollout.
+    :param epochs: passes over a rollout.
+    :param minibatches: minibatches per pass.
+    :param gamma: discount.
+    :param gae_lambda: GAE's lambda.
+    :param clip: the ratio's clip range epsilon.
+    :param clip_value: clip the value around its rollout value by the same epsilon.
+    :param value_coef: weight of the value loss.
+    :param lr: Adam step size (policy and value).
+    :param anneal_lr: lower the step size linearly to 0 over the run.
+    :param max_grad_norm: global gradient norm clip (0: none).
+    :param norm_adv: standardise the advantages per minibatch.
+    :param norm_obs: normalise observations by running statistics (saved with the agent).
+    :param clip_obs: clip normalised observations to this magnitude.
+    :param norm_reward: divide rewards by the running std of the discounted return.
+    :param clip_reward: clip scaled rewards to this magnitude.
+    :param target_kl: stop the epochs of an update once the approximate KL passes this (None: never).
+    :param temperature: tau, the weight of the entropy (0: plain PPO); the initial value when learned.
+    :param learn_temperature: learn tau by dual descent towards ``target_entropy``.
+    :param target_entropy: H_bar; ``None`` means -dim(A).
+    :param lr_temperature: Adam step size of log tau.
+    :param entropy: ``bonus`` (tau H in the loss) or ``reward`` (-tau log pi in every reward).
+    """
+
+    sampler: str = "gaussian"
+    value_hidden: list[int] = ranged([64, 64], LAYERS)
+    value_activation: str = "tanh"
+    num_envs: int = ranged(1, AT_LEAST_ONE)
+    num_steps: int = ranged(2048, AT_LEAST_ONE)
+    epochs: int = ranged(10, AT_LEAST_ONE)
+    minibatches: int = ranged(32, AT_LEAST_ONE)
+    gamma: float = ranged(0.99, UNIT)
+    gae_lambda: float = ranged(0.95, UNIT)
+    clip: float = ranged(0.2, POSITIVE)
+    clip_value: bool = True
+    value_coef: float = ranged(0.5, NON_NEGATIVE)
+    lr: float = ranged(3e-4, POSITIVE)
+    anneal_lr: bool = True
+    max_grad_norm: float = ranged(0.5, NON_NEGATIVE)
+    norm_adv: bool = True
+    norm_obs: bool = True
+    clip_obs: float = ranged(10.0, POSITIVE)
+    norm_reward: bool = True
+    clip_reward: float = ranged(10.0, POSITIVE)
+    target_kl: float | None = ranged(None, Range(0, low_open=True, optional=True))
+    temperature: float = ranged(0.0, NON_NEGATIVE)
+    learn_temperature: bool = False
+    target_entropy: float | None = ranged(None, Range(optional=True))
+    lr_temperature: float = ranged(3e-4, POSITIVE)
+    entropy: str = "bonus"
+
+    #: what the off-policy trainer reads; an on-policy agent learns from its rollouts only
+    on_policy: ClassVar[bool] = True
+
+
+def check_on_policy_parts(config: OnPolicyConfig, sampler_cls: type[Sampler]) -> None:
+    """One line naming what is wrong when the config's choices do not go together."""
+    if not has_action_density(sampler_cls):
+        valid = [n for n, c in SAMPLERS if has_action_density(c)]
+        raise UserError(
+            f"on-policy training needs the density of the actions taken (density exact, or a sampler with "
+            f"path_log_prob); sampler {config.sampler!r} has density {sampler_cls.density!r}; valid: {', '.join(valid)}"
+        )
+    choices: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+        ("entropy", config.entropy, ENTROPY_MODES),
+        ("value_activation", config.value_activation, tuple(ACTIVATIONS)),
+    )
+    for name, value, allowed in choices:
+        if value not in allowed:
+            raise UserError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if config.learn_temperature and config.temperature <= 0:
+        raise UserError("a learned temperature needs an initial temperature > 0, e.g. --set temperature=0.1")
+    if config.minibatches > config.num_steps * config.num_envs:
+        raise UserError(
+            f"minibatches ({config.minibatches}) cannot exceed the rollout's num_steps x num_envs "
+            f"({config.num_steps * config.num_envs})"
+        )
+
+
+def has_action_density(sampler_cls: type[Sampler]) -> bool:
+    """Whether a PPO ratio can be formed: an exact log-density, or a path density."""
+    return sampler_cls.density == "exact" or callable(getattr(sampler_cls, "path_log_prob", None))
+
+
+class Rollout(NamedTuple):
+    """One rollout, ``[T, N, ...]`` (T steps of N envs), on the agent's device.
+
+    ``obs`` are normalised as the policy saw them; ``taken`` is what the density of the action
+    is re-evaluated from (the action, or the sampler's path); ``rewards`` are scaled, with the
+    truncation bootstrap added; ``ends`` is 1.0 where the episode ended after the step (either
+    way); ``values`` and ``log_density`` are the old ones; ``last_value [N]`` is V of the obs
+    after the last step.
+    """
+
+    obs: Tensor
+    taken: Tensor
+    rewards: Tensor
+    ends: Tensor
+    values: Tensor
+    log_density: Tensor
+    last_value: Tensor
+
+
+def gae(rewards: Tensor, values: Tensor, ends: Tensor, last_value: Tensor, gamma: float, lam: float) -> Tensor:
+    """GAE(lambda) advantages ``[T, N]`` (Schulman et al. 2016): no bootstrap across an episode's end."""
+    advantages = torch.zeros_like(rewards)
+    running = torch.zeros_like(last_value)
+    next_value = last_value
+    for t in range(rewards.shape[0] - 1, -1, -1):
+        carry = 1.0 - ends[t]
+        delta = rewards[t] + gamma * next_value * carry - values[t]
+        running = delta + gamma * lam * carry * running
+        advantages[t] = running
+        next_value = values[t]
+    return advantages
+
+
+class OnPolicyAgent(Agent):
+    """The on-policy agent; see the module docstring for the update."""
+
+    def __init__(
+        self,
+        config: OnPolicyConfig,
+        sampler_options: dict[str, Any],
+        critic_options: dict[str, Any],
+        obs_dim: int,
+        action_dim: int,
+    ) -> None:
+        super().__init__()
+        if critic_options:
+            raise UserError("on-policy presets learn a state value, not a Q critic: they take no critic options")
+        sampler_cls = get_sampler_class(config.sampler)
+        check_on_policy_parts(config, sampler_cls)
+        self.config = config
+        self.batch_size = config.num_steps * config.num_envs
+        self.learning_starts, self.updates_per_step = 0, 1
+        self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
+        self.value = mlp(obs_dim, config.value_hidden, 1, ACTIVATIONS[config.value_activation])
+        orthogonal_init(self.value, 1.0)
+        self.obs_rms = RunningMeanStd(obs_dim) if config.norm_obs else None
+        self.temperature = Temperature(config.temperature, config.learn_temperature) if config.temperature > 0 else None
+        self.target_entropy = -float(action_dim) if config.target_entropy is None else float(config.target_entropy)
+        self.policy = Policy(self.sampler)
+        groups: list[dict[str, Any]] = [
+            {"params": [*self.sampler.parameters(), *self.value.parameters()], "lr": config.lr, "part": "model"}
+        ]
+        if config.learn_temperature and self.temperature is not None:
+            groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature, "part": "temperature"})
+        self.optimizers = {"adam": torch.optim.Adam(groups, eps=1e-5)}  # eps of the PPO references
+        self.metric_names = ("loss_policy", "loss_value", "entropy", "approx_kl", "clip_fraction", "lr")
+        self.metric_names += ("explained_variance", "grad_norm") + ("tau",) * (self.temperature is not None)
+        self.metric_names += ("loss_temperature",) * config.learn_temperature
+
+    # -- acting --------------------------------------------------------------------------------
+    def normalize_obs(self, obs: Tensor, update: bool = False) -> Tensor:
+        """Observations as the networks see them; ``update`` folds them into the statistics first."""
+        if self.obs_rms is None:
+            return obs
+        if update:
+            self.obs_rms.update(obs)
+        return self.obs_rms.normalize(obs, self.config.clip_obs)
+
+    def act(self, obs: Tensor, deterministic: bool) -> Tensor:
+        return self.policy.act(self.normalize_obs(obs), deterministic)
+
+    @torch.no_grad()
+    def explore(self, obs: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """For a rollout step, with ``obs`` already normalised: ``(actions [N, A], taken [N, K],
+        log_density [N], value [N])``."""
+        samples = self.sampler.sample(obs, 1)
+        path = samples.extras.get("path")
+        taken = samples.actions[:, 0] if path is None else path.flatten(1)
+        log_density = self.taken_log_density(obs, taken)
+        return samples.actions[:, 0], taken, log_density, self.value(obs)[:, 0]
+
+    def taken_log_density(self, obs: Tensor, taken: Tensor) -> Tensor:
+        """Log-density of taken actions (or stored paths) under the current sampler, ``[B]``.
+
+        Also evaluated, not copied from the sample, for the old policy: the ratio of the first
+        minibatch is then 1 up to float rounding, whatever the sample's own estimate was (a
+        tanh-squashed action is re-evaluated from its clipped inverse, both times)."""
+        if self.sampler.density == "exact":
+            return self.sampler.log_prob(obs, taken.unsqueeze(1))[:, 0]
+        path_log_prob = getattr(self.sampler, "path_log_prob")  # noqa: B009 (checked at construction)
+        return path_log_prob(obs, taken)
+
+    def tau(self) -> float:
+        return 0.0 if self.temperature is None else float(self.temperature())
+
+    def value_of(self, obs: Tensor) -> Tensor:
+        with torch.no_grad():
+            return self.value(obs)[:, 0]
+
+    # -- learning ------------------------------------------------------------------------------
+    def set_progress(self, fraction: float) -> float:
+        """Anneal the step size for an update at ``fraction`` (0 at the start) of the run; returns it."""
+        lr = self.config.lr * (1.0 - fraction) if self.config.anneal_lr else self.config.lr
+        self.optimizers["adam"].param_groups[0]["lr"] = lr
+        return lr
+
+    def learn(self, rollout: Rollout) -> Iterator[dict[str, Tensor]]:
+        """The update on one rollout; yields the metrics of every minibatch step."""
+        cfg = self.config
+        advantages = gae(rollout.rewards, rollout.values, rollout.ends, rollout.last_value, cfg.gamma, cfg.gae_lambda)
+        returns = advantages + rollout.values
+        flat = {
+            "obs": rollout.obs.flatten(0, 1),
+            "taken": rollout.taken.flatten(0, 1),
+            "log_density": rollout.log_density.flatten(),
+            "values": rollout.values.flatten(),
+            "advantages": advantages.flatten(),
+            "returns": returns.flatten(),
+        }
+        size = flat["returns"].shape[0]
+        var = flat["returns"].var()
+        explained = 1.0 - (flat["returns"] - flat["values"]).var() / var if var > 0 else torch.tensor(math.nan)
+        lr = torch.tensor(self.optimizers["adam"].param_groups[0]["lr"])
+        bounds = torch.linspace(0, size, cfg.minibatches + 1).round().long().tolist()
+        for _ in range(cfg.epochs):
+            order = torch.randperm(size, device=flat["returns"].device)
+            kls = []
+            for lo, hi in itertools.pairwise(bounds):
+                metrics = self._minibatch({k: v[order[lo:hi]] for k, v in flat.items()})
+                metrics["lr"] = lr
+                kls.append(metrics["approx_kl"])
+                yield metrics
+            if cfg.target_kl is not None and float(torch.stack(kls).mean()) > cfg.target_kl:
+                break
+        self.updates += 1
+        yield {"explained_variance": explained.detach()}
+
+    def _minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
+        cfg = self.config
+        log_ratio = self.taken_log_density(mb["obs"], mb["taken"]) - mb["log_density"]
+        ratio = log_ratio.exp()
+        adv = mb["advantages"]
+        if cfg.norm_adv and adv.numel() > 1:
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        loss_policy = torch.max(-adv * ratio, -adv * ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip)).mean()
+        value = self.value(mb["obs"])[:, 0]
+        error = (value - mb["returns"]).square()
+        if cfg.clip_value:
+            clipped = mb["values"] + (value - mb["values"]).clamp(-cfg.clip, cfg.clip)
+            error = torch.max(error, (clipped - mb["returns"]).square())
+        loss_value = 0.5 * error.mean()
+        loss = loss_policy + cfg.value_coef * loss_value
+        metrics: dict[str, Tensor] = {}
+        if self.temperature is not None:
+            tau = self.temperature()
+            metrics["tau"] = tau
+            if cfg.entropy == "bonus":
+                fresh = self.sampler.sample(mb["obs"], 1).log_density
+                assert fresh is not None
+                loss = loss + tau * fresh.mean()  # - tau H, H = -E[log pi] (or the bound's)
+                estimate = fresh
+            else:
+                estimate = mb["log_density"]
+            if cfg.learn_temperature:
+                metrics["loss_temperature"] = temperature_loss(self.temperature.log_tau, estimate, self.target_entropy)
+                loss = loss + metrics["loss_temperature"]
+        opt = self.optimizers["adam"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = opt.param_groups[0]["params"]
+        limit = cfg.max_grad_norm if cfg.max_grad_norm > 0 else math.inf
+        metrics["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, limit)
+        opt.step()
+        with torch.no_grad():
+            metrics |= {
+                "loss_policy": loss_policy,
+                "loss_value": loss_value,
+                "entropy": -mb["log_density"].mean(),
+                "approx_kl": ((ratio - 1.0) - log_ratio).mean(),
+                "clip_fraction": ((ratio - 1.0).abs() > cfg.clip).float().mean(),
+            }
+        return {k: v.detach() for k, v in metrics.items()}

@@ -1,0 +1,173 @@
+"""The on-policy training loop: ``num_envs`` envs stepped together, rollouts of ``num_steps``
+each, the agent's update on every rollout. Run directories, metrics, evaluation, checkpoints
+(exact resume), Ctrl-C and the stop on non-finite values are the off-policy ``Trainer``'s.
+
+Checkpoints are taken between rollouts; a stop request (Ctrl-C, SIGTERM) ends the rollout in
+progress and its update first. The envs are stepped in this process, one after the other,
+rather than through ``gymnasium.vector``: an exact resume puts every env back mid-episode by
+replaying its episode's actions from its reset seed, and the vector API does not expose its
+sub-envs' resets and autoreset state to do that.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlasinference.algorithms.on_policy import OnPolicyAgent, Rollout
+from rlasinference.core.normalize import RunningMeanStd
+from rlasinference.envs import EnvSpec, make_env
+from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed
+from rlasinference.training.loop import Trainer
+from rlasinference.training.state import Episode
+
+
+class OnPolicyTrainer(Trainer):
+    """Trains an on-policy preset's ``config`` in ``run_dir`` (the ``Trainer``'s arguments)."""
+
+    agent: OnPolicyAgent
+
+    def _planned_updates(self) -> int:
+        algo = self.config.algo
+        return self.iterations() * algo.epochs * algo.minibatches
+
+    def iterations(self) -> int:
+        """Rollouts in the run: enough to reach ``steps`` (the last one may pass it)."""
+        return math.ceil(self.config.run.steps / (self.config.algo.num_steps * self.config.algo.num_envs))
+
+    def _init_collection(self, spec: EnvSpec) -> None:
+        algo = self.config.algo
+        self.envs = [self.env] + [make_env(self.config.run.env)[0] for _ in range(algo.num_envs - 1)]
+        self.episodes = [Episode(index=i) for i in range(algo.num_envs)]
+        self.next_episode = algo.num_envs
+        self.return_rms = RunningMeanStd(1)
+        self.returns = np.zeros(algo.num_envs)  # the discounted return the reward scale follows
+
+    def _collection_state(self) -> dict[str, Any]:
+        return {
+            "episodes": [e.state_dict(self.action_dim) for e in self.episodes],
+            "next_episode": self.next_episode,
+            "return_rms": self.return_rms.state_dict(),
+            "discounted_returns": torch.as_tensor(self.returns),
+        }
+
+    def _data_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_collection(self, state: dict[str, Any]) -> None:
+        t = state["trainer"]
+        if len(t["episodes"]) != len(self.episodes):
+            raise ValueError(f"the checkpoint has {len(t['episodes'])} envs, this config {len(self.episodes)}")
+        for episode, saved in zip(self.episodes, t["episodes"]):
+            episode.load_state_dict(saved, resumable=True)
+        self.next_episode = int(t["next_episode"])
+        self.return_rms.load_state_dict(t["return_rms"])
+        self.returns = t["discounted_returns"].numpy().copy()
+
+    # -- envs ----------------------------------------------------------------------------------
+    def _reset(self, i: int) -> np.ndarray:
+        """Reset env ``i`` for its current episode and replay the actions already taken in it."""
+        obs, _ = self.envs[i].reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episodes[i].index))
+        for action in self.episodes[i].actions:
+            obs, *_ = self.envs[i].step(action)
+        return obs
+
+    def _obs_tensor(self, obs: list[np.ndarray]) -> torch.Tensor:
+        return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
+
+    def _scale_rewards(self, rewards: np.ndarray, terminated: np.ndarray) -> np.ndarray:
+        """Rewards divided by the running std of the discounted return (gymnasium's
+        ``NormalizeReward`` rule), clipped; unchanged without ``norm_reward``."""
+        algo = self.config.algo
+        if not algo.norm_reward:
+            return rewards
+        self.returns = self.returns * algo.gamma * (1.0 - terminated) + rewards
+        self.return_rms.update(torch.as_tensor(self.returns).unsqueeze(1))
+        return self.return_rms.scale(torch.as_tensor(rewards), algo.clip_reward).numpy()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _loop(self, progress: Any) -> None:
+        run, algo, agent = self.config.run, self.config.algo, self.agent
+        n, steps_per_rollout = algo.num_envs, algo.num_steps
+        task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
+        raw = [self._reset(i) for i in range(n)]
+        # a fresh run sees its first observations here; a resumed one saw them before its checkpoint
+        obs = agent.normalize_obs(self._obs_tensor(raw), update=self.step == 0)
+        self.started = self.last_save_time = time.perf_counter()
+        log_time, log_step = self.started, self.step
+        dim = obs.shape[1]
+        while self.step < run.steps and not self.stop_requested:
+            rollout_start = time.perf_counter()
+            buf_obs = torch.zeros(steps_per_rollout, n, dim, device=self.device)
+            buf_taken: torch.Tensor | None = None
+            buf_logp = torch.zeros(steps_per_rollout, n, device=self.device)
+            buf_values = torch.zeros(steps_per_rollout, n, device=self.device)
+            rewards = np.zeros((steps_per_rollout, n))
+            ends = np.zeros((steps_per_rollout, n))
+            bootstrap: list[tuple[int, int, np.ndarray]] = []  # (t, env, final obs) of truncations
+            tau = agent.tau()
+            for t in range(steps_per_rollout):
+                actions, taken, logp, value = agent.explore(obs)
+                if buf_taken is None:
+                    buf_taken = torch.zeros(steps_per_rollout, n, taken.shape[1], device=self.device)
+                buf_obs[t], buf_taken[t], buf_logp[t], buf_values[t] = obs, taken, logp, value
+                actions_np = actions.cpu().numpy()
+                terminated = np.zeros(n)
+                for i in range(n):
+                    next_obs, reward, term, trunc, _ = self.envs[i].step(actions_np[i])
+                    self.episodes[i].record(actions_np[i], float(reward))
+                    rewards[t, i], terminated[i] = float(reward), float(term)
+                    if term or trunc:
+                        ends[t, i] = 1.0
+                        if not term:
+                            bootstrap.append((t, i, next_obs))
+                        self.window.episodes.append(self.episodes[i].next())
+                        self.episodes[i].index, self.next_episode = self.next_episode, self.next_episode + 1
+                        next_obs = self._reset(i)
+                    raw[i] = next_obs
+                rewards[t] = self._scale_rewards(rewards[t], terminated)
+                obs = agent.normalize_obs(self._obs_tensor(raw), update=True)
+                self.step += n
+            assert buf_taken is not None
+            scaled = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
+            if tau > 0 and algo.entropy == "reward":
+                scaled = scaled - tau * buf_logp  # the soft return: -tau log pi(a|s) with every reward
+            if bootstrap:  # a time limit is not an end: gamma V(final obs) stands for what follows
+                finals = agent.normalize_obs(self._obs_tensor([o for _, _, o in bootstrap]))
+                values = agent.value_of(finals)
+                for (t, i, _), v in zip(bootstrap, values):
+                    scaled[t, i] += algo.gamma * v
+            rollout = Rollout(
+                obs=buf_obs,
+                taken=buf_taken,
+                rewards=scaled,
+                ends=torch.as_tensor(ends, dtype=torch.float32, device=self.device),
+                values=buf_values,
+                log_density=buf_logp,
+                last_value=agent.value_of(obs),
+            )
+            first = self.step - n * steps_per_rollout
+            agent.set_progress(first / (self.iterations() * n * steps_per_rollout))
+            for metrics in agent.learn(rollout):
+                self.window.add(metrics)
+            now = time.perf_counter()
+            if self.step // run.log_every > first // run.log_every:
+                self._log((self.step - log_step) / max(now - log_time, 1e-9))
+                log_time, log_step = now, self.step
+            if self.step // run.eval_every > first // run.eval_every or self.step >= run.steps:
+                ret = self.evaluate()
+                self.save()
+                progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}")
+                if self.on_eval is not None:
+                    self.on_eval(self.step, ret)
+            elif run.checkpoint_every_s > 0 and now - self.last_save_time >= run.checkpoint_every_s:
+                self.save()
+            last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
+            sps = n * steps_per_rollout / max(time.perf_counter() - rollout_start, 1e-9)
+            progress.update(task, completed=min(self.step, run.steps), sps=f"{sps:.0f}", last_eval=last)
+        if self.stop_requested:
+            self.save()

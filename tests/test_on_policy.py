@@ -1,0 +1,178 @@
+"""The on-policy regime: GAE and running statistics against direct computations, PPO's update
+invariants, exact resume, the samplers it accepts, and the sb3-ppo peer."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from rlasinference.algorithms.on_policy import Rollout, gae
+from rlasinference.cli.main import app
+from rlasinference.core.normalize import RunningMeanStd
+from rlasinference.training.checkpoint import load_checkpoint
+from rlasinference.training.config import resolve
+from rlasinference.training.on_policy_loop import OnPolicyTrainer
+from rlasinference.training.run_dir import create_run_dir
+
+TINY_PPO = {
+    "algo": "ppo", "num_steps": 48, "minibatches": 4, "epochs": 2, "sampler.hidden": [16], "value_hidden": [16],
+    "eval_episodes": 1, "log_every": 48, "threads": 1,
+}  # fmt: skip
+
+
+def test_gae_matches_the_definition() -> None:
+    """A_t = sum_k (gamma lambda)^k delta_{t+k}, cut at the end of an episode; 3 steps, 2 envs."""
+    rewards = torch.tensor([[1.0, 0.5], [2.0, -1.0], [0.0, 3.0]])
+    values = torch.tensor([[0.3, 0.1], [0.2, 0.4], [-0.5, 0.6]])
+    ends = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
+    last = torch.tensor([0.7, -0.2])
+    gamma, lam = 0.9, 0.8
+    got = gae(rewards, values, ends, last, gamma, lam)
+    for env in range(2):
+        for t in range(3):
+            expected, discount = 0.0, 1.0
+            for k in range(t, 3):
+                nxt = last[env] if k == 2 else values[k + 1, env]
+                delta = rewards[k, env] + gamma * nxt * (1 - ends[k, env]) - values[k, env]
+                expected += discount * float(delta)
+                if ends[k, env]:
+                    break
+                discount *= gamma * lam
+            assert got[t, env].item() == pytest.approx(expected, abs=1e-6), (t, env)
+
+
+def test_running_statistics_equal_the_whole_stream() -> None:
+    torch.manual_seed(0)
+    data = torch.randn(1000, 3, dtype=torch.float64) * torch.tensor([1.0, 5.0, 0.1]) + 2.0
+    rms = RunningMeanStd(3)
+    for chunk in data.split(37):
+        rms.update(chunk)
+    assert torch.allclose(rms.mean, data.mean(0), atol=1e-6)
+    assert torch.allclose(rms.var, data.var(0, unbiased=False), rtol=1e-3)
+    normalized = rms.normalize(data.float(), clip=10.0)
+    assert normalized.mean(0).abs().max() < 1e-3 and (normalized.std(0) - 1).abs().max() < 1e-2
+    assert rms.normalize(torch.full((1, 3), 1e6), clip=10.0).max() == 10.0
+
+
+def _agent(**extra: object):
+    config = resolve({**TINY_PPO, "env": "Pendulum-v1", **extra})
+    return config.preset.build(config.algo, config.sampler_options, 3, 1, config.critic_options)
+
+
+@pytest.mark.parametrize("sampler", ["gaussian", "flow"])
+def test_first_minibatch_has_ratio_one_and_every_part_moves(sampler: str) -> None:
+    """The old log-density is re-evaluated, not copied from the sample: the first minibatch's
+    ratio is 1 up to float rounding (minibatches are smaller batches than the rollout's), and
+    nothing is clipped. Policy and value both move."""
+    torch.manual_seed(0)
+    options = {"sampler.spline_hidden": 8} if sampler == "flow" else {}
+    agent = _agent(sampler=sampler, **options)
+    obs = torch.randn(16, 2, 3)
+    _, taken, logp, values = agent.explore(obs.flatten(0, 1))
+    rollout = Rollout(
+        obs=obs,
+        taken=taken.reshape(16, 2, -1),
+        rewards=torch.randn(16, 2),
+        ends=torch.zeros(16, 2),
+        values=values.reshape(16, 2),
+        log_density=logp.reshape(16, 2),
+        last_value=torch.zeros(2),
+    )
+    before = [p.detach().clone() for p in agent.parameters()]
+    steps = list(agent.learn(rollout))
+    assert abs(steps[0]["approx_kl"].item()) < 1e-6 and steps[0]["clip_fraction"].item() == 0.0
+    assert len(steps) == 2 * 4 + 1 and "explained_variance" in steps[-1]
+    moved = [not torch.equal(p, b) for p, b in zip(agent.parameters(), before)]
+    assert any(moved[: len(list(agent.sampler.parameters()))]) and all(
+        not torch.equal(p, b) for p, b in zip(agent.value.parameters(), before[-len(list(agent.value.parameters())) :])
+    )
+
+
+def test_a_learned_temperature_follows_the_entropy() -> None:
+    """Dual descent: with the policy's entropy far below the target, tau rises."""
+    torch.manual_seed(0)
+    agent = _agent(temperature=0.1, learn_temperature=True, target_entropy=5.0)
+    obs = torch.randn(16, 1, 3)
+    _, taken, logp, values = agent.explore(obs.flatten(0, 1))
+    rollout = Rollout(obs, taken.reshape(16, 1, -1), torch.randn(16, 1), torch.zeros(16, 1),
+                      values.reshape(16, 1), logp.reshape(16, 1), torch.zeros(1))  # fmt: skip
+    for _ in agent.learn(rollout):
+        pass
+    assert agent.tau() > 0.1
+
+
+def _rows(run_dir: Path) -> list[list[str]]:
+    with open(run_dir / "metrics.csv", newline="") as f:
+        return [[v for k, v in r.items() if k not in ("time_s", "sps")] for r in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"env": "Pendulum-v1", "num_envs": 2},
+        # a truncating env (time limit 20), the flow, a learned tau on the soft reward, no normalisation
+        {"env": "InvertedPendulum-v5", "sampler": "flow", "sampler.spline_hidden": 8, "temperature": 0.05,
+         "learn_temperature": True, "entropy": "reward", "norm_obs": False, "norm_reward": False},
+    ],
+    ids=["ppo-2envs", "maxent-flow"],
+)  # fmt: skip
+def test_stopped_and_resumed_on_policy_run_is_the_uninterrupted_one(tmp_path: Path, extra: dict) -> None:
+    """Stopped after the update of rollouts 2 and 3, mid-episode, and resumed: the same metrics
+    rows and final weights as the run that was not stopped."""
+    config = resolve({**TINY_PPO, "steps": 480, "eval_every": 200, **extra})
+    straight = create_run_dir(tmp_path / "straight", config)
+    OnPolicyTrainer(config, straight, quiet=True).train()
+    final = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
+    for stop_after in (2, 3):
+        stopped = create_run_dir(tmp_path / f"stopped{stop_after}", config)
+        trainer = OnPolicyTrainer(config, stopped, quiet=True)
+        learn, calls = trainer.agent.learn, []
+
+        def learn_then_stop(rollout, learn=learn, calls=calls, trainer=trainer, stop_after=stop_after):
+            calls.append(1)
+            if len(calls) == stop_after:
+                trainer.request_stop()
+            return learn(rollout)
+
+        trainer.agent.learn = learn_then_stop  # type: ignore[method-assign]
+        summary = trainer.train()
+        assert summary["interrupted"] and summary["step"] < 480
+        assert OnPolicyTrainer(config, stopped, quiet=True, resume=True).train()["step"] >= 480
+        assert _rows(stopped) == _rows(straight), f"stopped after rollout {stop_after}"
+        again = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
+        assert all(torch.equal(final[k], again[k]) for k in final), f"stopped after rollout {stop_after}"
+
+
+def test_ppo_trains_from_the_cli_with_flow_and_refuses_svgd(tmp_path: Path) -> None:
+    run = ["train", "--algo", "ppo", "--steps", "96", "--eval-every", "96", "--eval-episodes", "1", "--quiet"]
+    tiny = ["--set", "num_steps=48", "--set", "minibatches=4", "--set", "epochs=1", "--set", "sampler.hidden=[16]"]
+    out = tmp_path / "flow"
+    result = CliRunner().invoke(app, [*run, *tiny, "--sampler", "flow", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 96
+    result = CliRunner().invoke(app, [*run, *tiny, "--sampler", "svgd", "--out", str(tmp_path / "svgd")])
+    assert result.exit_code == 2 and "density" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    result = CliRunner().invoke(app, [*run, "--set", "entropy=maybe", "--out", str(tmp_path / "bad")])
+    assert result.exit_code == 2 and "entropy must be one of bonus, reward" in result.output
+    # evaluation of the saved run normalises observations with the saved statistics
+    result = CliRunner().invoke(app, ["eval", str(out), "--episodes", "1", "--json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_sb3_ppo_peer_evaluates_where_ours_does(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    from rlasinference.experiments.sweep import plan, run_trial
+
+    spec = {"name": "peer", "set": {"steps": 4100, "eval_every": 3000, "eval_episodes": 1}}
+    spec["runs"] = [{"algo": "sb3-ppo", "env": "Pendulum-v1"}]
+    (planned,) = plan(spec, tmp_path, threads=1)
+    reported: list[tuple[int, float]] = []
+    run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
+    # after the update of the rollout that crossed 3000 (4096), then the last one (6144)
+    assert [s for s, _ in reported] == [4096, 6144] and all(np.isfinite(r) for _, r in reported)
