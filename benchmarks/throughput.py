@@ -1,10 +1,13 @@
-"""Training throughput of SAC: rlasinference against Stable-Baselines3, side by side.
+"""Training throughput: rlasinference against Stable-Baselines3, side by side.
 
 Both train SAC with identical settings (256x256 MLPs, batch 256, one update per env step,
-Adam 3e-4, buffer 1M, learned temperature), each run in a fresh subprocess, alternating between
-the two libraries, at every torch thread count asked for (1, 2 and the default by default).
-Throughput is env steps per second over the training phase (after the uniform-random warm-up),
-the figure a user waits on. The headline compares each library at its own fastest thread count;
+Adam 3e-4, buffer 1M, learned temperature), or with ``--algo ppo`` PPO with identical settings
+(our ``ppo`` preset and the ``sb3-ppo`` peer: 2048-step rollouts, 10 epochs of 32 minibatches,
+64x64 tanh networks, normalised observations and rewards), each run in a fresh subprocess,
+alternating between the two libraries, at every torch thread count asked for (1, 2 and the
+default by default). Throughput is env steps per second over the training phase (SAC: after the
+uniform-random warm-up; PPO: after the first rollout and its update), the figure a user waits
+on. The headline compares each library at its own fastest thread count;
 the machine (CPU model, AMX / AVX-512) and its load average before and after are printed, since
 single figures on a busy machine are not comparable.
 
@@ -12,6 +15,7 @@ single figures on a busy machine are not comparable.
     python benchmarks/throughput.py                       # Pendulum-v1 and Hopper-v5
     python benchmarks/throughput.py --envs Hopper-v5 --steps 5000 --repeats 3 --threads 2
     python benchmarks/throughput.py --envs Hopper-v5 --side-by-side   # two of our runs at once
+    python benchmarks/throughput.py --algo ppo --envs Hopper-v5 HalfCheetah-v5 --steps 20480
 
 ``--side-by-side`` measures what ``rlai sweep`` does on this machine: two of our trainings at
 once (fresh processes, started together), at 1 and at 2 threads each, and prints the summed
@@ -31,62 +35,72 @@ from pathlib import Path
 
 from machine import describe, load
 
+ROLLOUT = 2048  # steps of a PPO rollout (one env), ours and SB3's
 
-def worker_ours(env: str, steps: int, learning_starts: int, threads: int, precision: str = "auto") -> float:
+
+def worker_ours(
+    env: str, steps: int, learning_starts: int, threads: int, precision: str = "auto", algo: str = "sac"
+) -> float:
     from rlasinference.training.config import resolve
-    from rlasinference.training.loop import Trainer
     from rlasinference.training.metrics import read_metrics
     from rlasinference.training.run_dir import create_run_dir
+    from rlasinference.training.runner import OnPolicyTrainer, Trainer
 
-    config = resolve(
-        {
-            "env": env,
-            "steps": steps,
-            "learning_starts": learning_starts,
-            "log_every": learning_starts,
-            "eval_every": steps,
-            "eval_episodes": 1,
-            "threads": threads,
-            "precision": precision,
-            "save_buffer": False,
-        }
-    )
+    common = {"algo": algo, "env": env, "steps": steps, "eval_every": steps, "eval_episodes": 1, "threads": threads}
+    if algo == "ppo":
+        config, start = resolve({**common, "log_every": ROLLOUT, "precision": precision}), ROLLOUT
+    else:
+        settings = {"learning_starts": learning_starts, "log_every": learning_starts, "save_buffer": False}
+        config, start = resolve({**common, **settings, "precision": precision}), learning_starts
+    trainer_cls = OnPolicyTrainer if config.preset.on_policy else Trainer
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = create_run_dir(Path(tmp) / "run", config)
-        Trainer(config, run_dir, quiet=True).train()
+        trainer_cls(config, run_dir, quiet=True).train()
         rows = [r for r in read_metrics(run_dir / "metrics.csv") if r["time_s"]]
     t = {int(r["step"]): float(r["time_s"]) for r in rows}
     last = max(t)
-    return (last - learning_starts) / (t[last] - t[learning_starts])
+    return (last - start) / (t[last] - t[start])
 
 
-def worker_sb3(env: str, steps: int, learning_starts: int, threads: int) -> float:
+def worker_sb3(env: str, steps: int, learning_starts: int, threads: int, algo: str = "sac") -> float:
     import gymnasium as gym
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from rlasinference.experiments.peers import sb3_sac
+    from rlasinference.envs import make_env
+    from rlasinference.experiments.peers import sb3_ppo, sb3_sac
 
     if threads > 0:
         torch.set_num_threads(threads)
+    start_at = ROLLOUT if algo == "ppo" else learning_starts
 
     class Clock(BaseCallback):
         start = 0.0
 
         def _on_step(self) -> bool:
-            if self.num_timesteps == learning_starts:
+            if algo != "ppo" and self.num_timesteps == start_at:
                 Clock.start = time.perf_counter()
             return True
 
-    model = sb3_sac(gym.make(env), learning_starts, seed=0)
+        def _on_rollout_start(self) -> None:  # PPO: after the first rollout's update, as ours
+            if algo == "ppo" and self.num_timesteps == start_at:
+                Clock.start = time.perf_counter()
+
+    if algo == "ppo":
+        vec = VecNormalize(DummyVecEnv([lambda: make_env(env)[0]]), clip_obs=10.0, clip_reward=10.0, gamma=0.99)
+        model = sb3_ppo(vec, seed=0)
+        steps = -(-steps // ROLLOUT) * ROLLOUT  # whole rollouts, as ours runs
+    else:
+        model = sb3_sac(gym.make(env), learning_starts, seed=0)
     model.learn(total_timesteps=steps, callback=Clock())
-    return (steps - learning_starts) / (time.perf_counter() - Clock.start)
+    return (model.num_timesteps - start_at) / (time.perf_counter() - Clock.start)
 
 
 def _command(lib: str, env: str, threads: int, args: argparse.Namespace) -> list[str]:
     cmd = [sys.executable, __file__, "--worker", lib, "--env", env, "--steps", str(args.steps)]
     cmd += ["--learning-starts", str(args.learning_starts), "--threads", str(threads)]
-    return [*cmd, "--precision", args.precision]
+    return [*cmd, "--precision", args.precision, "--algo", args.algo]
 
 
 def side_by_side(args: argparse.Namespace) -> None:
@@ -122,6 +136,7 @@ def main() -> None:
         "--threads", type=int, nargs="+", default=[1, 2, 0], help="torch thread counts to measure (0: the default)"
     )
     parser.add_argument("--precision", default="auto", help="our precision run option (auto, fp32, bf16)")
+    parser.add_argument("--algo", choices=["sac", "ppo"], default="sac", help="what both libraries train")
     parser.add_argument("--side-by-side", action="store_true", help="two of our runs at once, 1 and 2 threads each")
     parser.add_argument("--worker", choices=["ours", "sb3"], help=argparse.SUPPRESS)
     parser.add_argument("--env", help=argparse.SUPPRESS)
@@ -129,9 +144,9 @@ def main() -> None:
 
     if args.worker:
         if args.worker == "ours":
-            sps = worker_ours(args.env, args.steps, args.learning_starts, args.threads[0], args.precision)
+            sps = worker_ours(args.env, args.steps, args.learning_starts, args.threads[0], args.precision, args.algo)
         else:
-            sps = worker_sb3(args.env, args.steps, args.learning_starts, args.threads[0])
+            sps = worker_sb3(args.env, args.steps, args.learning_starts, args.threads[0], args.algo)
         print(json.dumps({"sps": sps}))
         return
     if args.side_by_side:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -150,17 +151,20 @@ class Rollout(NamedTuple):
 
 
 def gae(rewards: Tensor, values: Tensor, ends: Tensor, last_value: Tensor, gamma: float, lam: float) -> Tensor:
-    """GAE(lambda) advantages ``[T, N]`` (Schulman et al. 2016): no bootstrap across an episode's end."""
-    advantages = torch.zeros_like(rewards)
-    running = torch.zeros_like(last_value)
-    next_value = last_value
-    for t in range(rewards.shape[0] - 1, -1, -1):
-        carry = 1.0 - ends[t]
-        delta = rewards[t] + gamma * next_value * carry - values[t]
-        running = delta + gamma * lam * carry * running
+    """GAE(lambda) advantages ``[T, N]`` (Schulman et al. 2016): no bootstrap across an episode's end.
+
+    The backward recursion runs in NumPy on the CPU: thousands of sequential steps on rows of
+    ``N`` numbers, where each torch operation would cost more than its arithmetic."""
+    r, v, e = (x.detach().cpu().double().numpy() for x in (rewards, values, ends))
+    advantages = np.zeros_like(r)
+    running = np.zeros_like(r[0])
+    next_value = last_value.detach().cpu().double().numpy()
+    for t in range(r.shape[0] - 1, -1, -1):
+        carry = 1.0 - e[t]
+        running = r[t] + gamma * next_value * carry - v[t] + gamma * lam * carry * running
         advantages[t] = running
-        next_value = values[t]
-    return advantages
+        next_value = v[t]
+    return torch.as_tensor(advantages, dtype=rewards.dtype, device=rewards.device)
 
 
 class OnPolicyAgent(Agent):
@@ -194,32 +198,37 @@ class OnPolicyAgent(Agent):
         ]
         if config.learn_temperature and self.temperature is not None:
             groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature, "part": "temperature"})
-        self.optimizers = {"adam": torch.optim.Adam(groups, eps=1e-5)}  # eps of the PPO references
+        self.optimizers = {"adam": torch.optim.Adam(groups, eps=1e-5, fused=True)}  # eps of the PPO references
         self.metric_names = ("loss_policy", "loss_value", "entropy", "approx_kl", "clip_fraction", "lr")
         self.metric_names += ("explained_variance", "grad_norm") + ("tau",) * (self.temperature is not None)
         self.metric_names += ("loss_temperature",) * config.learn_temperature
 
     # -- acting --------------------------------------------------------------------------------
-    def normalize_obs(self, obs: Tensor, update: bool = False) -> Tensor:
-        """Observations as the networks see them; ``update`` folds them into the statistics first."""
+    def normalize_obs(self, obs: Tensor) -> Tensor:
+        """Observations as the networks see them (the statistics are not updated)."""
         if self.obs_rms is None:
             return obs
-        if update:
-            self.obs_rms.update(obs)
-        return self.obs_rms.normalize(obs, self.config.clip_obs)
+        normalized = self.obs_rms.normalize(obs.cpu().numpy(), self.config.clip_obs)
+        return torch.as_tensor(normalized, device=obs.device)
 
     def act(self, obs: Tensor, deterministic: bool) -> Tensor:
         return self.policy.act(self.normalize_obs(obs), deterministic)
 
-    @torch.no_grad()
-    def explore(self, obs: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """For a rollout step, with ``obs`` already normalised: ``(actions [N, A], taken [N, K],
-        log_density [N], value [N])``."""
+    @torch.inference_mode()
+    def explore(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        """For a rollout step, with ``obs`` already normalised: ``(actions [N, A], taken [N, K])``,
+        ``taken`` what the density of the action is evaluated from later (``taken_log_density``)."""
+        if self.sampler.density == "exact":
+            actions = self.sampler.draw(obs)
+            return actions, actions
         samples = self.sampler.sample(obs, 1)
-        path = samples.extras.get("path")
-        taken = samples.actions[:, 0] if path is None else path.flatten(1)
-        log_density = self.taken_log_density(obs, taken)
-        return samples.actions[:, 0], taken, log_density, self.value(obs)[:, 0]
+        return samples.actions[:, 0], samples.extras["path"].flatten(1)
+
+    @torch.no_grad()
+    def judge(self, obs: Tensor, taken: Tensor) -> tuple[Tensor, Tensor]:
+        """The old policy's log-density of a rollout's actions and the old values, ``[B]`` each,
+        in one batched call after the rollout (the policy does not change during it)."""
+        return self.taken_log_density(obs, taken), self.value(obs)[:, 0]
 
     def taken_log_density(self, obs: Tensor, taken: Tensor) -> Tensor:
         """Log-density of taken actions (or stored paths) under the current sampler, ``[B]``.

@@ -3,48 +3,73 @@
 Written here rather than taken from gymnasium's ``NormalizeObservation`` / ``NormalizeReward``
 wrappers: the statistics must live in the agent's checkpoint (an evaluation and a resumed run
 normalise exactly as training did), and the wrappers keep them in the env, out of reach of
-``state_dict``. The update is the same parallel (Chan et al.) rule in float64.
+``state_dict``. The update is the same parallel (Chan et al.) rule in float64, on NumPy arrays:
+it runs once per env step, where a few torch operations on tiny tensors would cost more than
+the env step itself.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 
 class RunningMeanStd(nn.Module):
-    """Mean and variance of every vector passed to ``update``, as buffers (saved with the module).
+    """Mean and variance of every vector passed to ``update``. A module whose statistics are its
+    extra state: they are saved with the agent's ``state_dict`` and stay on the CPU whatever the
+    agent's device.
 
     :param dim: vector size.
-    :param eps: initial count (as gymnasium's), and the variance floor of ``normalize``.
+    :param eps: initial count (as gymnasium's).
     """
 
     def __init__(self, dim: int, eps: float = 1e-4) -> None:
         super().__init__()
-        self.eps = eps
-        self.mean: Tensor
-        self.var: Tensor
-        self.count: Tensor
-        self.register_buffer("mean", torch.zeros(dim, dtype=torch.float64))
-        self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
-        self.register_buffer("count", torch.tensor(eps, dtype=torch.float64))
+        # updated in place: assigning attributes of a module costs more than this arithmetic
+        self.mean = np.zeros(dim)
+        self.var = np.ones(dim)
+        self._count = np.full(1, eps)
 
-    @torch.no_grad()
-    def update(self, x: Tensor) -> None:
+    @property
+    def count(self) -> float:
+        return float(self._count[0])
+
+    def update(self, x: np.ndarray) -> None:
         """Fold a batch ``[B, dim]`` into the statistics."""
-        x = x.to(torch.float64)
-        batch_mean, batch_var, n = x.mean(0), x.var(0, unbiased=False), x.shape[0]
-        delta, total = batch_mean - self.mean, self.count + n
-        m2 = self.var * self.count + batch_var * n + delta.square() * self.count * n / total
-        self.mean += delta * n / total
-        self.var.copy_(m2 / total)
-        self.count.copy_(total)
+        x = np.asarray(x, dtype=np.float64)
+        n, count = x.shape[0], self._count[0]
+        # (written out: np.mean and np.var cost more than the arithmetic on a few numbers)
+        batch_mean = x[0] if n == 1 else x.sum(0) / n
+        delta, total = batch_mean - self.mean, count + n
+        m2 = self.var * count + np.square(delta) * (count * n / total)
+        if n > 1:
+            m2 += np.square(x - batch_mean).sum(0)
+        self.mean += delta * (n / total)
+        np.divide(m2, total, out=self.var)
+        self._count[0] = total
 
-    def normalize(self, x: Tensor, clip: float) -> Tensor:
-        """``(x - mean) / sqrt(var + eps)`` clipped to ``[-clip, clip]``, in ``x``'s dtype."""
-        out = (x - self.mean.to(x.dtype)) / torch.sqrt(self.var + 1e-8).to(x.dtype)
-        return out.clamp(-clip, clip)
+    def normalize(self, x: np.ndarray, clip: float) -> np.ndarray:
+        """``(x - mean) / sqrt(var + 1e-8)`` clipped to ``[-clip, clip]``, float32."""
+        return np.clip((x - self.mean) / np.sqrt(self.var + 1e-8), -clip, clip).astype(np.float32)
 
-    def scale(self, x: Tensor, clip: float) -> Tensor:
-        """``x / sqrt(var + eps)`` clipped (reward scaling: the mean is not removed)."""
-        return (x / torch.sqrt(self.var + 1e-8).to(x.dtype)).clamp(-clip, clip)
+    def scale(self, x: np.ndarray, clip: float) -> np.ndarray:
+        """``x / sqrt(var + 1e-8)`` clipped (reward scaling: the mean is not removed)."""
+        return np.clip(x / np.sqrt(self.var + 1e-8), -clip, clip)
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {
+            "mean": torch.from_numpy(self.mean.copy()),
+            "var": torch.from_numpy(self.var.copy()),
+            "count": torch.tensor(self.count, dtype=torch.float64),
+        }
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        if state["mean"].shape != self.mean.shape:
+            size = list(state["mean"].shape)
+            raise ValueError(f"normalisation statistics of size {size}, expected {list(self.mean.shape)}")
+        self.mean[:] = state["mean"].double().numpy()
+        self.var[:] = state["var"].double().numpy()
+        self._count[0] = float(state["count"])

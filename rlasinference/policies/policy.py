@@ -31,7 +31,7 @@ class Policy:
     def act(self, obs: Tensor, deterministic: bool) -> Tensor:
         """``obs [B, S] -> actions [B, A]`` in (-1, 1)."""
         if not deterministic:
-            return self.sampler.sample(obs, 1).actions[:, 0]
+            return self.sampler.draw(obs)
         mode = self.sampler.mode(obs)
         if mode is not None:
             return mode

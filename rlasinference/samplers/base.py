@@ -64,6 +64,12 @@ class Sampler(nn.Module):
         """Draw ``n`` actions per context row: ``context [B, C] -> Samples`` with ``[B, n, ...]``."""
         raise NotImplementedError
 
+    def draw(self, context: Tensor) -> Tensor:
+        """One action per context row without its density, ``[B, C] -> [B, A]``: what acting
+        needs. By default ``sample``'s action; a sampler whose density costs extra overrides it
+        with the same random draws, so that both give the same action."""
+        return self.sample(context, 1).actions[:, 0]
+
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
         """``log pi(actions | context)``: ``[B, C], [B, n, A] -> [B, n]``. Exact samplers only."""
         raise NotImplementedError(f"{type(self).__name__} has density {self.density!r}: no log_prob")

@@ -26,8 +26,8 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
     returns actions ``[4, 7, 3]`` inside (-1, 1); ``log_density`` is ``[4, 7]`` and finite
     unless the density is ``none``; gradients of the actions reach the parameters
     (reparameterised); ``mode`` is ``None`` or ``[4, 3]`` inside (-1, 1); for ``exact``
-    samplers ``log_prob`` of the drawn actions equals their ``log_density``.
-    ``options`` go to the constructor.
+    samplers ``log_prob`` of the drawn actions equals their ``log_density``; ``draw`` gives
+    ``sample``'s action for the same random state. ``options`` go to the constructor.
     """
     name = cls.__name__
     _require(isinstance(cls, type) and issubclass(cls, Sampler), f"{name} is not a Sampler subclass")
@@ -57,6 +57,13 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
         if mode is not None:
             _require(tuple(mode.shape) == (4, 3), f"{where}: mode {tuple(mode.shape)}, not (4, 3)")
             _require(bool(mode.abs().max() < 1.0), f"{where}: mode outside (-1, 1)")
+        with torch.no_grad():
+            state = torch.get_rng_state()
+            drawn = sampler.draw(context)
+            torch.set_rng_state(state)
+            sampled = sampler.sample(context, 1).actions[:, 0]
+        _require(tuple(drawn.shape) == (4, 3), f"{where}: draw {tuple(drawn.shape)}, not (4, 3)")
+        _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
         if cls.density == "exact":
             with torch.no_grad():
                 out = sampler.sample(context, 7)

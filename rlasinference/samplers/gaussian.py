@@ -77,6 +77,11 @@ class TanhGaussian(Sampler):
         x = mean.unsqueeze(1) + log_std.exp() * eps  # [B, n, A]
         return Samples(actions=torch.tanh(x), log_density=gaussian_tanh_log_density(eps, log_std, x), pre_tanh=x)
 
+    def draw(self, context: Tensor) -> Tensor:
+        mean, log_std = self._mean_log_std(context)
+        eps = torch.randn(mean.shape[0], 1, mean.shape[1], device=mean.device, dtype=mean.dtype)
+        return torch.tanh(mean + log_std.exp() * eps[:, 0])
+
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
         mean, log_std = self._mean_log_std(context)
         x = atanh_clipped(actions)

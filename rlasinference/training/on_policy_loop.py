@@ -51,7 +51,7 @@ class OnPolicyTrainer(Trainer):
         return {
             "episodes": [e.state_dict(self.action_dim) for e in self.episodes],
             "next_episode": self.next_episode,
-            "return_rms": self.return_rms.state_dict(),
+            "return_rms": self.return_rms.get_extra_state(),
             "discounted_returns": torch.as_tensor(self.returns),
         }
 
@@ -65,7 +65,7 @@ class OnPolicyTrainer(Trainer):
         for episode, saved in zip(self.episodes, t["episodes"]):
             episode.load_state_dict(saved, resumable=True)
         self.next_episode = int(t["next_episode"])
-        self.return_rms.load_state_dict(t["return_rms"])
+        self.return_rms.set_extra_state(t["return_rms"])
         self.returns = t["discounted_returns"].numpy().copy()
 
     # -- envs ----------------------------------------------------------------------------------
@@ -76,8 +76,17 @@ class OnPolicyTrainer(Trainer):
             obs, *_ = self.envs[i].step(action)
         return obs
 
-    def _obs_tensor(self, obs: list[np.ndarray]) -> torch.Tensor:
-        return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
+    def _observe(self, obs: list[np.ndarray], update: bool = True) -> torch.Tensor:
+        """Observations for the policy: folded into the running statistics (``update``), then
+        normalised by them (gymnasium's ``NormalizeObservation`` rule); as they are without
+        ``norm_obs``."""
+        batch = np.stack(obs)
+        rms = self.agent.obs_rms
+        if rms is not None:
+            if update:
+                rms.update(batch)
+            batch = rms.normalize(batch, self.config.algo.clip_obs)
+        return torch.as_tensor(batch, dtype=torch.float32, device=self.device)
 
     def _scale_rewards(self, rewards: np.ndarray, terminated: np.ndarray) -> np.ndarray:
         """Rewards divided by the running std of the discounted return (gymnasium's
@@ -86,8 +95,8 @@ class OnPolicyTrainer(Trainer):
         if not algo.norm_reward:
             return rewards
         self.returns = self.returns * algo.gamma * (1.0 - terminated) + rewards
-        self.return_rms.update(torch.as_tensor(self.returns).unsqueeze(1))
-        return self.return_rms.scale(torch.as_tensor(rewards), algo.clip_reward).numpy()
+        self.return_rms.update(self.returns[:, None])
+        return self.return_rms.scale(rewards, algo.clip_reward)
 
     # -- the loop ------------------------------------------------------------------------------
     def _loop(self, progress: Any) -> None:
@@ -96,7 +105,7 @@ class OnPolicyTrainer(Trainer):
         task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
         raw = [self._reset(i) for i in range(n)]
         # a fresh run sees its first observations here; a resumed one saw them before its checkpoint
-        obs = agent.normalize_obs(self._obs_tensor(raw), update=self.step == 0)
+        obs = self._observe(raw, update=self.step == 0)
         self.started = self.last_save_time = time.perf_counter()
         log_time, log_step = self.started, self.step
         dim = obs.shape[1]
@@ -104,17 +113,14 @@ class OnPolicyTrainer(Trainer):
             rollout_start = time.perf_counter()
             buf_obs = torch.zeros(steps_per_rollout, n, dim, device=self.device)
             buf_taken: torch.Tensor | None = None
-            buf_logp = torch.zeros(steps_per_rollout, n, device=self.device)
-            buf_values = torch.zeros(steps_per_rollout, n, device=self.device)
             rewards = np.zeros((steps_per_rollout, n))
             ends = np.zeros((steps_per_rollout, n))
             bootstrap: list[tuple[int, int, np.ndarray]] = []  # (t, env, final obs) of truncations
-            tau = agent.tau()
             for t in range(steps_per_rollout):
-                actions, taken, logp, value = agent.explore(obs)
+                actions, taken = agent.explore(obs)
                 if buf_taken is None:
                     buf_taken = torch.zeros(steps_per_rollout, n, taken.shape[1], device=self.device)
-                buf_obs[t], buf_taken[t], buf_logp[t], buf_values[t] = obs, taken, logp, value
+                buf_obs[t], buf_taken[t] = obs, taken
                 actions_np = actions.cpu().numpy()
                 terminated = np.zeros(n)
                 for i in range(n):
@@ -130,14 +136,17 @@ class OnPolicyTrainer(Trainer):
                         next_obs = self._reset(i)
                     raw[i] = next_obs
                 rewards[t] = self._scale_rewards(rewards[t], terminated)
-                obs = agent.normalize_obs(self._obs_tensor(raw), update=True)
+                obs = self._observe(raw)
                 self.step += n
             assert buf_taken is not None
+            log_density, values = agent.judge(buf_obs.flatten(0, 1), buf_taken.flatten(0, 1))
+            buf_logp, buf_values = log_density.reshape(steps_per_rollout, n), values.reshape(steps_per_rollout, n)
             scaled = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
+            tau = agent.tau()
             if tau > 0 and algo.entropy == "reward":
                 scaled = scaled - tau * buf_logp  # the soft return: -tau log pi(a|s) with every reward
             if bootstrap:  # a time limit is not an end: gamma V(final obs) stands for what follows
-                finals = agent.normalize_obs(self._obs_tensor([o for _, _, o in bootstrap]))
+                finals = self._observe([o for _, _, o in bootstrap], update=False)
                 values = agent.value_of(finals)
                 for (t, i, _), v in zip(bootstrap, values):
                     scaled[t, i] += algo.gamma * v
