@@ -67,17 +67,17 @@ def _agent(**extra: object):
     return config.preset.build(config.algo, config.sampler_options, 3, 1, config.critic_options)
 
 
-@pytest.mark.parametrize("sampler", ["gaussian", "flow"])
+@pytest.mark.parametrize("sampler", ["gaussian", "flow", "diffusion"])
 def test_first_minibatch_has_ratio_one_and_every_part_moves(sampler: str) -> None:
     """The old log-density is re-evaluated, not copied from the sample: the first minibatch's
     ratio is 1 up to float rounding (minibatches are smaller batches than the rollout's), and
     nothing is clipped. Policy and value both move."""
     torch.manual_seed(0)
-    options = {"sampler.spline_hidden": 8} if sampler == "flow" else {}
+    options = {"flow": {"sampler.spline_hidden": 8}, "diffusion": {"sampler.steps": 3}}.get(sampler, {})
     agent = _agent(sampler=sampler, **options)
     obs = torch.randn(16, 2, 3)
     _, taken = agent.explore(obs.flatten(0, 1))
-    logp, values = agent.judge(obs.flatten(0, 1), taken)
+    logp, log_pi, values = agent.judge(obs.flatten(0, 1), taken)
     rollout = Rollout(
         obs=obs,
         taken=taken.reshape(16, 2, -1),
@@ -86,6 +86,7 @@ def test_first_minibatch_has_ratio_one_and_every_part_moves(sampler: str) -> Non
         values=values.reshape(16, 2),
         log_density=logp.reshape(16, 2),
         last_value=torch.zeros(2),
+        log_pi=log_pi.reshape(16, 2),
     )
     before = [p.detach().clone() for p in agent.parameters()]
     steps = list(agent.learn(rollout))
@@ -103,9 +104,9 @@ def test_a_learned_temperature_follows_the_entropy() -> None:
     agent = _agent(temperature=0.1, learn_temperature=True, target_entropy=5.0)
     obs = torch.randn(16, 1, 3)
     _, taken = agent.explore(obs.flatten(0, 1))
-    logp, values = agent.judge(obs.flatten(0, 1), taken)
+    logp, log_pi, values = agent.judge(obs.flatten(0, 1), taken)
     rollout = Rollout(obs, taken.reshape(16, 1, -1), torch.randn(16, 1), torch.zeros(16, 1),
-                      values.reshape(16, 1), logp.reshape(16, 1), torch.zeros(1))  # fmt: skip
+                      values.reshape(16, 1), logp.reshape(16, 1), torch.zeros(1), log_pi.reshape(16, 1))  # fmt: skip
     for _ in agent.learn(rollout):
         pass
     assert agent.tau() > 0.1
@@ -163,6 +164,7 @@ def test_stopped_and_resumed_on_policy_run_is_the_uninterrupted_one(tmp_path: Pa
 def test_ppo_trains_from_the_cli_with_flow_and_refuses_svgd(tmp_path: Path) -> None:
     run = ["train", "--algo", "ppo", "--steps", "96", "--eval-every", "96", "--eval-episodes", "1", "--quiet"]
     tiny = ["--set", "num_steps=48", "--set", "minibatches=4", "--set", "epochs=1", "--set", "sampler.hidden=[16]"]
+    tiny += ["--set", "num_envs=1"]
     out = tmp_path / "flow"
     result = CliRunner().invoke(app, [*run, *tiny, "--sampler", "flow", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -267,3 +267,38 @@ def test_diffusion_mode_is_the_noiseless_chain_and_steps_are_learned() -> None:
     assert len(chain.step_sizes()) == 4 and (chain.step_sizes() > 0).all()
     with pytest.raises(ValueError, match="steps >= 1"):
         DiffusionChain(2, 2, steps=0)
+
+
+@pytest.mark.parametrize("learn_noise", [False, True])
+def test_diffusion_path_density_is_the_chain_of_gaussian_steps(learn_noise: bool) -> None:
+    """``path_log_prob`` of a sampled path: the joint density is the product of the prior and
+    each Euler-Maruyama step's Gaussian (written out with torch.distributions for a 2-step 1-D
+    chain), and the bound is the one ``sample`` returned for the same path."""
+    torch.manual_seed(6)
+    chain = DiffusionChain(2, 1, steps=2, hidden=[8], prior_std=1.5, dt=0.3, learn_noise=learn_noise)
+    with torch.no_grad():
+        chain.body[-1].weight.normal_(0, 0.5)  # type: ignore[union-attr]
+        chain.body[-1].bias.normal_(0, 0.5)  # type: ignore[union-attr]
+        context = torch.randn(5, 2)
+        out = chain.sample(context, 1)
+        path = out.extras["path"][:, 0]  # [5, 3, 1]
+        log_joint, bound = chain.path_log_prob(context, path.flatten(1))
+        torch.testing.assert_close(bound, out.log_density[:, 0], atol=1e-4, rtol=1e-5)  # type: ignore[index]
+        h = chain.step_sizes()
+        expected = torch.distributions.Normal(0.0, 1.5).log_prob(path[:, 0, 0])
+        ctx = chain.in_c(context)  # type: ignore[misc]
+        for k in range(2):
+            x = path[:, k]
+            pre = chain.in_x(x) + ctx + chain.in_t(chain.time_features[k])
+            f = chain.body(pre.relu())
+            scale = torch.ones_like(x)
+            if learn_noise:
+                f, log_scale = f.split(1, dim=-1)
+                scale = log_scale.clamp(-5.0, 1.0).exp()
+            mean = x + h[k] * (f - x)
+            std = 1.5 * torch.sqrt(2 * h[k]) * scale
+            expected = expected + torch.distributions.Normal(mean, std).log_prob(path[:, k + 1])[:, 0]
+        torch.testing.assert_close(log_joint, expected, atol=1e-4, rtol=1e-5)
+    # and it is differentiable in the chain's parameters (the ratio's gradient)
+    chain.path_log_prob(context, path.flatten(1))[0].sum().backward()
+    assert chain.raw_dt.grad is not None and chain.body[-1].weight.grad is not None  # type: ignore[union-attr]

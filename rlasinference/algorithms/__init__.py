@@ -6,6 +6,7 @@ from __future__ import annotations
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch
 from rlasinference.algorithms.crossq import CROSSQ
+from rlasinference.algorithms.diffppo import DIFFPPO
 from rlasinference.algorithms.diffsac import DIFFSAC
 from rlasinference.algorithms.dime import DIME_PRESET
 from rlasinference.algorithms.meow import MEOW
@@ -24,5 +25,6 @@ PRESETS.register("sql", SQL)
 PRESETS.register("diffsac", DIFFSAC)
 PRESETS.register("dime", DIME_PRESET)
 PRESETS.register("ppo", PPO)
+PRESETS.register("diffppo", DIFFPPO)
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "OnPolicyAgent", "OnPolicyConfig", "Preset"]

@@ -137,8 +137,9 @@ class Rollout(NamedTuple):
     ``obs`` are normalised as the policy saw them; ``taken`` is what the density of the action
     is re-evaluated from (the action, or the sampler's path); ``rewards`` are scaled, with the
     truncation bootstrap added; ``ends`` is 1.0 where the episode ended after the step (either
-    way); ``values`` and ``log_density`` are the old ones; ``last_value [N]`` is V of the obs
-    after the last step.
+    way); ``values`` and ``log_density`` (of ``taken``, the ratio's) are the old ones;
+    ``last_value [N]`` is V of the obs after the last step; ``log_pi`` is the old policy's
+    estimate of log pi(a|s) (exact, or the path bound), for the entropy.
     """
 
     obs: Tensor
@@ -148,6 +149,7 @@ class Rollout(NamedTuple):
     values: Tensor
     log_density: Tensor
     last_value: Tensor
+    log_pi: Tensor
 
 
 def gae(rewards: Tensor, values: Tensor, ends: Tensor, last_value: Tensor, gamma: float, lam: float) -> Tensor:
@@ -225,21 +227,27 @@ class OnPolicyAgent(Agent):
         return samples.actions[:, 0], samples.extras["path"].flatten(1)
 
     @torch.no_grad()
-    def judge(self, obs: Tensor, taken: Tensor) -> tuple[Tensor, Tensor]:
-        """The old policy's log-density of a rollout's actions and the old values, ``[B]`` each,
-        in one batched call after the rollout (the policy does not change during it)."""
-        return self.taken_log_density(obs, taken), self.value(obs)[:, 0]
+    def judge(self, obs: Tensor, taken: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The old policy's log-density of a rollout's actions (or paths), its log pi estimate
+        and the old values, ``[B]`` each, in one batched call after the rollout (the policy does
+        not change during it)."""
+        log_density, log_pi = self.taken_log_density(obs, taken)
+        return log_density, log_pi, self.value(obs)[:, 0]
 
-    def taken_log_density(self, obs: Tensor, taken: Tensor) -> Tensor:
-        """Log-density of taken actions (or stored paths) under the current sampler, ``[B]``.
+    def taken_log_density(self, obs: Tensor, taken: Tensor) -> tuple[Tensor, Tensor]:
+        """Under the current sampler, ``[B]`` each: the log-density the ratio is formed from
+        (log pi of the action, or the exact joint log-density of a stored path) and the estimate
+        of log pi(a|s) the entropy is taken from (the same, or the sampler's path bound).
 
         Also evaluated, not copied from the sample, for the old policy: the ratio of the first
         minibatch is then 1 up to float rounding, whatever the sample's own estimate was (a
         tanh-squashed action is re-evaluated from its clipped inverse, both times)."""
         if self.sampler.density == "exact":
-            return self.sampler.log_prob(obs, taken.unsqueeze(1))[:, 0]
+            log_pi = self.sampler.log_prob(obs, taken.unsqueeze(1))[:, 0]
+            return log_pi, log_pi
         path_log_prob = getattr(self.sampler, "path_log_prob")  # noqa: B009 (checked at construction)
-        return path_log_prob(obs, taken)
+        log_joint, bound = path_log_prob(obs, taken)
+        return log_joint, bound
 
     def tau(self) -> float:
         return 0.0 if self.temperature is None else float(self.temperature())
@@ -264,6 +272,7 @@ class OnPolicyAgent(Agent):
             "obs": rollout.obs.flatten(0, 1),
             "taken": rollout.taken.flatten(0, 1),
             "log_density": rollout.log_density.flatten(),
+            "log_pi": rollout.log_pi.flatten(),
             "values": rollout.values.flatten(),
             "advantages": advantages.flatten(),
             "returns": returns.flatten(),
@@ -288,7 +297,7 @@ class OnPolicyAgent(Agent):
 
     def _minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
         cfg = self.config
-        log_ratio = self.taken_log_density(mb["obs"], mb["taken"]) - mb["log_density"]
+        log_ratio = self.taken_log_density(mb["obs"], mb["taken"])[0] - mb["log_density"]
         ratio = log_ratio.exp()
         adv = mb["advantages"]
         if cfg.norm_adv and adv.numel() > 1:
@@ -311,7 +320,7 @@ class OnPolicyAgent(Agent):
                 loss = loss + tau * fresh.mean()  # - tau H, H = -E[log pi] (or the bound's)
                 estimate = fresh
             else:
-                estimate = mb["log_density"]
+                estimate = mb["log_pi"]
             if cfg.learn_temperature:
                 metrics["loss_temperature"] = temperature_loss(self.temperature.log_tau, estimate, self.target_entropy)
                 loss = loss + metrics["loss_temperature"]
@@ -326,7 +335,7 @@ class OnPolicyAgent(Agent):
             metrics |= {
                 "loss_policy": loss_policy,
                 "loss_value": loss_value,
-                "entropy": -mb["log_density"].mean(),
+                "entropy": -mb["log_pi"].mean(),
                 "approx_kl": ((ratio - 1.0) - log_ratio).mean(),
                 "clip_fraction": ((ratio - 1.0).abs() > cfg.clip).float().mean(),
             }

@@ -15,7 +15,9 @@ With ``--set temperature=T`` (or ``learn_temperature=true``) it is MaxEnt PPO.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.on_policy import OnPolicyConfig
 from rlasinference.algorithms.preset import Preset
 
@@ -29,6 +31,14 @@ REFERENCE_GAUSSIAN = {
 }
 
 
+def pendulum_defaults(env_id: str) -> dict[str, Any]:
+    """On Pendulum, rl-baselines3-zoo's PPO settings (4 envs of 1024 steps, gamma 0.9, Adam 1e-3;
+    the zoo also uses gSDE exploration, which we do not): at the MuJoCo settings PPO needs far
+    more than 200k steps there."""
+    settings = {"num_envs": 4, "num_steps": 1024, "minibatches": 64, "gamma": 0.9, "lr": 1e-3}
+    return settings if by_env_prefix(env_id, {"Pendulum": True}) else {}
+
+
 @dataclass
 class PPOConfig(OnPolicyConfig):
     """PPO uses the on-policy defaults unchanged."""
@@ -40,4 +50,5 @@ PPO = Preset(
     summary="PPO: clipped surrogate on rollouts; any sampler with an action or path density",
     temperature="fixed, 0 (plain PPO); or fixed / learned tau with an entropy bonus or soft reward",
     sampler_options=REFERENCE_GAUSSIAN,
+    env_defaults=pendulum_defaults,
 )

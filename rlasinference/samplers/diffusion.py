@@ -109,9 +109,10 @@ class DiffusionChain(Sampler):
         """``h_n``, ``[steps]``."""
         return F.softplus(self.raw_dt) * self.weights
 
-    def _run(self, context: Tensor, n: int, noise: bool) -> tuple[Tensor, Tensor]:
-        """``n`` chains per context row: ``(x_N [B * n, A], path [B * n])`` with
-        ``path = log p_prior(x_0) + sum_n [log F - log B]`` (zero without noise)."""
+    def _run(self, context: Tensor, n: int, noise: bool) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``n`` chains per context row: ``(x_N [B * n, A], path [B * n], chain)`` with
+        ``path = log p_prior(x_0) + sum_n [log F - log B]`` (zero without noise) and ``chain``
+        the states ``x_0 .. x_N``, ``[steps + 1, B * n, A]`` (``None`` without noise)."""
         rows = context.shape[0] * n
         sigma, dim, steps = self.prior_std, self.action_dim, self.steps
         h = self.step_sizes()
@@ -152,7 +153,7 @@ class DiffusionChain(Sampler):
                     x = x + kick
                 xs.append(x)
         if not noise:
-            return x, context.new_zeros(rows)
+            return x, context.new_zeros(rows), None
         # log p_prior(x_0) + sum_n [log F(x_{n+1}|x_n) - log B(x_n|x_{n+1})], all steps at once
         path = -0.5 * eps.square().sum(dim=(0, 2)) - dim * (math.log(sigma) + LOG_SQRT_2PI)
         chain = torch.stack(xs)  # [steps + 1, rows, A]
@@ -160,17 +161,49 @@ class DiffusionChain(Sampler):
         path = path + (back.square().sum(-1) / (4.0 * sigma**2 * h)[:, None]).sum(0)
         if log_scales:
             path = path - torch.stack(log_scales).sum(0)
-        return x, path
+        return x, path, chain
 
     def sample(self, context: Tensor, n: int = 1) -> Samples:
+        """Also ``extras["path"]``: the chain's states ``x_0 .. x_N``, ``[B, n, steps + 1, A]``."""
         batch, dim = context.shape[0], self.action_dim
-        x, path = self._run(context, n, noise=True)
+        x, path, chain = self._run(context, n, noise=True)
+        assert chain is not None
         bound = path - tanh_log_abs_det(x).sum(-1)
         return Samples(
             actions=torch.tanh(x).reshape(batch, n, dim),
             log_density=bound.reshape(batch, n),
             pre_tanh=x.reshape(batch, n, dim),
+            extras={"path": chain.transpose(0, 1).reshape(batch, n, self.steps + 1, dim)},
         )
+
+    def path_log_prob(self, context: Tensor, path: Tensor) -> tuple[Tensor, Tensor]:
+        """Of stored chains, one per context row (``extras["path"]`` of one sample, flattened to
+        ``[B, (steps + 1) A]``): ``(log_joint, bound)``, ``[B]`` each. ``log_joint`` is the exact
+        log-density of the whole path under the chain, log p_prior(x_0) + sum_n log F(x_{n+1} | x_n)
+        (every step is Gaussian); ``bound`` is the upper bound on log pi(a|c) of its action that
+        ``sample`` returns, log_joint - sum_n log B(x_n | x_{n+1}) - log |tanh'(x_N)|. All steps'
+        drifts are evaluated at once, at the stored states."""
+        batch, dim, steps, sigma = context.shape[0], self.action_dim, self.steps, self.prior_std
+        chain = path.reshape(batch, steps + 1, dim).transpose(0, 1)  # [steps + 1, B, A]
+        h = self.step_sizes()[:, None, None]
+        x = chain[:-1]
+        pre = x @ self.in_x.weight.t() + (self.in_t(self.time_features) + self.in_x.bias)[:, None, :]
+        if self.in_c is not None:
+            pre = pre + self.in_c(context)
+        out = self.body(pre.relu())
+        log_scale = x.new_zeros(())
+        if self.learn_noise:
+            out, log_scale = out.split(dim, dim=-1)
+            log_scale = log_scale.clamp(-5.0, 1.0)
+        log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma) + log_scale  # of F's step
+        z = (chain[1:] - torch.lerp(x, out, h)) * torch.exp(-log_std)
+        log_f = -(0.5 * z.square() + log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
+        log_prior = -0.5 * (chain[0] / sigma).square().sum(-1) - dim * (math.log(sigma) + LOG_SQRT_2PI)
+        log_joint = log_prior + log_f
+        back_log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma)  # of B's step
+        back = (chain[:-1] - (1.0 - h) * chain[1:]) * torch.exp(-back_log_std)
+        log_b = -(0.5 * back.square() + back_log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
+        return log_joint, log_joint - log_b - tanh_log_abs_det(chain[-1]).sum(-1)
 
     def mode(self, context: Tensor) -> Tensor:
         return torch.tanh(self._run(context, 1, noise=False)[0])

@@ -139,12 +139,12 @@ class OnPolicyTrainer(Trainer):
                 obs = self._observe(raw)
                 self.step += n
             assert buf_taken is not None
-            log_density, values = agent.judge(buf_obs.flatten(0, 1), buf_taken.flatten(0, 1))
-            buf_logp, buf_values = log_density.reshape(steps_per_rollout, n), values.reshape(steps_per_rollout, n)
+            judged = agent.judge(buf_obs.flatten(0, 1), buf_taken.flatten(0, 1))
+            buf_logp, buf_log_pi, buf_values = (x.reshape(steps_per_rollout, n) for x in judged)
             scaled = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
             tau = agent.tau()
             if tau > 0 and algo.entropy == "reward":
-                scaled = scaled - tau * buf_logp  # the soft return: -tau log pi(a|s) with every reward
+                scaled = scaled - tau * buf_log_pi  # the soft return: -tau log pi(a|s) with every reward
             if bootstrap:  # a time limit is not an end: gamma V(final obs) stands for what follows
                 finals = self._observe([o for _, _, o in bootstrap], update=False)
                 values = agent.value_of(finals)
@@ -158,6 +158,7 @@ class OnPolicyTrainer(Trainer):
                 values=buf_values,
                 log_density=buf_logp,
                 last_value=agent.value_of(obs),
+                log_pi=buf_log_pi,
             )
             first = self.step - n * steps_per_rollout
             agent.set_progress(first / (self.iterations() * n * steps_per_rollout))
