@@ -131,12 +131,13 @@ def _rows(run_dir: Path) -> list[list[str]]:
         # a truncating env (time limit 20), the flow, a learned tau on the soft reward, no normalisation
         {"env": "InvertedPendulum-v5", "sampler": "flow", "sampler.spline_hidden": 8, "temperature": 0.05,
          "learn_temperature": True, "entropy": "reward", "norm_obs": False, "norm_reward": False},
+        {"algo": "diffppo", "env": "Pendulum-v1", "num_envs": 1, "sampler.steps": 2},
     ],
-    ids=["ppo-2envs", "maxent-flow"],
+    ids=["ppo-2envs", "maxent-flow", "diffppo"],
 )  # fmt: skip
 def test_stopped_and_resumed_on_policy_run_is_the_uninterrupted_one(tmp_path: Path, extra: dict) -> None:
     """Stopped after the update of rollouts 2 and 3, mid-episode, and resumed: the same metrics
-    rows and final weights as the run that was not stopped."""
+    rows and final weights as the run that was not stopped (every on-policy preset)."""
     config = resolve({**TINY_PPO, "steps": 480, "eval_every": 200, **extra})
     straight = create_run_dir(tmp_path / "straight", config)
     OnPolicyTrainer(config, straight, quiet=True).train()

@@ -48,7 +48,7 @@ PPO = Preset(
     name="ppo",
     config_cls=PPOConfig,
     summary="PPO: clipped surrogate on rollouts; any sampler with an action or path density",
-    temperature="fixed, 0 (plain PPO); or fixed / learned tau with an entropy bonus or soft reward",
+    temperature="fixed, 0 (plain PPO); MaxEnt PPO: fixed or learned, bonus or soft reward",
     sampler_options=REFERENCE_GAUSSIAN,
     env_defaults=pendulum_defaults,
 )
