@@ -23,6 +23,20 @@ TINY = [
 ]  # fmt: skip
 
 
+def stop_at_call(trainer: Any, method: str, call: int) -> None:
+    """Make ``trainer`` request a stop at the ``call``-th call of its agent's ``method``
+    (``update`` off-policy, ``learn`` on-policy), as Ctrl-C would at that moment."""
+    original, calls = getattr(trainer.agent, method), [0]
+
+    def then_stop(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == call:
+            trainer.request_stop()
+        return original(*args, **kwargs)
+
+    setattr(trainer.agent, method, then_stop)
+
+
 class DensityFreeSampler(Sampler):
     """A sampler with no density (like SVGD particles): invalid with the reverse-KL objective."""
 

@@ -24,6 +24,7 @@ from rlasinference.training.config import resolve
 from rlasinference.training.loop import Trainer
 from rlasinference.training.run_dir import create_run_dir
 from rlasinference.values import VALUE_ESTIMATORS, sampled_soft_value
+from tests.helpers import stop_at_call
 
 SMALL_SAMPLER = {
     "gaussian": {"hidden": [8]},
@@ -286,15 +287,7 @@ def test_every_preset_resumes_exactly(tmp_path: Path, name: str) -> None:
     for stop_after in (100, 101, 102):
         stopped = create_run_dir(tmp_path / f"stopped{stop_after}", config)
         trainer = Trainer(config, stopped, quiet=True)
-        update, calls = trainer.agent.update, []
-
-        def update_then_stop(batch, update=update, calls=calls, trainer=trainer, stop_after=stop_after):
-            calls.append(1)
-            if len(calls) == stop_after:
-                trainer.request_stop()
-            return update(batch)
-
-        trainer.agent.update = update_then_stop  # type: ignore[method-assign]
+        stop_at_call(trainer, "update", stop_after)
         assert trainer.train()["interrupted"]
         assert Trainer(config, stopped, quiet=True, resume=True).train()["step"] == 300
         assert _rows(stopped) == _rows(straight), f"{name}, stopped after update {stop_after}"

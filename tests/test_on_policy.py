@@ -11,13 +11,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from rlasinference.algorithms.on_policy import Rollout, gae
+from rlasinference.algorithms import PRESETS
+from rlasinference.algorithms.on_policy import Rollout, gae, has_action_density
 from rlasinference.cli.main import app
 from rlasinference.core.normalize import RunningMeanStd
+from rlasinference.samplers import SAMPLERS
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import create_run_dir
+from tests.helpers import stop_at_call
 
 TINY_PPO = {
     "algo": "ppo", "num_steps": 48, "minibatches": 4, "epochs": 2, "sampler.hidden": [16], "value_hidden": [16],
@@ -63,18 +66,29 @@ def test_running_statistics_equal_the_whole_stream_and_travel_with_the_state_dic
 
 
 def _agent(**extra: object):
-    config = resolve({**TINY_PPO, "env": "Pendulum-v1", **extra})
+    config = resolve({**TINY_PPO, "env": "Pendulum-v1", **extra})  # (sampler.hidden applies to any sampler)
     return config.preset.build(config.algo, config.sampler_options, 3, 1, config.critic_options)
 
 
-@pytest.mark.parametrize("sampler", ["gaussian", "flow", "diffusion"])
-def test_first_minibatch_has_ratio_one_and_every_part_moves(sampler: str) -> None:
-    """The old log-density is re-evaluated, not copied from the sample: the first minibatch's
-    ratio is 1 up to float rounding (minibatches are smaller batches than the rollout's), and
-    nothing is clipped. Policy and value both move."""
+ON_POLICY = [name for name, preset in PRESETS if preset.on_policy]
+SMALL = {
+    "flow": {"sampler.spline_hidden": 8},
+    "energy-flow": {"sampler.shift_hidden": [8]},
+    "diffusion": {"sampler.steps": 3},
+}
+
+
+@pytest.mark.parametrize(
+    "preset, sampler",
+    [(p, s) for p in ON_POLICY for s, cls in SAMPLERS if has_action_density(cls)],
+)
+def test_first_minibatch_has_ratio_one_and_every_part_moves(preset: str, sampler: str) -> None:
+    """Every on-policy preset with every sampler it accepts. The old log-density is
+    re-evaluated, not copied from the sample: the first minibatch's ratio is 1 up to float
+    rounding (minibatches are smaller batches than the rollout's), and nothing is clipped.
+    Policy and value both move."""
     torch.manual_seed(0)
-    options = {"flow": {"sampler.spline_hidden": 8}, "diffusion": {"sampler.steps": 3}}.get(sampler, {})
-    agent = _agent(sampler=sampler, **options)
+    agent = _agent(algo=preset, sampler=sampler, **SMALL.get(sampler, {}))
     obs = torch.randn(16, 2, 3)
     _, taken = agent.explore(obs.flatten(0, 1))
     logp, log_pi, values = agent.judge(obs.flatten(0, 1), taken)
@@ -92,6 +106,7 @@ def test_first_minibatch_has_ratio_one_and_every_part_moves(sampler: str) -> Non
     steps = list(agent.learn(rollout))
     assert abs(steps[0]["approx_kl"].item()) < 1e-6 and steps[0]["clip_fraction"].item() == 0.0
     assert len(steps) == 2 * 4 + 1 and "explained_variance" in steps[-1]
+    assert all(torch.isfinite(v).all() for step in steps for v in step.values())
     moved = [not torch.equal(p, b) for p, b in zip(agent.parameters(), before)]
     assert any(moved[: len(list(agent.sampler.parameters()))]) and all(
         not torch.equal(p, b) for p, b in zip(agent.value.parameters(), before[-len(list(agent.value.parameters())) :])
@@ -145,15 +160,7 @@ def test_stopped_and_resumed_on_policy_run_is_the_uninterrupted_one(tmp_path: Pa
     for stop_after in (2, 3):
         stopped = create_run_dir(tmp_path / f"stopped{stop_after}", config)
         trainer = OnPolicyTrainer(config, stopped, quiet=True)
-        learn, calls = trainer.agent.learn, []
-
-        def learn_then_stop(rollout, learn=learn, calls=calls, trainer=trainer, stop_after=stop_after):
-            calls.append(1)
-            if len(calls) == stop_after:
-                trainer.request_stop()
-            return learn(rollout)
-
-        trainer.agent.learn = learn_then_stop  # type: ignore[method-assign]
+        stop_at_call(trainer, "learn", stop_after)
         summary = trainer.train()
         assert summary["interrupted"] and summary["step"] < 480
         assert OnPolicyTrainer(config, stopped, quiet=True, resume=True).train()["step"] >= 480
