@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.on_policy import Rollout, gae, has_action_density
 from rlasinference.cli.main import app
+from rlasinference.core.errors import UserError
 from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.samplers import SAMPLERS
 from rlasinference.training.checkpoint import load_checkpoint
@@ -198,3 +199,19 @@ def test_sb3_ppo_peer_evaluates_where_ours_does(tmp_path: Path) -> None:
     run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
     # after the update of the rollout that crossed 3000 (4096), then the last one (6144)
     assert [s for s, _ in reported] == [4096, 6144] and all(np.isfinite(r) for _, r in reported)
+
+
+def test_async_envs_give_the_run_of_sync_envs(tmp_path: Path) -> None:
+    """One subprocess per env (``vector_env=async``) steps the same envs with the same seeds:
+    the same metrics rows and weights as in-process stepping."""
+    runs = {}
+    for mode in ("sync", "async"):
+        config = resolve({**TINY_PPO, "env": "InvertedPendulum-v5", "num_envs": 2, "steps": 192,
+                          "eval_every": 192, "vector_env": mode})  # fmt: skip
+        runs[mode] = create_run_dir(tmp_path / mode, config)
+        OnPolicyTrainer(config, runs[mode], quiet=True).train()
+    assert _rows(runs["sync"]) == _rows(runs["async"])
+    a, b = (load_checkpoint(d / "checkpoints" / "last.pt")["agent"]["modules"] for d in runs.values())
+    assert all(_same(a[k], b[k]) for k in a)
+    with pytest.raises(UserError, match="vector_env must be one of sync, async"):
+        _agent(vector_env="threads")

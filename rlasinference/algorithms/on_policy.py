@@ -36,6 +36,7 @@ from rlasinference.policies import Policy
 from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
 
 ENTROPY_MODES = ("bonus", "reward")
+VECTOR_MODES = ("sync", "async")
 
 
 @dataclass
@@ -46,7 +47,9 @@ class OnPolicyConfig:
     :param sampler: registry name or ``module:Class`` of the policy's sampler.
     :param value_hidden: hidden sizes of the value network.
     :param value_activation: its activation, ``tanh`` or ``relu``.
-    :param num_envs: envs stepped together (in this process, one after the other).
+    :param num_envs: envs stepped together.
+    :param vector_env: ``sync`` (in this process, one after the other) or ``async`` (one
+        subprocess per env, stepping in parallel); both give the same run.
     :param num_steps: steps per env in a rollout.
     :param epochs: passes over a rollout.
     :param minibatches: minibatches per pass.
@@ -75,6 +78,7 @@ class OnPolicyConfig:
     value_hidden: list[int] = ranged([64, 64], LAYERS)
     value_activation: str = "tanh"
     num_envs: int = ranged(1, AT_LEAST_ONE)
+    vector_env: str = "sync"
     num_steps: int = ranged(2048, AT_LEAST_ONE)
     epochs: int = ranged(10, AT_LEAST_ONE)
     minibatches: int = ranged(32, AT_LEAST_ONE)
@@ -112,6 +116,7 @@ def check_on_policy_parts(config: OnPolicyConfig, sampler_cls: type[Sampler]) ->
         )
     choices: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("entropy", config.entropy, ENTROPY_MODES),
+        ("vector_env", config.vector_env, VECTOR_MODES),
         ("value_activation", config.value_activation, tuple(ACTIVATIONS)),
     )
     for name, value, allowed in choices:

@@ -3,10 +3,9 @@ each, the agent's update on every rollout. Run directories, metrics, evaluation,
 (exact resume), Ctrl-C and the stop on non-finite values are the off-policy ``Trainer``'s.
 
 Checkpoints are taken between rollouts; a stop request (Ctrl-C, SIGTERM) ends the rollout in
-progress and its update first. The envs are stepped in this process, one after the other,
-rather than through ``gymnasium.vector``: an exact resume puts every env back mid-episode by
-replaying its episode's actions from its reset seed, and the vector API does not expose its
-sub-envs' resets and autoreset state to do that.
+progress and its update first. The envs are a pool (``env_pool.py``), in this process or one
+subprocess each; an exact resume puts every env back mid-episode by replaying its episode's
+actions from its reset seed.
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ import torch
 
 from rlasinference.algorithms.on_policy import OnPolicyAgent, Rollout
 from rlasinference.core.normalize import RunningMeanStd
-from rlasinference.envs import EnvSpec, make_env
+from rlasinference.envs import EnvSpec
+from rlasinference.training.env_pool import make_pool
 from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed
 from rlasinference.training.loop import Trainer
 from rlasinference.training.state import Episode
@@ -41,7 +41,7 @@ class OnPolicyTrainer(Trainer):
 
     def _init_collection(self, spec: EnvSpec) -> None:
         algo = self.config.algo
-        self.envs = [self.env] + [make_env(self.config.run.env)[0] for _ in range(algo.num_envs - 1)]
+        self.pool = make_pool(self.config.run.env, algo.num_envs, algo.vector_env, first=self.env)
         self.episodes = [Episode(index=i) for i in range(algo.num_envs)]
         self.next_episode = algo.num_envs
         self.return_rms = RunningMeanStd(1)
@@ -71,10 +71,14 @@ class OnPolicyTrainer(Trainer):
     # -- envs ----------------------------------------------------------------------------------
     def _reset(self, i: int) -> np.ndarray:
         """Reset env ``i`` for its current episode and replay the actions already taken in it."""
-        obs, _ = self.envs[i].reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episodes[i].index))
-        for action in self.episodes[i].actions:
-            obs, *_ = self.envs[i].step(action)
-        return obs
+        seed = episode_seed(self.config.run.seed, TRAIN_STREAM, self.episodes[i].index)
+        return self.pool.reset(i, seed, self.episodes[i].actions)
+
+    def _close(self, failed: bool) -> None:
+        try:
+            super()._close(failed)
+        finally:
+            self.pool.close()
 
     def _observe(self, obs: list[np.ndarray], update: bool = True) -> torch.Tensor:
         """Observations for the policy: folded into the running statistics (``update``), then
@@ -123,8 +127,7 @@ class OnPolicyTrainer(Trainer):
                 buf_obs[t], buf_taken[t] = obs, taken
                 actions_np = actions.cpu().numpy()
                 terminated = np.zeros(n)
-                for i in range(n):
-                    next_obs, reward, term, trunc, _ = self.envs[i].step(actions_np[i])
+                for i, (next_obs, reward, term, trunc) in enumerate(self.pool.step(actions_np)):
                     self.episodes[i].record(actions_np[i], float(reward))
                     rewards[t, i], terminated[i] = float(reward), float(term)
                     if term or trunc:
