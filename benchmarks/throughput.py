@@ -48,7 +48,8 @@ def worker_ours(
 
     common = {"algo": algo, "env": env, "steps": steps, "eval_every": steps, "eval_episodes": 1, "threads": threads}
     if algo == "ppo":
-        config, start = resolve({**common, "log_every": ROLLOUT, "precision": precision}), ROLLOUT
+        one = {"num_envs": 1, "num_steps": ROLLOUT}  # on every env (Pendulum's own settings use 4 envs)
+        config, start = resolve({**common, **one, "log_every": ROLLOUT, "precision": precision}), ROLLOUT
     else:
         settings = {"learning_starts": learning_starts, "log_every": learning_starts, "save_buffer": False}
         config, start = resolve({**common, **settings, "precision": precision}), learning_starts
@@ -66,10 +67,8 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int, algo: s
     import gymnasium as gym
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from rlasinference.envs import make_env
-    from rlasinference.experiments.peers import sb3_ppo, sb3_sac
+    from rlasinference.experiments.peers import ppo_settings, sb3_ppo, sb3_ppo_env, sb3_sac
 
     if threads > 0:
         torch.set_num_threads(threads)
@@ -88,8 +87,9 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int, algo: s
                 Clock.start = time.perf_counter()
 
     if algo == "ppo":
-        vec = VecNormalize(DummyVecEnv([lambda: make_env(env)[0]]), clip_obs=10.0, clip_reward=10.0, gamma=0.99)
-        model = sb3_ppo(vec, seed=0)
+        settings = ppo_settings(env, num_envs=1)
+        settings["num_steps"] = ROLLOUT
+        model = sb3_ppo(sb3_ppo_env(env, settings), settings, steps, seed=0)
         steps = -(-steps // ROLLOUT) * ROLLOUT  # whole rollouts, as ours runs
     else:
         model = sb3_sac(gym.make(env), learning_starts, seed=0)

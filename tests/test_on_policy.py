@@ -193,12 +193,31 @@ def test_sb3_ppo_peer_evaluates_where_ours_does(tmp_path: Path) -> None:
     from rlasinference.experiments.sweep import plan, run_trial
 
     spec = {"name": "peer", "set": {"steps": 4100, "eval_every": 3000, "eval_episodes": 1}}
-    spec["runs"] = [{"algo": "sb3-ppo", "env": "Pendulum-v1"}]
+    spec["runs"] = [{"algo": "sb3-ppo", "env": "InvertedPendulum-v5"}]
     (planned,) = plan(spec, tmp_path, threads=1)
     reported: list[tuple[int, float]] = []
     run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
     # after the update of the rollout that crossed 3000 (4096), then the last one (6144)
     assert [s for s, _ in reported] == [4096, 6144] and all(np.isfinite(r) for _, r in reported)
+    with pytest.raises(UserError, match="num_envs"):
+        plan({**spec, "set": {**spec["set"], "num_envs": 0}}, tmp_path / "bad", threads=1)
+
+
+def test_sb3_ppo_copies_our_settings_and_schedule() -> None:
+    """The peer's settings are our preset's on the same env (Pendulum's own included); its
+    step-size schedule, written in rollouts, gives our schedule: the full step size at the first
+    update, down by lr / iterations per rollout, never below 0."""
+    pytest.importorskip("stable_baselines3")
+    from rlasinference.experiments.peers import ppo_settings, sb3_ppo, sb3_ppo_env
+
+    settings = ppo_settings("Pendulum-v1")
+    assert (settings["num_envs"], settings["num_steps"], settings["gamma"]) == (4, 1024, 0.9)
+    model = sb3_ppo(sb3_ppo_env("Pendulum-v1", settings), settings, steps=10000, seed=0)
+    assert (model.n_steps, model.batch_size, model.n_epochs, model.vf_coef) == (1024, 64, 10, 0.25)
+    iterations, batch = 3, 4096  # ceil(10000 / 4096)
+    for k in range(1, iterations + 1):  # after rollout k, SB3 reports progress 1 - k batch / steps
+        progress = 1.0 - k * batch / 10000
+        assert model.lr_schedule(progress) == pytest.approx(1e-3 * (1 - (k - 1) / iterations))
 
 
 def test_async_envs_give_the_run_of_sync_envs(tmp_path: Path) -> None:
@@ -215,3 +234,31 @@ def test_async_envs_give_the_run_of_sync_envs(tmp_path: Path) -> None:
     assert all(_same(a[k], b[k]) for k in a)
     with pytest.raises(UserError, match="vector_env must be one of sync, async"):
         _agent(vector_env="threads")
+
+
+def test_ctrl_c_on_async_envs_saves_and_resumes(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, env subprocesses included: they ignore it, the
+    run ends its rollout, saves, and resumes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rlasinference.cli.main", "train", "--algo", "ppo", "--env", "InvertedPendulum-v5",
+           "--steps", "100000", "--out", str(out), "--set", "vector_env=async", "--set", "num_envs=2",
+           "--set", "num_steps=64", "--set", "minibatches=2", "--set", "epochs=1", "--set", "log_every=128",
+           "--set", "threads=1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while not (out / "metrics.csv").exists() or len(_rows(out)) < 2:
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: every process of the group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and "interrupted at step" in err, err
+    step = load_checkpoint(out / "checkpoints" / "last.pt")["step"]
+    assert step > 0 and step % 128 == 0
+    result = CliRunner().invoke(app, ["resume", str(out), "--steps", str(step + 128), "--quiet"])
+    assert result.exit_code == 0, result.output

@@ -66,7 +66,8 @@ class OnPolicyConfig:
     :param clip_obs: clip normalised observations to this magnitude.
     :param norm_reward: divide rewards by the running std of the discounted return.
     :param clip_reward: clip scaled rewards to this magnitude.
-    :param target_kl: stop the epochs of an update once the approximate KL passes this (None: never).
+    :param target_kl: stop the epochs of an update after an epoch whose mean approximate KL passes
+        this (None: never; CleanRL tests the epoch's last minibatch, SB3 every minibatch).
     :param temperature: tau, the weight of the entropy (0: plain PPO); the initial value when learned.
     :param learn_temperature: learn tau by dual descent towards ``target_entropy``.
     :param target_entropy: H_bar; ``None`` means -dim(A).
@@ -282,13 +283,14 @@ class OnPolicyAgent(Agent):
             "advantages": advantages.flatten(),
             "returns": returns.flatten(),
         }
-        size = flat["returns"].shape[0]
+        size, device = flat["returns"].shape[0], flat["returns"].device
         var = flat["returns"].var()
-        explained = 1.0 - (flat["returns"] - flat["values"]).var() / var if var > 0 else torch.tensor(math.nan)
-        lr = torch.tensor(self.optimizers["adam"].param_groups[0]["lr"])
+        # (returns without variance have no explained variance: the row leaves it out)
+        explained = 1.0 - (flat["returns"] - flat["values"]).var() / var if var > 0 else None
+        lr = torch.tensor(self.optimizers["adam"].param_groups[0]["lr"], device=device)
         bounds = torch.linspace(0, size, cfg.minibatches + 1).round().long().tolist()
         for _ in range(cfg.epochs):
-            order = torch.randperm(size, device=flat["returns"].device)
+            order = torch.randperm(size, device=device)
             kls = []
             for lo, hi in itertools.pairwise(bounds):
                 metrics = self._minibatch({k: v[order[lo:hi]] for k, v in flat.items()})
@@ -298,7 +300,8 @@ class OnPolicyAgent(Agent):
             if cfg.target_kl is not None and float(torch.stack(kls).mean()) > cfg.target_kl:
                 break
         self.updates += 1
-        yield {"explained_variance": explained.detach()}
+        if explained is not None:
+            yield {"explained_variance": explained.detach()}
 
     def _minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
         cfg = self.config

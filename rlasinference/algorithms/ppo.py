@@ -22,7 +22,7 @@ from rlasinference.algorithms.on_policy import OnPolicyConfig
 from rlasinference.algorithms.preset import Preset
 
 #: the PPO references' policy network, as options of the ``gaussian`` sampler
-REFERENCE_GAUSSIAN = {
+REFERENCE_GAUSSIAN: dict[str, Any] = {
     "hidden": [64, 64],
     "activation": "tanh",
     "state_std": False,

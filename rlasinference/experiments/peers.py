@@ -9,6 +9,7 @@ seeds, the same env wrapper). It has no exact resume: an interrupted peer trial 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import time
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rlasinference.algorithms.ppo import REFERENCE_GAUSSIAN
 from rlasinference.core.errors import UserError
 from rlasinference.training.metrics import eval_rows
 
@@ -35,7 +37,7 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "sb3-sac": {**RUN_DEFAULTS, "learning_starts": 5000},
-    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": 1},
+    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None},  # None: our ppo preset's on that env
 }
 
 
@@ -46,7 +48,10 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(defaults) - {"algo"})
     if unknown:
         raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
-    return {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
+    config = {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
+    if algo == "sb3-ppo":
+        ppo_settings(str(config["env"]), config["num_envs"])  # a bad num_envs fails here, before anything runs
+    return config
 
 
 def peer_step(run_dir: Path) -> int | None:
@@ -79,32 +84,80 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
     )
 
 
-def sb3_ppo(env: Any, seed: int, device: str = "cpu") -> Any:
-    """Stable-Baselines3's PPO at our ppo preset's settings: 2048 steps per env per rollout, 10
-    epochs of 32 minibatches, clip 0.2 (the value too), GAE 0.95, gamma 0.99, Adam 3e-4 annealed
-    to 0, gradient norm 0.5, 64x64 tanh networks with orthogonal init, log-std 0, no entropy
-    (``env``: a ``VecNormalize`` of observations and rewards, clipped at 10)."""
+def ppo_settings(env_id: str, num_envs: int | None = None) -> dict[str, Any]:
+    """Our ``ppo`` preset's config on ``env_id`` (its per-env defaults included), which the
+    ``sb3-ppo`` peer copies; a bad ``num_envs`` is a one-line ``UserError``."""
+    from rlasinference.training.config import resolve
+
+    overrides: dict[str, Any] = {"algo": "ppo", "env": env_id}
+    if num_envs is not None:
+        overrides["num_envs"] = num_envs
+    return dataclasses.asdict(resolve(overrides).algo)
+
+
+def sb3_ppo(env: Any, settings: dict[str, Any], steps: int, seed: int, device: str = "cpu") -> Any:
+    """Stable-Baselines3's PPO at our ppo preset's ``settings`` (``ppo_settings``): rollouts,
+    epochs, minibatch size, clip ranges, GAE, discount, gradient norm, 64x64 tanh networks with
+    orthogonal init and log-std 0, no entropy; ``env`` a ``VecNormalize`` (``sb3_ppo_env``).
+
+    Two settings are translated so that the arithmetic is ours: SB3's value loss has no factor
+    1/2 (``vf_coef`` is half our ``value_coef``), and its step-size schedule sees the progress
+    after a rollout, so the schedule is written in rollouts (ours anneals from the full step size
+    at the first update). SB3 clips the value by using the clipped prediction alone where we take
+    the larger of the clipped and unclipped errors (CleanRL's form); docs/algorithms/ppo.md."""
     from stable_baselines3 import PPO
 
-    n_steps = 2048
+    n_steps, batch = settings["num_steps"], settings["num_steps"] * env.num_envs
+    iterations, lr = math.ceil(steps / batch), settings["lr"]
+
+    def schedule(progress_remaining: float) -> float:
+        if not settings["anneal_lr"]:
+            return float(lr)
+        done = round((1.0 - progress_remaining) * steps / batch)  # rollouts collected so far
+        return float(lr * min(1.0, max(0.0, 1.0 - (done - 1) / iterations)))
+
+    clip = settings["clip"]
     return PPO(
         "MlpPolicy",
         env,
-        learning_rate=lambda remaining: 3e-4 * remaining,
+        learning_rate=schedule,
         n_steps=n_steps,
-        batch_size=n_steps * env.num_envs // 32,
-        n_epochs=10,
-        gamma=0.99,
-        gae_lambda=0.95,
-        clip_range=0.2,
-        clip_range_vf=0.2,
+        batch_size=batch // settings["minibatches"],
+        n_epochs=settings["epochs"],
+        gamma=settings["gamma"],
+        gae_lambda=settings["gae_lambda"],
+        clip_range=clip,
+        clip_range_vf=clip if settings["clip_value"] else None,
+        normalize_advantage=settings["norm_adv"],
         ent_coef=0.0,
-        vf_coef=0.5,
-        max_grad_norm=0.5,
-        policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "log_std_init": 0.0},
+        vf_coef=settings["value_coef"] / 2,
+        max_grad_norm=settings["max_grad_norm"] if settings["max_grad_norm"] > 0 else math.inf,
+        target_kl=settings["target_kl"],
+        policy_kwargs={
+            "net_arch": {"pi": list(REFERENCE_GAUSSIAN["hidden"]), "vf": list(settings["value_hidden"])},
+            "log_std_init": float(REFERENCE_GAUSSIAN["log_std_init"]),
+        },
         device=device,
         seed=seed,
         verbose=0,
+    )
+
+
+def sb3_ppo_env(env_id: str, settings: dict[str, Any]) -> Any:
+    """``settings["num_envs"]`` envs of ``env_id`` in SB3's ``DummyVecEnv`` under its
+    ``VecNormalize``, with our normalisation settings."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from rlasinference.envs import make_env
+
+    envs = DummyVecEnv([lambda: make_env(env_id)[0] for _ in range(settings["num_envs"])])
+    return VecNormalize(
+        envs,
+        norm_obs=settings["norm_obs"],
+        norm_reward=settings["norm_reward"],
+        clip_obs=settings["clip_obs"],
+        clip_reward=settings["clip_reward"],
+        gamma=settings["gamma"],
     )
 
 
@@ -114,7 +167,6 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
         import torch
         from stable_baselines3.common.callbacks import BaseCallback
         from stable_baselines3.common.logger import Logger
-        from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
     except ImportError:
         raise UserError(f"{config['algo']} needs Stable-Baselines3: pip install 'rlasinference[bench]'") from None
     from rlasinference.envs import make_env
@@ -130,9 +182,9 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     eval_env, _ = make_env(config["env"])
     on_policy = config["algo"] == "sb3-ppo"
     if on_policy:
-        envs = DummyVecEnv([lambda: make_env(config["env"])[0] for _ in range(config["num_envs"])])
-        vec = VecNormalize(envs, clip_obs=10.0, clip_reward=10.0, gamma=0.99)
-        model = sb3_ppo(vec, config["seed"], config["device"])
+        settings = ppo_settings(config["env"], config["num_envs"])
+        vec = sb3_ppo_env(config["env"], settings)
+        model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"])
         prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
     else:
         model = sb3_sac(make_env(config["env"])[0], config["learning_starts"], config["seed"], config["device"])

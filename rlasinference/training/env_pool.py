@@ -10,6 +10,7 @@ reaches one sub-env. Both pools give the same observations for the same actions.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -55,7 +56,11 @@ class SyncPool:
 
 def _worker(env_id: str, conn: Connection) -> None:
     """One env in a subprocess: answers ``("reset", seed, actions)``, ``("step", action)`` and
-    ``("close",)``; an error is sent back as ``("error", text)``."""
+    ``("close",)``; an error is sent back as ``("error", text)``. Ctrl-C and SIGTERM reach the
+    whole process group: the worker ignores them, the parent finishes its rollout, saves and
+    closes the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         env = make_env(env_id)[0]
         conn.send(("ready",))
@@ -95,22 +100,28 @@ class AsyncPool:
         for conn in self.conns:
             self._answer(conn)
 
+    def _send(self, conn: Connection, message: tuple[Any, ...]) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # BrokenPipeError and the like: the worker is gone
+            raise UserError("an env subprocess of vector_env=async died") from None
+
     def _answer(self, conn: Connection) -> Any:
         try:
             kind, *value = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise UserError("an env subprocess of vector_env=async died") from None
         if kind == "error":
             raise UserError(f"an env subprocess of vector_env=async failed: {value[0]}")
         return value[0] if value else None
 
     def reset(self, i: int, seed: int, actions: Sequence[np.ndarray] = ()) -> np.ndarray:
-        self.conns[i].send(("reset", seed, list(actions)))
+        self._send(self.conns[i], ("reset", seed, list(actions)))
         return np.asarray(self._answer(self.conns[i]))
 
     def step(self, actions: np.ndarray) -> list[Step]:
         for conn, action in zip(self.conns, actions):
-            conn.send(("step", action))
+            self._send(conn, ("step", action))
         return [self._answer(conn) for conn in self.conns]
 
     def close(self) -> None:
