@@ -16,20 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rlasinference.algorithms.dime import REFERENCE_CHAIN
 from rlasinference.algorithms.on_policy import OnPolicyConfig
 from rlasinference.algorithms.ppo import pendulum_defaults
 from rlasinference.algorithms.preset import Preset
 
-#: the denoising chain of the reference code's PPO configuration
-DIFFPPO_CHAIN = {
-    "steps": 8,
-    "hidden": [256, 256],
-    "prior_std": 3.0,
-    "dt": 0.1,
-    "learn_dt": True,
-    "time_dim": 16,
-    "learn_noise": False,
-}
+#: the denoising chain of the reference code's PPO configuration: DiffSAC's with 8 steps and a
+#: prior of standard deviation 3
+DIFFPPO_CHAIN = {**REFERENCE_CHAIN, "steps": 8, "prior_std": 3.0}
 
 
 @dataclass
