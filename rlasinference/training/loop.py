@@ -160,6 +160,7 @@ class Trainer:
         self.stop_signal: int | None = None  # the signal that asked for the stop
         self.elapsed_before = 0.0  # training seconds spent before this process (resumed runs)
         self.started = time.perf_counter()
+        self.log_time, self.log_step = self.started, 0  # when and where the last training row was (reset by the loop)
         if state is not None:
             self._restore(state)
         self.metrics = MetricsWriter(
@@ -324,7 +325,8 @@ class Trainer:
         task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
         obs = self._begin_episode()
         self.started = self.last_save_time = time.perf_counter()
-        tick_time, tick_step, log_time, log_step = self.started, self.step, self.started, self.step
+        tick_time, tick_step = self.started, self.step
+        self.log_time, self.log_step = self.started, self.step
         while self.step < run.steps and not self.stop_requested:
             action = self._act(obs)
             next_obs, reward, terminated, truncated, _ = self.env.step(action)
@@ -337,19 +339,7 @@ class Trainer:
                 obs = self._begin_episode()
             if self.step >= self.agent.learning_starts:
                 self._update()
-            if self.step % run.log_every == 0:
-                now = time.perf_counter()
-                self._log((self.step - log_step) / max(now - log_time, 1e-9))
-                log_time, log_step = now, self.step
-            if self.step % run.eval_every == 0 or self.step == run.steps:
-                ret = self.evaluate()
-                self.save()
-                extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
-                progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
-                if self.on_eval is not None:
-                    self.on_eval(self.step, ret)
-            elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
-                self.save()  # a checkpoint by wall time; it changes nothing the run computes
+            self._periodic(self.step - 1, progress)
             if self.step % 100 == 0:
                 now = time.perf_counter()
                 sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
@@ -358,6 +348,25 @@ class Trainer:
                 progress.update(task, completed=self.step, sps=f"{sps:.0f}", last_eval=last)
         if self.stop_requested:
             self.save()
+
+    def _periodic(self, before: int, progress: Any) -> None:
+        """What is due after the steps from ``before`` to ``self.step``: a training row at each
+        multiple of ``log_every`` passed; an evaluation and a checkpoint at each multiple of
+        ``eval_every`` passed and at the end of the run, else a checkpoint by wall time."""
+        run = self.config.run
+        if self.step // run.log_every > before // run.log_every:
+            now = time.perf_counter()
+            self._log((self.step - self.log_step) / max(now - self.log_time, 1e-9))
+            self.log_time, self.log_step = now, self.step
+        if self.step // run.eval_every > before // run.eval_every or self.step >= run.steps:
+            ret = self.evaluate()
+            self.save()
+            extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
+            progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
+            if self.on_eval is not None:
+                self.on_eval(self.step, ret)
+        elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
+            self.save()  # a checkpoint by wall time; it changes nothing the run computes
 
     def _close(self, failed: bool) -> None:
         """Close the metrics and draw the learning curve. After a failure (a full disk, say) an

@@ -111,7 +111,7 @@ class OnPolicyTrainer(Trainer):
         # a fresh run sees its first observations here; a resumed one saw them before its checkpoint
         obs = self._observe(raw, update=self.step == 0)
         self.started = self.last_save_time = time.perf_counter()
-        log_time, log_step = self.started, self.step
+        self.log_time, self.log_step = self.started, self.step
         dim = obs.shape[1]
         while self.step < run.steps and not self.stop_requested:
             rollout_start = time.perf_counter()
@@ -167,18 +167,7 @@ class OnPolicyTrainer(Trainer):
             agent.set_progress(first / (self.iterations() * n * steps_per_rollout))
             for metrics in agent.learn(rollout):
                 self.window.add(metrics)
-            now = time.perf_counter()
-            if self.step // run.log_every > first // run.log_every:
-                self._log((self.step - log_step) / max(now - log_time, 1e-9))
-                log_time, log_step = now, self.step
-            if self.step // run.eval_every > first // run.eval_every or self.step >= run.steps:
-                ret = self.evaluate()
-                self.save()
-                progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}")
-                if self.on_eval is not None:
-                    self.on_eval(self.step, ret)
-            elif run.checkpoint_every_s > 0 and now - self.last_save_time >= run.checkpoint_every_s:
-                self.save()
+            self._periodic(first, progress)
             last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
             sps = n * steps_per_rollout / max(time.perf_counter() - rollout_start, 1e-9)
             progress.update(task, completed=min(self.step, run.steps), sps=f"{sps:.0f}", last_eval=last)
