@@ -276,3 +276,33 @@ def test_rlai_sample_anneal_is_recorded_and_checked(tmp_path: Path) -> None:
     spec.write_text("samplers: [gaussian]\ntargets: [square4]\nsteps: 2.5\n")
     result = runner.invoke(app, ["sample", "--spec", str(spec), "--out", str(tmp_path / "g2")])
     assert_one_line_error(result, "--steps must be a whole number, got 2.5")
+
+
+def test_default_fit_anneals_as_the_sampler_says_from_the_targets_own_scale(tmp_path: Path) -> None:
+    from rlasinference.workbench.fit import auto_anneal_from
+
+    args = ["sample", "--target", "square4", "--steps", "4", "--batch", "8", "--quiet"]
+    start = auto_anneal_from(get_target("square4"), 1.0)
+    for name, anneal, anneal_from in (("svgd", 0.5, start), ("gaussian", 0.0, 1.0)):
+        out = tmp_path / name
+        result = runner.invoke(app, [*args, "--sampler", name, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert (metrics["anneal"], metrics["anneal_from"]) == (anneal, anneal_from)
+    # the start is 3 standard deviations of Q / tau over the box: it scales with Q and not below tau
+    deep = Target("deep", 2, lambda a: 10.0 * get_target("square4").q(a))
+    assert start > 1.0 and auto_anneal_from(deep, 1.0) == pytest.approx(10.0 * start, rel=1e-4)
+    assert auto_anneal_from(deep, 10.0) == pytest.approx(start, rel=1e-4)
+    assert auto_anneal_from(Target("flat", 2, lambda a: 1e-3 * a[:, 0]), 1.0) == 1.0
+    assert_one_line_error(
+        runner.invoke(app, ["sample", "--target", "tests.test_workbench:nan_target", "--anneal", "0.5", "--quiet"]),
+        "Q is not finite on the box",
+    )
+
+
+def nan_target(a: Tensor) -> Tensor:
+    """A user target that is not finite near the box's edge (past the load check's probe)."""
+    return torch.where(a[:, 0] > 0.9, torch.nan, 0.0 * a[:, 0])
+
+
+nan_target.dim = 2  # type: ignore[attr-defined]

@@ -188,9 +188,18 @@ def sample(
     batch: Annotated[int, typer.Option(help="Samples per gradient step.")] = 256,
     lr: Annotated[float, typer.Option(help="Adam step size.")] = 1e-3,
     anneal: Annotated[
-        float, typer.Option(help="Fraction of the steps over which the temperature falls from --anneal-from x tau.")
-    ] = 0.0,
-    anneal_from: Annotated[float, typer.Option(help="Starting temperature, in multiples of --tau.")] = 10.0,
+        float | None,
+        typer.Option(
+            help="Fraction of the steps over which the temperature falls from --anneal-from x tau. "
+            "\\[default: the sampler's own fit_anneal: 0.5 for svgd, 0 for the other built-in samplers]"
+        ),
+    ] = None,
+    anneal_from: Annotated[
+        float | None,
+        typer.Option(
+            help="Starting temperature, in multiples of --tau. \\[default: 3 standard deviations of Q/tau over the box]"
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
@@ -240,7 +249,7 @@ def _sample_grid(
     seeds: int,
     out: Path | None,
     workers: int,
-    fit: dict[str, float],
+    fit: dict[str, Any],
     set_items: list[str],
 ) -> None:
     from rlasinference.core.checks import AT_LEAST_ONE

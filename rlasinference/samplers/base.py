@@ -54,6 +54,10 @@ class Sampler(nn.Module):
     #: operations per call; ``benchmarks/levers.py``): the ``compile`` run option's ``auto``
     #: compiles it in long runs (a sampler may decide per instance, in its constructor).
     compile_sample: bool = False
+    #: a standalone fit (``rlai sample``) anneals the target's temperature over this fraction of
+    #: its steps unless told otherwise: chosen per sampler on the workbench's target suite
+    #: (docs/workbench.md). RL runs do not read it.
+    fit_anneal: ClassVar[float] = 0.0
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

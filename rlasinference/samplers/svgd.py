@@ -36,6 +36,9 @@ class SVGDSampler(Sampler):
     density: ClassVar[DensityKind] = "none"
     mode_rule: ClassVar[str] = "none of its own: the best of N particles under the critic's mean Q"
     option_ranges: ClassVar[dict[str, Range]] = {"hidden": Range(1), "noise_dim": NON_NEGATIVE}
+    # annealed from a flattened target, the particles keep the light and narrow modes that a fit
+    # at tau loses (unequal3 3 of 3 modes on seeds 0-2, was 1; docs/workbench.md)
+    fit_anneal: ClassVar[float] = 0.5
 
     def __init__(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -16,6 +17,25 @@ from rlasinference.workbench.targets import Target
 def target_critic(target: Target) -> Callable[[Tensor, Tensor], Tensor]:
     """The target as a one-member critic ``(context [B, 0], actions [B, d]) -> Q [1, B]``."""
     return lambda context, actions: target.q(actions).unsqueeze(0)
+
+
+#: the automatic start temperature: this many standard deviations of Q / tau over the box
+AUTO_START_SCALE = 3.0
+
+
+def auto_anneal_from(target: Target, tau: float, draws: int = 4096) -> float:
+    """The start of an annealed fit, in multiples of ``tau``, from the target's own scale:
+    ``max(1, 3 * std(Q(a) / tau))`` over ``a`` uniform on the box (fixed draws). At that
+    temperature Q varies by about a third of a nat across the box, so the flattened target is
+    close to uniform whatever the scale of Q: a fixed multiple is too hot for a shallow target
+    and too cold for a deep one (the suite's std(Q / tau) runs from 5 to 66)."""
+    generator = torch.Generator().manual_seed(0)
+    actions = torch.rand(draws, target.dim, generator=generator) * 2.0 - 1.0
+    with torch.no_grad():
+        spread = float((target.q(actions) / tau).std())
+    if not math.isfinite(spread):
+        raise UserError(f"target {target.name!r}: Q is not finite on the box, no start temperature can be set")
+    return max(1.0, AUTO_START_SCALE * spread)
 
 
 def annealed_tau(step: int, steps: int, tau: float, anneal: float, start: float) -> float:

@@ -16,19 +16,21 @@ from rlasinference.core.errors import UserError
 from rlasinference.core.files import atomic_path
 from rlasinference.samplers import get_sampler_class, sampler_options
 from rlasinference.training.config import RUN_SEEDS, check_sampler_options, parse_set, set_sampler_options
-from rlasinference.workbench.fit import fit_sampler
+from rlasinference.workbench.fit import auto_anneal_from, fit_sampler
 from rlasinference.workbench.metrics import evaluate_fit
 from rlasinference.workbench.plot import plot_fit
 from rlasinference.workbench.targets import get_target
 
 
-def check_fit_settings(**settings: float) -> None:
+def check_fit_settings(**settings: float | None) -> None:
     """One line for a fit setting out of its range (``rlai sample`` flags, grid spec keys)."""
     valid = {
         "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": POSITIVE,
         "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
     }  # fmt: skip
     for name, value in settings.items():
+        if value is None:  # the sampler's or the target's own (run_workbench)
+            continue
         flag = "--" + name.replace("_", "-")
         if name in ("steps", "batch") and (isinstance(value, bool) or not isinstance(value, int)):
             raise UserError(f"{flag} must be a whole number, got {value!r}")
@@ -46,15 +48,20 @@ def run_workbench(
     set_items: list[str],
     out: Path | None,
     quiet: bool,
-    anneal: float = 0.0,
-    anneal_from: float = 10.0,
+    anneal: float | None = None,
+    anneal_from: float | None = None,
 ) -> dict[str, Any]:
+    """One fit. ``anneal`` ``None`` is the sampler's own ``fit_anneal``; ``anneal_from`` ``None``
+    the target's own start temperature (``auto_anneal_from``)."""
     check_fit_settings(tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
     RUN_SEEDS.check("--seed", seed)
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
     options = set_sampler_options(sampler_options(cls), parse_set(set_items))
     check_sampler_options(cls, options)
+    anneal = cls.fit_anneal if anneal is None else anneal
+    if anneal_from is None:
+        anneal_from = auto_anneal_from(target, tau) if anneal > 0 else 1.0
     torch.manual_seed(seed)
     try:
         sampler = cls(0, target.dim, **options)
