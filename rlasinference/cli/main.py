@@ -191,7 +191,7 @@ def sample(
         float | None,
         typer.Option(
             help="Fraction of the steps over which the temperature falls from --anneal-from x tau. "
-            "\\[default: the sampler's own fit_anneal: 0.5 for svgd, 0 for the other built-in samplers]"
+            "\\[default: the sampler's own fit_anneal: 0.5 for svgd, flow and diffusion, 0 for the others]"
         ),
     ] = None,
     anneal_from: Annotated[

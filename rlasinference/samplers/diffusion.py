@@ -71,6 +71,10 @@ class DiffusionChain(Sampler):
 
     density: ClassVar[DensityKind] = "bound"
     mode_rule: ClassVar[str] = "the chain without noise from the prior mean x_0 = 0, then tanh"
+    # fitted at tau from the start, the chain falls into the heaviest of separated modes; annealed
+    # from a flattened target it keeps them (unequal3: 3 of 3 modes, median of 5 seeds, against
+    # 1; docs/workbench.md)
+    fit_anneal: ClassVar[float] = 0.5
     option_ranges: ClassVar[dict[str, Range]] = {
         "steps": AT_LEAST_ONE, "hidden": LAYERS, "prior_std": POSITIVE, "dt": POSITIVE, "time_dim": Range(2),
     }  # fmt: skip
