@@ -59,8 +59,9 @@ class DiffusionChain(Sampler):
 
     :param steps: denoising steps N (16; 4 and 8 are cheaper).
     :param hidden: hidden sizes of the drift network f(x_n, c, n), shared by all steps.
-    :param prior_std: sigma of the prior N(0, sigma^2 I) in the pre-tanh space (0.5, about the
-        width of the action box's features; DIME's is 2.5, pinned by its preset).
+    :param prior_std: sigma of the prior N(0, sigma^2 I) in the pre-tanh space (0.5: the bound
+        is tight only with a prior near the target's scale, docs/samplers/diffusion.md; DIME's is
+        2.5, pinned by its preset).
     :param dt: initial mean step size (learned through a softplus).
     :param learn_dt: learn the step size (else fixed at ``dt``).
     :param time_dim: size of the sinusoidal step embedding.
