@@ -254,6 +254,40 @@ def test_every_valid_combination_trains_every_part() -> None:
     assert len(built) >= 40, len(built)
 
 
+def test_every_objective_trains_every_sampler_it_accepts() -> None:
+    """The policy objective is an axis too: with SAC's recipe and critic, each registered objective
+    that fits a sampler by itself trains every sampler whose density it accepts (the sampler's
+    parameters move in three updates, every logged metric is finite); the others are refused."""
+    from rlasinference.objectives import OBJECTIVES
+
+    built = []
+    for (objective, component), sampler in itertools.product(OBJECTIVES, SAMPLERS.names()):
+        if not component.trains_sampler:
+            continue
+        try:
+            cfg = resolve(
+                {"algo": "sac", "sampler": sampler, "objective": objective, "critic_hidden": [8]}
+                | {"learn_temperature": component.log_density}  # (stein has no entropy estimate)
+                | ({"value_estimator": "importance"} if SAMPLERS.get(sampler).density == "none" else {})
+            )
+            algo = cfg.algo.__class__(**{**vars(cfg.algo), "batch_size": 16, "cover_samples": 4})
+            torch.manual_seed(0)
+            agent = PRESETS.get("sac").build(algo, dict(cfg.sampler_options) | SMALL_SAMPLER[sampler], 3, 2, {})
+        except UserError:
+            assert SAMPLERS.get(sampler).density not in component.accepts, (objective, sampler)
+            continue
+        before = [p.detach().clone() for p in agent.sampler.parameters()]
+        for _ in range(3):
+            metrics = agent.update(_batch())
+            assert all(torch.isfinite(v) for v in metrics.values()), (objective, sampler)
+        assert any(not torch.equal(p, o) for p, o in zip(agent.sampler.parameters(), before)), (objective, sampler)
+        for name in component.metrics:
+            assert name in metrics, (objective, name)
+        built.append((objective, sampler))
+    assert ("covering-kl", "flow") in built and ("covering-kl", "diffusion") in built
+    assert ("covering-kl", "svgd") not in built and ("stein", "svgd") in built
+
+
 RESUME = {
     "sac": {},
     "sac+crossq": {"critic": "crossq"},

@@ -3,6 +3,7 @@ and importance-sampled soft values and the temperature's dual update."""
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import ClassVar
 
@@ -11,7 +12,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.critics import soft_bellman_target
-from rlasinference.objectives import Temperature, reverse_kl, stein, temperature_loss
+from rlasinference.objectives import Temperature, covering_kl, reverse_kl, stein, temperature_loss
 from rlasinference.objectives.stein import rbf_kernel, stein_direction, target_score
 from rlasinference.samplers import SVGDSampler
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
@@ -56,6 +57,66 @@ def test_reverse_kl_golden() -> None:
     expected = ((0.2 * -1.0 - 0.5) + (0.2 * 0.5 + 0.7)) / 2
     assert out["loss_policy"].item() == pytest.approx(expected)
     torch.testing.assert_close(out["log_density"], torch.tensor([-1.0, 0.5]))
+
+
+class TableSampler(Sampler):
+    """Exact sampler over fixed draws whose log-densities are parameters: ``sample`` returns the
+    first ``n`` draws, ``log_prob`` looks actions up among them."""
+
+    density: ClassVar[DensityKind] = "exact"
+
+    def __init__(self, actions: Tensor, log_density: Tensor) -> None:
+        super().__init__(1, actions.shape[-1])
+        self.table, self.logits = actions, torch.nn.Parameter(log_density.clone())
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        rows = context.shape[0]
+        return Samples(self.table[:n].expand(rows, n, -1), self.logits[:n].expand(rows, n))
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        index = (actions.unsqueeze(2) == self.table).all(-1).float().argmax(-1)  # [B, n]
+        return self.logits[index]
+
+
+def test_covering_kl_golden_weights_and_gradient() -> None:
+    """Three draws with log pi (-1, -2, -3) and Q (0, 1, -1) at tau 0.5: the forward term's weights
+    are softmax(Q / tau - log pi) = softmax(1, 4, 1), its gradient with respect to log pi of each
+    draw is -cover_weight * tau * w_i, on top of reverse KL's tau / B on the one draw it sees."""
+    actions = torch.tensor([[0.1, 0.0], [0.5, 0.5], [-0.5, 0.2]])
+    sampler = TableSampler(actions, torch.tensor([-1.0, -2.0, -3.0]))
+    q_of = {0.1: 0.0, 0.5: 1.0, -0.5: -1.0}
+
+    def critic(context: Tensor, a: Tensor) -> Tensor:
+        return torch.tensor([q_of[round(float(x), 1)] for x in a[:, 0]]).unsqueeze(0)
+
+    tau = torch.tensor(0.5)
+    out = covering_kl(torch.zeros(2, 0), sampler, critic, tau, cover_samples=3, cover_weight=2.0)
+    w = torch.softmax(torch.tensor([1.0, 4.0, 1.0]), 0)
+    forward = -(w * torch.tensor([-1.0, -2.0, -3.0])).sum()
+    assert out["loss_policy"].item() == pytest.approx(0.5 * -1.0 - 0.0 + 2.0 * 0.5 * forward.item(), rel=1e-5)
+    assert out["forward_ess"].item() == pytest.approx(1.0 / w.square().sum().item() / 3, rel=1e-5)
+    out["loss_policy"].backward()
+    expected = -2.0 * 0.5 * w + torch.tensor([0.5, 0.0, 0.0])  # the reverse term sees draw 0 on both rows
+    torch.testing.assert_close(sampler.logits.grad, expected)
+
+
+def test_covering_kl_raises_a_starved_modes_density() -> None:
+    """Two draws, one per mode of an equal-weight target, the sampler putting 0.9 of its mass on
+    the first. Reverse KL (the negative control), holding its one draw, only pushes that draw's
+    log pi down: nothing asks for mass on the starved mode. The forward term's weights are
+    (0.1, 0.9): a descent step raises the starved draw's log pi nine times as much."""
+    actions = torch.tensor([[-0.5, 0.0], [0.5, 0.0]])
+
+    def critic(context: Tensor, a: Tensor) -> Tensor:
+        return torch.zeros(1, a.shape[0])
+
+    grads = []
+    for objective in (reverse_kl, functools.partial(covering_kl, cover_samples=2)):
+        sampler = TableSampler(actions, torch.log(torch.tensor([0.9, 0.1])))
+        objective(torch.zeros(1, 0), sampler, critic, torch.tensor(1.0))["loss_policy"].backward()
+        grads.append(sampler.logits.grad)
+    torch.testing.assert_close(grads[0], torch.tensor([1.0, 0.0]))
+    torch.testing.assert_close(grads[1], torch.tensor([1.0 - 0.1, -0.9]))
 
 
 def test_sampled_soft_value_golden() -> None:

@@ -63,6 +63,8 @@ class ActorCriticConfig:
         c at temperature tau gives the same policy as temperature tau / c (Q scaled by c).
     :param stein_particles: particles per state of the ``stein`` objective.
     :param stein_fixed: of those, the fixed ones (score and repulsion); the rest are moved.
+    :param cover_samples: draws per state of the ``covering-kl`` objective's forward term.
+    :param cover_weight: the weight of that forward-KL term beside the reverse KL.
     :param policy_delay: policy and tau updates once every this many critic updates.
     :param critic_first: the critic steps before the policy loss is formed (else one joint step).
     :param adam_beta1: Adam's first-moment rate of the critic and the policy (tau keeps 0.9).
@@ -94,6 +96,8 @@ class ActorCriticConfig:
     reward_scale: float = ranged(1.0, POSITIVE)
     stein_particles: int = ranged(16, Range(2))
     stein_fixed: int = ranged(8, AT_LEAST_ONE)
+    cover_samples: int = ranged(16, Range(2))
+    cover_weight: float = ranged(1.0, POSITIVE)
     policy_delay: int = ranged(1, AT_LEAST_ONE)
     critic_first: bool = False
     adam_beta1: float = ranged(0.9, Range(0, 1, high_open=True))

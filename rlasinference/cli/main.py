@@ -200,6 +200,13 @@ def sample(
             help="Starting temperature, in multiples of --tau. \\[default: 3 standard deviations of Q/tau over the box]"
         ),
     ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy objective of the fit (rlai list objectives). "
+            "\\[default: the sampler's own fit_objective: covering-kl for flow and diffusion; else reverse-kl or stein]"
+        ),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
@@ -227,14 +234,16 @@ def sample(
             tau, steps = grid_spec.get("tau", tau), grid_spec.get("steps", steps)
             batch, lr = grid_spec.get("batch", batch), grid_spec.get("lr", lr)
             anneal, anneal_from = grid_spec.get("anneal", anneal), grid_spec.get("anneal_from", anneal_from)
+            objective = grid_spec.get("objective", objective)
             set_ = [f"{k}={v}" for k, v in (grid_spec.get("set") or {}).items()] + (set_ or [])
             out = out if out is not None else Path("runs") / f"sample-grid-{grid_spec['name']}"
         if len(samplers) * len(targets) > 1 or seeds is not None:
-            fit = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "anneal": anneal, "anneal_from": anneal_from}
+            fit: dict[str, Any] = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "anneal": anneal}
+            fit |= {"anneal_from": anneal_from, "objective": objective}
             _sample_grid(samplers, targets, seeds or 1, out, workers, fit, set_ or [])
             return
         summary = run_workbench(
-            samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet, anneal, anneal_from
+            samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet, anneal, anneal_from, objective
         )
     except UserError as exc:
         raise _fail(str(exc)) from None

@@ -1,12 +1,14 @@
 """Policy objectives: pure functions ``(context, sampler, critic, tau) -> {"loss_policy", ...}``.
 
-Every objective minimises (an estimate or bound of) the reverse KL to exp(Q/tau).
+Every objective minimises (an estimate or bound of) the reverse KL to exp(Q/tau); ``covering-kl``
+adds a forward-KL term with the same minimiser.
 """
 
 from __future__ import annotations
 
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
+from rlasinference.objectives.covering_kl import covering_kl
 from rlasinference.objectives.reverse_kl import no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
 from rlasinference.objectives.temperature import Temperature, temperature_loss
@@ -19,6 +21,18 @@ OBJECTIVES.register(
         ("exact", "bound"),
         reverse_kl,
         "E_pi[tau log pi - Q], Q the min (or mean) over the critic's members, log pi exact or a path bound",
+        log_density=True,
+    ),
+)
+OBJECTIVES.register(
+    "covering-kl",
+    Component(
+        "covering-kl",
+        ("exact", "bound"),
+        covering_kl,
+        "reverse KL plus a self-normalised forward KL on the sampler's own draws: keeps mass on every mode",
+        options=("cover_samples", "cover_weight"),
+        metrics=("forward_ess",),
         log_density=True,
     ),
 )
@@ -44,4 +58,4 @@ OBJECTIVES.register(
     ),
 )
 
-__all__ = ["OBJECTIVES", "Temperature", "no_policy_loss", "reverse_kl", "stein", "temperature_loss"]
+__all__ = ["OBJECTIVES", "Temperature", "covering_kl", "no_policy_loss", "reverse_kl", "stein", "temperature_loss"]

@@ -58,6 +58,9 @@ class Sampler(nn.Module):
     #: its steps unless told otherwise: chosen per sampler on the workbench's target suite
     #: (docs/workbench.md). RL runs do not read it.
     fit_anneal: ClassVar[float] = 0.0
+    #: the policy objective a standalone fit uses unless told otherwise (a registered name; empty:
+    #: the first that accepts the density kind). RL runs do not read it.
+    fit_objective: ClassVar[str] = ""
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

@@ -76,6 +76,7 @@ class DiffusionChain(Sampler):
     # from a flattened target it keeps them (unequal3: 3 of 3 modes, median of 5 seeds, against
     # 1; docs/workbench.md)
     fit_anneal: ClassVar[float] = 0.5
+    fit_objective: ClassVar[str] = "covering-kl"
     option_ranges: ClassVar[dict[str, Range]] = {
         "steps": AT_LEAST_ONE, "hidden": LAYERS, "prior_std": POSITIVE, "dt": POSITIVE, "time_dim": Range(2),
     }  # fmt: skip

@@ -140,6 +140,7 @@ class ConditionalFlow(Sampler):
     # flattened target it keeps them (grid16: 16 of 16 modes, median of 5 seeds, against 6;
     # docs/workbench.md)
     fit_anneal: ClassVar[float] = 0.5
+    fit_objective: ClassVar[str] = "covering-kl"
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from rlasinference.core.components import Component
 from rlasinference.core.errors import UserError
 from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers.base import Sampler
@@ -49,6 +50,25 @@ def annealed_tau(step: int, steps: int, tau: float, anneal: float, start: float)
     return tau * start ** (1.0 - step / ramp) if step < ramp else tau
 
 
+def fit_objective(sampler: Sampler, name: str | None) -> Component:
+    """The objective a standalone fit uses: ``name``, else the sampler's own ``fit_objective``,
+    else the first registered one that accepts its density kind and trains it by itself."""
+    name = name or type(sampler).fit_objective
+    if name:
+        objective = OBJECTIVES.get(name)
+        valid = [n for n, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler]
+        if name not in valid:
+            raise UserError(
+                f"objective {name!r} cannot fit a sampler of density {sampler.density!r} by itself; "
+                f"valid: {', '.join(valid)}"
+            )
+        return objective
+    found = next((c for _, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler), None)
+    if found is None:
+        raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
+    return found
+
+
 def fit_sampler(
     sampler: Sampler,
     target: Target,
@@ -59,18 +79,19 @@ def fit_sampler(
     on_step: Callable[[int, float], None] | None = None,
     anneal: float = 0.0,
     anneal_from: float = 10.0,
+    objective_name: str | None = None,
 ) -> list[float]:
-    """Minimise the sampler's policy objective against exp(Q/tau) with an empty context, the
-    temperature annealed from ``anneal_from * tau`` over the first ``anneal`` of the steps
-    (``annealed_tau``; 0: none).
+    """Minimise a policy objective against exp(Q/tau) with an empty context, the temperature
+    annealed from ``anneal_from * tau`` over the first ``anneal`` of the steps (``annealed_tau``;
+    0: none). Returns the loss of every step.
 
-    The objective is the first registered one that accepts the sampler's density kind and fits
-    a sampler by itself (reverse KL for ``exact`` and ``bound`` samplers, Stein for ``none``).
-    Returns the loss of every step.
+    The objective is ``objective_name`` (``fit_objective``), else the first registered one that
+    accepts the sampler's density kind and fits a sampler by itself (reverse KL for ``exact`` and
+    ``bound`` samplers, Stein for ``none``). An empty context is a single state, so an objective
+    that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together.
     """
-    objective = next((c for _, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler), None)
-    if objective is None:
-        raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
+    objective = fit_objective(sampler, objective_name)
+    options = {"cover_samples": batch} if "cover_samples" in objective.options else {}
     device = next(sampler.parameters()).device
     context = torch.zeros(batch, 0, device=device)
     critic = target_critic(target)
@@ -78,7 +99,7 @@ def fit_sampler(
     losses = []
     for step in range(steps):
         tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
-        loss = objective.fn(context, sampler, critic, tau_t)["loss_policy"]
+        loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
         if not torch.isfinite(loss):
             raise UserError(f"non-finite loss_policy at step {step} of the fit")
         opt.zero_grad(set_to_none=True)

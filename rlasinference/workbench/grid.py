@@ -36,7 +36,9 @@ class Fit:
         return re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{self.sampler}-{self.target}-s{self.seed}")
 
 
-SPEC_KEYS = {"name", "samplers", "targets", "seeds", "tau", "steps", "batch", "lr", "anneal", "anneal_from", "set"}
+SPEC_KEYS = {
+    "name", "samplers", "targets", "seeds", "tau", "steps", "batch", "lr", "anneal", "anneal_from", "objective", "set",
+}  # fmt: skip
 
 
 def load_spec(path: Path) -> dict[str, Any]:

@@ -14,16 +14,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, Range
 from rlasinference.core.errors import UserError
 from rlasinference.core.files import atomic_path
+from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers import get_sampler_class, sampler_options
 from rlasinference.training.config import RUN_SEEDS, check_sampler_options, parse_set, set_sampler_options
-from rlasinference.workbench.fit import auto_anneal_from, fit_sampler
+from rlasinference.workbench.fit import auto_anneal_from, fit_objective, fit_sampler
 from rlasinference.workbench.metrics import evaluate_fit
 from rlasinference.workbench.plot import plot_fit
 from rlasinference.workbench.targets import get_target
 
 
-def check_fit_settings(**settings: float | None) -> None:
-    """One line for a fit setting out of its range (``rlai sample`` flags, grid spec keys)."""
+def check_fit_settings(objective: str | None = None, **settings: float | None) -> None:
+    """One line for a fit setting out of its range or an unknown objective (``rlai sample``
+    flags, grid spec keys)."""
+    if objective is not None:
+        OBJECTIVES.get(objective)
     valid = {
         "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": POSITIVE,
         "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
@@ -50,10 +54,12 @@ def run_workbench(
     quiet: bool,
     anneal: float | None = None,
     anneal_from: float | None = None,
+    objective: str | None = None,
 ) -> dict[str, Any]:
     """One fit. ``anneal`` ``None`` is the sampler's own ``fit_anneal``; ``anneal_from`` ``None``
-    the target's own start temperature (``auto_anneal_from``)."""
-    check_fit_settings(tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
+    the target's own start temperature (``auto_anneal_from``); ``objective`` ``None`` the
+    sampler's own ``fit_objective``."""
+    check_fit_settings(objective, tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
     RUN_SEEDS.check("--seed", seed)
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
@@ -67,6 +73,7 @@ def run_workbench(
         sampler = cls(0, target.dim, **options)
     except ValueError as exc:  # an option out of its range, caught by the constructor
         raise UserError(f"cannot build sampler {sampler_name!r}: {exc}") from None
+    objective = fit_objective(sampler, objective).name
     if out is None:  # created only once the sampler exists: bad options leave no directory behind
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
         out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -87,7 +94,7 @@ def run_workbench(
             if step % 25 == 0 or step == steps:
                 progress.update(task, completed=step, loss=f"{loss:.4f}")
 
-        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step, anneal, anneal_from)
+        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step, anneal, anneal_from, objective)
     seconds = time.perf_counter() - start
     result = evaluate_fit(sampler, target, tau, seed=seed)
     exact, actions = result.pop("_exact"), result.pop("_actions")
@@ -101,6 +108,7 @@ def run_workbench(
             "lr": lr,
             "anneal": anneal,
             "anneal_from": anneal_from,
+            "objective": objective,
         }
     )
     result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
