@@ -22,7 +22,7 @@ from rlasinference.samplers import (
 )
 from rlasinference.samplers.contract import ContractError
 from rlasinference.samplers.diffusion import DiffusionChain
-from rlasinference.samplers.flow import SplineCoupling
+from rlasinference.samplers.flow import SplineCoupling, _linear_tail_spline
 
 SAMPLER_NAMES = SAMPLERS.names()
 
@@ -140,6 +140,22 @@ def test_spline_coupling_equals_normflows_masked_linear_tails(inverse: bool) -> 
     assert torch.equal(out[inputs.abs() > 2], inputs[inputs.abs() > 2])
     (out.sum() + log_det.sum()).backward()
     assert inputs.grad is not None and torch.isfinite(inputs.grad).all()
+
+
+def test_spline_inverse_survives_a_steep_fitted_spline() -> None:
+    """A spline a flow reached fitting edges3 (seed 1, float32), at the input where the inverse's
+    quadratic had a discriminant rounded below 0 and normflows' assertion stopped the fit: ours
+    inverts it, and the forward pass maps the result back to the input."""
+    widths = [0.456337571, 0.459210724, 0.268457234, 2.895003796, 3.289166927, -2.187879324, -2.005873442, -1.846264601]
+    heights = [0.358438253, 0.209499702, 0.494039029, 0.172081381, 0.133035466, 0.550885439, 0.142336339, 0.178371102]
+    inner = [1.803478718, 1.791749239, 18.107698441, -49.010948181, 2.644794226, 1.675535798, 1.547708392]
+    params = torch.tensor([widths + heights + inner])  # [1, 23], float32 as in the fit
+    y = torch.tensor([0.07374238967895508])
+    x, log_det = _linear_tail_spline(y, params, 8, 3.0, 1.0, inverse=True)
+    back, forward_log_det = _linear_tail_spline(x, params, 8, 3.0, 1.0, inverse=False)
+    assert x.dtype == torch.float32 and torch.isfinite(x).all() and torch.isfinite(log_det).all()
+    torch.testing.assert_close(back, y, atol=1e-5, rtol=0)
+    torch.testing.assert_close(log_det, -forward_log_det, atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("context", [None, 4])
