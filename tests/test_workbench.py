@@ -313,6 +313,26 @@ def test_default_fit_anneals_as_the_sampler_says_from_the_targets_own_scale(tmp_
     )
 
 
+def test_default_fit_objective_is_the_samplers_own_and_can_be_chosen(tmp_path: Path) -> None:
+    args = ["sample", "--target", "square4", "--steps", "3", "--batch", "8", "--quiet"]
+    cases = [("flow", [], "covering-kl"), ("diffusion", [], "covering-kl"), ("gaussian", [], "reverse-kl")]
+    cases += [("svgd", [], "stein"), ("flow", ["--objective", "reverse-kl"], "reverse-kl")]
+    cases += [("gaussian", ["--objective", "covering-kl"], "covering-kl")]
+    for name, extra, objective in cases:
+        out = tmp_path / f"{name}-{objective}"
+        options = ["--set", "sampler.steps=2"] if name == "diffusion" else []
+        result = runner.invoke(app, [*args, "--sampler", name, *extra, *options, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "metrics.json").read_text())["objective"] == objective
+    for extra, message in (
+        (["--sampler", "svgd", "--objective", "covering-kl"], "cannot fit a sampler of density 'none' by itself"),
+        (["--sampler", "flow", "--objective", "none"], "valid: reverse-kl, covering-kl, stein"),
+        (["--sampler", "flow", "--objective", "nope"], "unknown policy objective 'nope'"),
+    ):
+        assert_one_line_error(runner.invoke(app, [*args, *extra, "--out", str(tmp_path / "bad")]), message)
+    assert not (tmp_path / "bad").exists()
+
+
 def nan_target(a: Tensor) -> Tensor:
     """A user target that is not finite near the box's edge (past the load check's probe)."""
     return torch.where(a[:, 0] > 0.9, torch.nan, 0.0 * a[:, 0])
