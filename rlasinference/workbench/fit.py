@@ -53,20 +53,17 @@ def annealed_tau(step: int, steps: int, tau: float, anneal: float, start: float)
 def fit_objective(sampler: Sampler, name: str | None) -> Component:
     """The objective a standalone fit uses: ``name``, else the sampler's own ``fit_objective``,
     else the first registered one that accepts its density kind and trains it by itself."""
-    name = name or type(sampler).fit_objective
-    if name:
-        objective = OBJECTIVES.get(name)
-        valid = [n for n, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler]
-        if name not in valid:
-            raise UserError(
-                f"objective {name!r} cannot fit a sampler of density {sampler.density!r} by itself; "
-                f"valid: {', '.join(valid)}"
-            )
-        return objective
-    found = next((c for _, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler), None)
-    if found is None:
+    valid = {n: c for n, c in OBJECTIVES if sampler.density in c.accepts and c.trains_sampler}
+    name = name or type(sampler).fit_objective or next(iter(valid), "")
+    if not valid:
         raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
-    return found
+    OBJECTIVES.get(name)  # an unknown name: one line with the registered ones
+    if name not in valid:
+        raise UserError(
+            f"objective {name!r} cannot fit a sampler of density {sampler.density!r} by itself; "
+            f"valid: {', '.join(valid)}"
+        )
+    return valid[name]
 
 
 def fit_sampler(
