@@ -205,6 +205,13 @@ def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path, monkeypatch: pyt
     assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"]
     assert not (tmp_path / "sb3-log").exists()
     assert plan(spec, tmp_path, threads=1)[0].action == "done"
+    # a peer run stored before a key existed, which the sweep gives at its default, is the same run
+    stored = tmp_path / planned.trial.name / "config.yaml"
+    old = yaml.safe_load(stored.read_text())
+    stored.write_text(yaml.safe_dump({k: v for k, v in old.items() if k != "learning_starts"}))
+    assert plan({**spec, "set": {**spec["set"], "learning_starts": 5000}}, tmp_path, threads=1)[0].action == "done"
+    with pytest.raises(UserError, match="holds a different run"):
+        plan(spec, tmp_path, threads=1)  # learning_starts 100 is not the default
     with pytest.raises(UserError, match="sb3-sac takes only"):
         plan({**spec, "set": {**spec["set"], "lr_policy": 1e-3}}, tmp_path / "other", threads=1)
 

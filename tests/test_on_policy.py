@@ -220,6 +220,34 @@ def test_sb3_ppo_copies_our_settings_and_schedule() -> None:
         assert model.lr_schedule(progress) == pytest.approx(1e-3 * (1 - (k - 1) / iterations))
 
 
+def test_sb3_ppo_squash_gives_it_our_tanh_gaussian() -> None:
+    """``squash``: the peer's policy density is our tanh-Gaussian's at the same mean and log-std,
+    its deterministic action the tanh of the mean; the default keeps SB3's unsquashed Gaussian."""
+    pytest.importorskip("stable_baselines3")
+    import torch
+
+    from rlasinference.experiments.peers import ppo_settings, sb3_ppo, sb3_ppo_env
+    from rlasinference.samplers.gaussian import gaussian_tanh_log_density
+
+    settings = ppo_settings("HalfCheetah-v5")
+    env = sb3_ppo_env("HalfCheetah-v5", settings)
+    plain = sb3_ppo(env, settings, steps=4096, seed=0)
+    assert type(plain.policy.action_dist).__name__ == "DiagGaussianDistribution"
+    policy = sb3_ppo(env, settings, steps=4096, seed=0, squash=True).policy
+    with torch.no_grad():
+        policy.log_std.fill_(-0.5)
+        obs = torch.randn(64, 17)
+        actions, _, _ = policy(obs)
+        _, log_prob, _ = policy.evaluate_actions(obs, actions)
+        mean = policy.action_net(policy.mlp_extractor.forward_actor(policy.extract_features(obs)))
+    assert actions.abs().max() < 1
+    x = torch.atanh(actions.double().clamp(-1 + 1e-7, 1 - 1e-7))
+    log_std = torch.full_like(x, -0.5)
+    ours = gaussian_tanh_log_density((x - mean.double()) / log_std.exp(), log_std, x)
+    torch.testing.assert_close(log_prob.double(), ours, rtol=1e-4, atol=1e-3)
+    assert np.allclose(policy.predict(obs.numpy(), deterministic=True)[0], torch.tanh(mean).numpy(), atol=1e-6)
+
+
 def test_async_envs_give_the_run_of_sync_envs(tmp_path: Path) -> None:
     """One subprocess per env (``vector_env=async``) steps the same envs with the same seeds:
     the same metrics rows and weights as in-process stepping."""

@@ -37,7 +37,8 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "sb3-sac": {**RUN_DEFAULTS, "learning_starts": 5000},
-    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None},  # None: our ppo preset's on that env
+    # num_envs None: our ppo preset's on that env; squash: SB3's own Gaussian (False) or ours
+    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None, "squash": False},
 }
 
 
@@ -95,7 +96,9 @@ def ppo_settings(env_id: str, num_envs: int | None = None) -> dict[str, Any]:
     return dataclasses.asdict(resolve(overrides).algo)
 
 
-def sb3_ppo(env: Any, settings: dict[str, Any], steps: int, seed: int, device: str = "cpu") -> Any:
+def sb3_ppo(
+    env: Any, settings: dict[str, Any], steps: int, seed: int, device: str = "cpu", squash: bool = False
+) -> Any:
     """Stable-Baselines3's PPO at our ppo preset's ``settings`` (``ppo_settings``): rollouts,
     epochs, minibatch size, clip ranges, GAE, discount, gradient norm, 64x64 tanh networks with
     orthogonal init and log-std 0, no entropy; ``env`` a ``VecNormalize`` (``sb3_ppo_env``).
@@ -104,7 +107,11 @@ def sb3_ppo(env: Any, settings: dict[str, Any], steps: int, seed: int, device: s
     1/2 (``vf_coef`` is half our ``value_coef``), and its step-size schedule sees the progress
     after a rollout, so the schedule is written in rollouts (ours anneals from the full step size
     at the first update). SB3 clips the value by using the clipped prediction alone where we take
-    the larger of the clipped and unclipped errors (CleanRL's form); docs/algorithms/ppo.md."""
+    the larger of the clipped and unclipped errors (CleanRL's form); docs/algorithms/ppo.md.
+
+    SB3's PPO samples an unsquashed Gaussian and clips its actions to the box; ``squash`` gives
+    it the tanh-squashed Gaussian of our preset instead (SB3's own ``SquashedDiagGaussian``, the
+    one its SAC uses), so that the two differ in implementation only."""
     from stable_baselines3 import PPO
 
     n_steps, batch = settings["num_steps"], settings["num_steps"] * env.num_envs
@@ -118,7 +125,7 @@ def sb3_ppo(env: Any, settings: dict[str, Any], steps: int, seed: int, device: s
 
     clip = settings["clip"]
     return PPO(
-        "MlpPolicy",
+        _squashed_policy() if squash else "MlpPolicy",
         env,
         learning_rate=schedule,
         n_steps=n_steps,
@@ -141,6 +148,22 @@ def sb3_ppo(env: Any, settings: dict[str, Any], steps: int, seed: int, device: s
         seed=seed,
         verbose=0,
     )
+
+
+def _squashed_policy() -> type:
+    """SB3's actor-critic MLP policy with a tanh-squashed Gaussian: SB3 builds the Gaussian's
+    layers in ``_build``, and the squashed distribution shares them (it subclasses the Gaussian).
+    Its log-density inverts a stored action with a clipped atanh, as ours does; its entropy is
+    ``None``, which PPO accepts (our settings have no entropy bonus)."""
+    from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    class SquashedPolicy(ActorCriticPolicy):
+        def _build(self, lr_schedule: Any) -> None:
+            self.action_dist = SquashedDiagGaussianDistribution(int(np.prod(self.action_space.shape)))
+            super()._build(lr_schedule)
+
+    return SquashedPolicy
 
 
 def sb3_ppo_env(env_id: str, settings: dict[str, Any]) -> Any:
@@ -184,7 +207,7 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     if on_policy:
         settings = ppo_settings(config["env"], config["num_envs"])
         vec = sb3_ppo_env(config["env"], settings)
-        model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"])
+        model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"], bool(config["squash"]))
         prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
     else:
         model = sb3_sac(make_env(config["env"])[0], config["learning_starts"], config["seed"], config["device"])
