@@ -97,7 +97,10 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
             peer = config["algo"] in PEERS
             # a peer's stored config read through today's defaults, as ours is: a key added since
             # (at its default) is no difference
-            stored = peer_config(yaml.safe_load((run_dir / CONFIG).read_text())) if peer else read_config(run_dir).flat()
+            if peer:
+                stored = peer_config(yaml.safe_load((run_dir / CONFIG).read_text()))
+            else:
+                stored = read_config(run_dir).flat()
             different = _differs(stored, config)
         if different is not None:
             raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
