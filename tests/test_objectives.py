@@ -119,6 +119,62 @@ def test_covering_kl_raises_a_starved_modes_density() -> None:
     torch.testing.assert_close(grads[1], torch.tensor([1.0 - 0.1, -0.9]))
 
 
+class TwoBinSampler(Sampler):
+    """1-D: mass ``sigmoid(logit)`` uniform on [-1, 0), the rest uniform on [0, 1)."""
+
+    density: ClassVar[DensityKind] = "exact"
+
+    def __init__(self, logit: float) -> None:
+        super().__init__(0, 1)
+        self.logit = torch.nn.Parameter(torch.tensor(logit))
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        u = torch.rand(context.shape[0], n, 1)
+        left = torch.rand(context.shape[0], n, 1) < torch.sigmoid(self.logit)
+        actions = torch.where(left, u - 1.0, u)
+        return Samples(actions=actions, log_density=self.log_prob(context, actions))
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        p_left = torch.sigmoid(self.logit)
+        return torch.where(actions[..., 0] < 0, p_left.log(), (1.0 - p_left).log())
+
+
+def test_covering_kl_uniform_share_reaches_an_emptied_mode() -> None:
+    """All the target's mass on [0, 1), the sampler's 1 - 1e-4 on [-1, 0): none of 64 own draws
+    lands on the mode (at this seed), so the weights over them (the negative control) leave the
+    reverse term alone, whose gradient on the logit is 1 - p_left = 1e-4, and the forward term
+    cancels it. With half the draws uniform on the box, the ones on the mode carry the weight:
+    the forward term is about -log(1 - p_left), a gradient of about p_left = 1 on the logit."""
+
+    def critic(context: Tensor, a: Tensor) -> Tensor:
+        return torch.where(a[..., 0] < 0, -50.0, 0.0).unsqueeze(0)
+
+    grads = {}
+    for share in (0.0, 0.5):
+        torch.manual_seed(0)
+        sampler = TwoBinSampler(math.log(1e4))
+        out = covering_kl(torch.zeros(1, 0), sampler, critic, torch.tensor(1.0), cover_samples=64, cover_uniform=share)
+        out["loss_policy"].backward()
+        grads[share] = sampler.logit.grad.item()
+    assert abs(grads[0.0]) < 1e-6 and grads[0.5] > 0.9
+    with pytest.raises(ValueError, match="cover_uniform"):
+        covering_kl(torch.zeros(1, 0), sampler, critic, torch.tensor(1.0), cover_uniform=1.0)
+
+
+def test_covering_kl_uniform_share_trains_a_path_sampler() -> None:
+    """A diffusion chain's uniform draws get chains from its noising kernel: the loss and every
+    parameter's gradient are finite."""
+    from rlasinference.samplers import DiffusionChain
+
+    torch.manual_seed(0)
+    chain = DiffusionChain(0, 2, steps=4, hidden=[16])
+    critic = lambda context, a: -(a - 0.5).square().sum(-1).unsqueeze(0) / 0.01  # noqa: E731
+    out = covering_kl(torch.zeros(8, 0), chain, critic, torch.tensor(1.0), cover_samples=8, cover_uniform=0.5)
+    out["loss_policy"].backward()
+    assert torch.isfinite(out["loss_policy"]) and 0 < out["forward_ess"] <= 1
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in chain.parameters() if p.requires_grad)
+
+
 def test_sampled_soft_value_golden() -> None:
     actions = torch.tensor([[[0.5], [-0.5]], [[0.2], [0.4]]])  # [B=2, n=2, A=1]
     log_density = torch.tensor([[-1.0, -2.0], [0.0, 1.0]])

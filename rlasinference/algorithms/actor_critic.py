@@ -65,6 +65,9 @@ class ActorCriticConfig:
     :param stein_fixed: of those, the fixed ones (score and repulsion); the rest are moved.
     :param cover_samples: draws per state of the ``covering-kl`` objective's forward term.
     :param cover_weight: the weight of that forward-KL term beside the reverse KL.
+    :param cover_uniform: the share of those draws taken uniformly on the action box (a
+        defensive mixture that reaches modes the sampler has emptied; worth it in few action
+        dimensions, where uniform draws land on the target's modes).
     :param policy_delay: policy and tau updates once every this many critic updates.
     :param critic_first: the critic steps before the policy loss is formed (else one joint step).
     :param adam_beta1: Adam's first-moment rate of the critic and the policy (tau keeps 0.9).
@@ -98,6 +101,7 @@ class ActorCriticConfig:
     stein_fixed: int = ranged(8, AT_LEAST_ONE)
     cover_samples: int = ranged(16, Range(2))
     cover_weight: float = ranged(1.0, POSITIVE)
+    cover_uniform: float = ranged(0.0, Range(0, 1, high_open=True))
     policy_delay: int = ranged(1, AT_LEAST_ONE)
     critic_first: bool = False
     adam_beta1: float = ranged(0.9, Range(0, 1, high_open=True))

@@ -157,10 +157,11 @@ def _squashed_policy() -> type:
     ``None``, which PPO accepts (our settings have no entropy bonus)."""
     from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
     from stable_baselines3.common.policies import ActorCriticPolicy
+    from stable_baselines3.common.preprocessing import get_action_dim
 
     class SquashedPolicy(ActorCriticPolicy):
         def _build(self, lr_schedule: Any) -> None:
-            self.action_dist = SquashedDiagGaussianDistribution(int(np.prod(self.action_space.shape)))
+            self.action_dist = SquashedDiagGaussianDistribution(get_action_dim(self.action_space))
             super()._build(lr_schedule)
 
     return SquashedPolicy

@@ -31,7 +31,7 @@ OBJECTIVES.register(
         ("exact", "bound"),
         covering_kl,
         "reverse KL plus a self-normalised forward KL on the sampler's own draws: keeps mass on every mode",
-        options=("cover_samples", "cover_weight"),
+        options=("cover_samples", "cover_weight", "cover_uniform"),
         metrics=("forward_ess",),
         log_density=True,
     ),

@@ -18,6 +18,9 @@ and the forward term raises the chain's log-density of the weighted paths.
 
 from __future__ import annotations
 
+import math
+
+import torch
 from torch import Tensor
 
 from rlasinference.objectives.reverse_kl import Critic, reverse_kl
@@ -25,24 +28,47 @@ from rlasinference.samplers.base import Sampler, on_samples
 
 
 def covering_kl(
-    context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor, cover_samples: int = 16, cover_weight: float = 1.0
+    context: Tensor,
+    sampler: Sampler,
+    critic: Critic,
+    tau: Tensor,
+    cover_samples: int = 16,
+    cover_weight: float = 1.0,
+    cover_uniform: float = 0.0,
 ) -> dict[str, Tensor]:
     """``reverse_kl + cover_weight * tau * (-sum_i stopgrad(w_i) log pi(stopgrad(a_i)))``.
 
     The forward term draws ``cover_samples`` actions on each of the first
     ``ceil(B / cover_samples)`` states (about one more batch of samples) and normalises the
-    weights over each state's draws. ``forward_ess`` is the mean effective sample size of the
-    weights as a fraction of ``cover_samples``: near 0 the estimate rests on a single draw.
+    weights over each state's draws. A ``cover_uniform`` share of them is drawn uniformly on the
+    action box instead (a defensive mixture: a mode the sampler has emptied still gets draws, where
+    weights over the sampler's own draws never see it), weighted against the mixture's density
+    ``(1 - cover_uniform) pi + cover_uniform 2^-d``. ``forward_ess`` is the mean effective sample
+    size of the weights as a fraction of ``cover_samples``: near 0 the estimate rests on one draw.
     """
     if cover_samples < 2:
         raise ValueError(f"covering-kl needs cover_samples >= 2, got {cover_samples}")
+    if not 0.0 <= cover_uniform < 1.0:
+        raise ValueError(f"covering-kl needs 0 <= cover_uniform < 1, got {cover_uniform}")
     out = reverse_kl(context, sampler, critic, tau)
     rows = context[: -(-context.shape[0] // cover_samples)]
-    drawn = sampler.sample(rows, cover_samples)
+    uniform = round(cover_uniform * cover_samples)
+    drawn = sampler.sample(rows, cover_samples - uniform)
     assert drawn.log_density is not None, "covering-kl needs a sampler with a log-density"
-    q = on_samples(critic, rows, drawn.actions.detach()).min(dim=0).values  # [R, n]
-    weights = ((q / tau) - drawn.log_density.detach()).softmax(dim=1)  # [R, n]
-    log_pi = held_log_density(sampler, rows, drawn.actions.detach(), drawn.extras.get("path"))
+    actions, path = drawn.actions.detach(), drawn.extras.get("path")
+    log_pi, estimate = held_log_density(sampler, rows, actions, path)
+    if uniform:
+        box = torch.rand(rows.shape[0], uniform, actions.shape[-1], device=actions.device, dtype=actions.dtype)
+        box = (box * 2.0 - 1.0).clamp(-1.0 + 1e-6, 1.0 - 1e-6)
+        log_pi_u, estimate_u = held_log_density(sampler, rows, box, noised_path(sampler, rows, box))
+        actions = torch.cat([actions, box], dim=1)
+        log_pi, estimate = torch.cat([log_pi, log_pi_u], dim=1), torch.cat([estimate, estimate_u], dim=1)
+        log_box = -actions.shape[-1] * math.log(2.0)
+        estimate = torch.logaddexp(
+            estimate + math.log1p(-cover_uniform), estimate.new_tensor(log_box + math.log(cover_uniform))
+        )
+    q = on_samples(critic, rows, actions).min(dim=0).values  # [R, n]
+    weights = ((q / tau) - estimate.detach()).softmax(dim=1)  # [R, n]
     forward = -(weights * log_pi).sum(dim=1).mean()
     ess = 1.0 / weights.square().sum(dim=1)
     return {
@@ -52,14 +78,29 @@ def covering_kl(
     }
 
 
-def held_log_density(sampler: Sampler, context: Tensor, actions: Tensor, path: Tensor | None) -> Tensor:
-    """``[R, n]``: log pi of fixed draws, differentiable in the sampler's parameters: the exact
-    ``log_prob`` of the actions, or the joint log-density of the fixed chains (``path_log_prob``)."""
+def held_log_density(sampler: Sampler, context: Tensor, actions: Tensor, path: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``[R, n]`` each, for fixed draws: log pi differentiable in the sampler's parameters (the
+    exact ``log_prob`` of the actions, or the joint log-density of the fixed chains,
+    ``path_log_prob``), and the log-density the importance weights use (the same exact one, or
+    the chain's path bound on log pi(a))."""
     if sampler.density == "exact":
-        return sampler.log_prob(context, actions)
+        log_pi = sampler.log_prob(context, actions)
+        return log_pi, log_pi.detach()
     path_log_prob = getattr(sampler, "path_log_prob", None)
     if path is None or path_log_prob is None:
         raise ValueError(f"covering-kl needs an exact density or a path density; {type(sampler).__name__} has neither")
     rows, n = actions.shape[:2]
-    log_joint, _ = path_log_prob(context.repeat_interleave(n, dim=0), path.detach().reshape(rows * n, -1))
-    return log_joint.reshape(rows, n)
+    log_joint, bound = path_log_prob(context.repeat_interleave(n, dim=0), path.detach().reshape(rows * n, -1))
+    return log_joint.reshape(rows, n), bound.detach().reshape(rows, n)
+
+
+def noised_path(sampler: Sampler, context: Tensor, actions: Tensor) -> Tensor | None:
+    """Chains ending at given actions, drawn from the sampler's fixed noising kernel
+    (``noise_path``), for a path sampler; ``None`` for an exact one. With them the path bound is
+    the exact importance weight of the joint target p(a) B(path | a) against the chain."""
+    if sampler.density == "exact":
+        return None
+    noise_path = getattr(sampler, "noise_path", None)
+    if noise_path is None:
+        raise ValueError(f"covering-kl with cover_uniform needs {type(sampler).__name__}.noise_path")
+    return noise_path(context, actions)

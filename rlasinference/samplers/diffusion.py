@@ -37,7 +37,15 @@ from torch import Tensor, nn
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, POSITIVE, Range
 from rlasinference.core.nets import mlp
 from rlasinference.core.precision import low_precision
-from rlasinference.samplers.base import LOG_SQRT_2PI, DensityKind, Sampler, Samples, repeat_rows, tanh_log_abs_det
+from rlasinference.samplers.base import (
+    LOG_SQRT_2PI,
+    DensityKind,
+    Sampler,
+    Samples,
+    atanh_clipped,
+    repeat_rows,
+    tanh_log_abs_det,
+)
 
 
 def cosine_weights(steps: int) -> Tensor:
@@ -213,6 +221,20 @@ class DiffusionChain(Sampler):
         back = (chain[:-1] - (1.0 - h) * chain[1:]) * torch.exp(-back_log_std)
         log_b = -(0.5 * back.square() + back_log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
         return log_joint, log_joint - log_b - tanh_log_abs_det(chain[-1]).sum(-1)
+
+    def noise_path(self, context: Tensor, actions: Tensor) -> Tensor:
+        """Chains that end at ``actions`` ``[B, n, A]``, drawn from the noising kernel B backwards
+        from x_N = atanh(a): ``[B, n, steps + 1, A]``, as ``extras["path"]``. For these chains
+        ``path_log_prob``'s bound minus log pi(a) is log F(path) - log [pi(a) B(path | a)], so
+        weights against the joint target p(a) B(path | a) need no density of a."""
+        del context  # B does not depend on the state
+        h = self.step_sizes().detach()
+        x = atanh_clipped(actions)
+        states = [x]
+        for k in reversed(range(self.steps)):
+            x = (1.0 - h[k]) * x + torch.sqrt(2.0 * h[k]) * self.prior_std * torch.randn_like(x)
+            states.append(x)
+        return torch.stack(states[::-1], dim=2)
 
     def mode(self, context: Tensor) -> Tensor:
         return torch.tanh(self._run(context, 1, noise=False)[0])
