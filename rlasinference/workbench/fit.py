@@ -90,19 +90,14 @@ def fit_sampler(
     The objective is ``objective_name`` (``fit_objective``), else the first registered one that
     accepts the sampler's density kind and fits a sampler by itself (reverse KL for ``exact`` and
     ``bound`` samplers, Stein for ``none``). An empty context is a single state, so an objective
-    that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together, and
-    Stein moves one set of ``batch`` particles, half of them carrying the score and the kernel
-    (in RL each state has its own few particles; here every particle sees every other).
+    that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together.
     """
     objective = fit_objective(sampler, objective_name)
     options: dict[str, float] = {}
-    rows = batch
     if "cover_samples" in objective.options:
         options = {"cover_samples": batch, "cover_uniform": FIT_COVER_UNIFORM}
-    if "stein_particles" in objective.options:  # one particle set of batch, half of them fixed
-        rows, options = 1, {"stein_particles": batch, "stein_fixed": batch // 2}
     device = next(sampler.parameters()).device
-    context = torch.zeros(rows, 0, device=device)
+    context = torch.zeros(batch, 0, device=device)
     critic = target_critic(target)
     opt = torch.optim.Adam(sampler.parameters(), lr=lr)
     losses = []
