@@ -218,6 +218,9 @@ def test_sb3_ppo_copies_our_settings_and_schedule() -> None:
     for k in range(1, iterations + 1):  # after rollout k, SB3 reports progress 1 - k batch / steps
         progress = 1.0 - k * batch / 10000
         assert model.lr_schedule(progress) == pytest.approx(1e-3 * (1 - (k - 1) / iterations))
+    assert model.clip_range_vf is not None  # the preset clips the value; clip_value false: neither does
+    unclipped = ppo_settings("Pendulum-v1", clip_value=False)
+    assert sb3_ppo(sb3_ppo_env("Pendulum-v1", unclipped), unclipped, steps=10000, seed=0).clip_range_vf is None
 
 
 def test_sb3_ppo_squash_gives_it_our_tanh_gaussian() -> None:

@@ -37,8 +37,9 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "sb3-sac": {**RUN_DEFAULTS, "learning_starts": 5000},
-    # num_envs None: our ppo preset's on that env; squash: SB3's own Gaussian (False) or ours
-    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None, "squash": False},
+    # num_envs, clip_value None: our ppo preset's on that env; squash: SB3's own Gaussian (False)
+    # or ours
+    "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None, "clip_value": None, "squash": False},
 }
 
 
@@ -51,7 +52,7 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
         raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
     config = {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
     if algo == "sb3-ppo":
-        ppo_settings(str(config["env"]), config["num_envs"])  # a bad num_envs fails here, before anything runs
+        ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
     return config
 
 
@@ -85,14 +86,17 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
     )
 
 
-def ppo_settings(env_id: str, num_envs: int | None = None) -> dict[str, Any]:
-    """Our ``ppo`` preset's config on ``env_id`` (its per-env defaults included), which the
-    ``sb3-ppo`` peer copies; a bad ``num_envs`` is a one-line ``UserError``."""
+def ppo_settings(env_id: str, num_envs: int | None = None, clip_value: bool | None = None) -> dict[str, Any]:
+    """Our ``ppo`` preset's config on ``env_id`` (its per-env defaults included, ``num_envs`` and
+    ``clip_value`` where given), which the ``sb3-ppo`` peer copies; a bad value is a one-line
+    ``UserError``."""
     from rlasinference.training.config import resolve
 
     overrides: dict[str, Any] = {"algo": "ppo", "env": env_id}
     if num_envs is not None:
         overrides["num_envs"] = num_envs
+    if clip_value is not None:
+        overrides["clip_value"] = clip_value
     return dataclasses.asdict(resolve(overrides).algo)
 
 
@@ -206,7 +210,7 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     eval_env, _ = make_env(config["env"])
     on_policy = config["algo"] == "sb3-ppo"
     if on_policy:
-        settings = ppo_settings(config["env"], config["num_envs"])
+        settings = ppo_settings(config["env"], config["num_envs"], config["clip_value"])
         vec = sb3_ppo_env(config["env"], settings)
         model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"], bool(config["squash"]))
         prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
