@@ -43,8 +43,9 @@ def covering_kl(
     weights over each state's draws. A ``cover_uniform`` share of them is drawn uniformly on the
     action box instead (a defensive mixture: a mode the sampler has emptied still gets draws, where
     weights over the sampler's own draws never see it), weighted against the mixture's density
-    ``(1 - cover_uniform) pi + cover_uniform 2^-d``. ``forward_ess`` is the mean effective sample
-    size of the weights as a fraction of ``cover_samples``: near 0 the estimate rests on one draw.
+    ``(1 - s) pi + s 2^-d``, ``s`` the share drawn (``cover_uniform`` in whole draws, leaving at
+    least one of the sampler's). ``forward_ess`` is the mean effective sample size of the weights
+    as a fraction of ``cover_samples``: near 0 the estimate rests on one draw.
     """
     if cover_samples < 2:
         raise ValueError(f"covering-kl needs cover_samples >= 2, got {cover_samples}")
@@ -52,7 +53,7 @@ def covering_kl(
         raise ValueError(f"covering-kl needs 0 <= cover_uniform < 1, got {cover_uniform}")
     out = reverse_kl(context, sampler, critic, tau)
     rows = context[: -(-context.shape[0] // cover_samples)]
-    uniform = round(cover_uniform * cover_samples)
+    uniform = min(round(cover_uniform * cover_samples), cover_samples - 1)  # at least one own draw
     drawn = sampler.sample(rows, cover_samples - uniform)
     assert drawn.log_density is not None, "covering-kl needs a sampler with a log-density"
     actions, path = drawn.actions.detach(), drawn.extras.get("path")
@@ -63,10 +64,9 @@ def covering_kl(
         log_pi_u, estimate_u = held_log_density(sampler, rows, box, noised_path(sampler, rows, box))
         actions = torch.cat([actions, box], dim=1)
         log_pi, estimate = torch.cat([log_pi, log_pi_u], dim=1), torch.cat([estimate, estimate_u], dim=1)
-        log_box = -actions.shape[-1] * math.log(2.0)
-        estimate = torch.logaddexp(
-            estimate + math.log1p(-cover_uniform), estimate.new_tensor(log_box + math.log(cover_uniform))
-        )
+        share = uniform / cover_samples  # the mixture the draws come from (the balance heuristic)
+        log_box = estimate.new_tensor(math.log(share) - actions.shape[-1] * math.log(2.0))
+        estimate = torch.logaddexp(estimate + math.log1p(-share), log_box)
     q = on_samples(critic, rows, actions).min(dim=0).values  # [R, n]
     weights = ((q / tau) - estimate.detach()).softmax(dim=1)  # [R, n]
     forward = -(weights * log_pi).sum(dim=1).mean()
