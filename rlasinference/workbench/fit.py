@@ -95,7 +95,9 @@ def fit_sampler(
     objective = fit_objective(sampler, objective_name)
     options: dict[str, float] = {}
     if "cover_samples" in objective.options:
-        options = {"cover_samples": batch, "cover_uniform": FIT_COVER_UNIFORM}
+        # a path sampler draws its uniform share's paths with noise_path; one without it has none
+        uniform = sampler.density == "exact" or hasattr(sampler, "noise_path")
+        options = {"cover_samples": batch, "cover_uniform": FIT_COVER_UNIFORM if uniform else 0.0}
     device = next(sampler.parameters()).device
     context = torch.zeros(batch, 0, device=device)
     critic = target_critic(target)
