@@ -201,6 +201,9 @@ def test_sb3_ppo_peer_evaluates_where_ours_does(tmp_path: Path) -> None:
     assert [s for s, _ in reported] == [4096, 6144] and all(np.isfinite(r) for _, r in reported)
     with pytest.raises(UserError, match="num_envs"):
         plan({**spec, "set": {**spec["set"], "num_envs": 0}}, tmp_path / "bad", threads=1)
+    for key in ("squash", "clip_value"):
+        with pytest.raises(UserError, match=f"{key} must be true or false, got 'maybe'"):
+            plan({**spec, "set": {**spec["set"], key: "maybe"}}, tmp_path / "bad", threads=1)
 
 
 def test_sb3_ppo_copies_our_settings_and_schedule() -> None:

@@ -51,6 +51,9 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
     config = {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
+    for key in ("squash", "clip_value"):
+        if key in defaults and not isinstance(config[key], bool) and not (key == "clip_value" and config[key] is None):
+            raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
     if algo == "sb3-ppo":
         ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
     return config
