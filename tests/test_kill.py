@@ -77,14 +77,17 @@ def test_random_sigkills_and_resumes_give_the_uninterrupted_run(tmp_path: Path, 
     assert _kill_when(proc, marker.exists)
     assert list((killed / "checkpoints").glob(".*.tmp.*")), "the kill did not land in a checkpoint write"
 
-    # then anywhere: a random time after the process has taken the run's lock
-    rng, kills = random.Random(0), []
+    # then anywhere: a random time after the process has taken the run's lock; a kill that finds
+    # the run where the last one left it doubles the window (a loaded machine starts slowly)
+    rng, kills, window = random.Random(0), [], 2.0
     while len(kills) < 6:
         proc = _start([*CLI, "resume", str(killed), "--quiet"])
-        if not _kill_when(proc, lambda p=proc: _owns(p, killed), delay=rng.uniform(0.0, 2.0)):
+        if not _kill_when(proc, lambda p=proc: _owns(p, killed), delay=rng.uniform(0.0, window)):
             assert proc.returncode == 0, proc.communicate()[1]
             break
         kills.append(load_checkpoint(last)["step"] if last.exists() else 0)
+        if kills[-1] == (kills[-2] if len(kills) > 1 else 0):
+            window = min(2.0 * window, 32.0)
         if kills[-1] == 600:  # killed while it drew its learning curve, after its last checkpoint
             break
     else:
