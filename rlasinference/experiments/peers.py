@@ -51,10 +51,10 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
     config = {"algo": algo, **defaults, **{k: v for k, v in overrides.items() if k != "algo"}}
-    for key in ("squash", "clip_value"):
-        if key in defaults and not isinstance(config[key], bool) and not (key == "clip_value" and config[key] is None):
-            raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
     if algo == "sb3-ppo":
+        for key, allowed in (("squash", (bool,)), ("clip_value", (bool, type(None)))):
+            if not isinstance(config[key], allowed):
+                raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
         ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
     return config
 
@@ -215,7 +215,7 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     if on_policy:
         settings = ppo_settings(config["env"], config["num_envs"], config["clip_value"])
         vec = sb3_ppo_env(config["env"], settings)
-        model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"], bool(config["squash"]))
+        model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"], config["squash"])
         prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
     else:
         model = sb3_sac(make_env(config["env"])[0], config["learning_starts"], config["seed"], config["device"])
