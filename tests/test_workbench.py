@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -279,6 +280,17 @@ def test_annealed_temperature_schedule() -> None:
     assert taus[:4] == pytest.approx([5.0, 5.0 * 10**-0.25, 5.0 * 10**-0.5, 5.0 * 10**-0.75])
     assert taus[4:] == [0.5] * 4
     assert [annealed_tau(k, 8, 0.5, 0.0, 10.0) for k in range(8)] == [0.5] * 8
+
+
+def test_fit_step_size_holds_while_annealing_then_decays() -> None:
+    from rlasinference.workbench.fit import fit_lr
+
+    lrs = [fit_lr(k, 8, 1e-3, 0.5) for k in range(8)]
+    assert lrs[:4] == [1e-3] * 4  # constant while the temperature falls
+    assert lrs[4] == pytest.approx(1e-3)  # then a cosine from lr ...
+    assert all(a > b for a, b in itertools.pairwise(lrs[4:]))  # ... strictly down ...
+    assert 0 < lrs[-1] < 0.2e-3  # ... to near 0, never 0 (every step still moves)
+    assert fit_lr(0, 8, 1e-3, 0.0) == pytest.approx(1e-3) and fit_lr(7, 8, 1e-3, 0.0) < 0.1e-3  # no ramp
 
 
 def test_rlai_sample_anneal_is_recorded_and_checked(tmp_path: Path) -> None:
