@@ -282,6 +282,33 @@ def test_annealed_temperature_schedule() -> None:
     assert [annealed_tau(k, 8, 0.5, 0.0, 10.0) for k in range(8)] == [0.5] * 8
 
 
+@pytest.mark.parametrize(("name", "weight", "share"), [("flow", 10.0, 0.5), ("diffusion", 1.0, 0.5)])
+def test_fit_weighs_the_forward_term_by_density_kind(
+    monkeypatch: pytest.MonkeyPatch, name: str, weight: float, share: float
+) -> None:
+    # an exact density fits with the heavier forward term, a path sampler with the RL default
+    import dataclasses
+
+    from rlasinference.workbench import fit as fit_module
+
+    seen: list[dict[str, float]] = []
+    real = fit_module.fit_objective
+
+    def recording(sampler: Sampler, objective: str | None) -> object:
+        component = real(sampler, objective)
+
+        def fn(*args: object, **options: float) -> dict[str, Tensor]:
+            seen.append(options)
+            return component.fn(*args, **options)
+
+        return dataclasses.replace(component, fn=fn)
+
+    monkeypatch.setattr(fit_module, "fit_objective", recording)
+    sampler = SAMPLERS.get(name)(0, 2)
+    fit_module.fit_sampler(sampler, get_target("square4"), 1.0, steps=1, batch=8)
+    assert seen == [{"cover_samples": 8, "cover_uniform": share, "cover_weight": weight}]
+
+
 def test_fit_step_size_holds_while_annealing_then_decays() -> None:
     from rlasinference.workbench.fit import fit_lr
 
