@@ -282,31 +282,48 @@ def test_annealed_temperature_schedule() -> None:
     assert [annealed_tau(k, 8, 0.5, 0.0, 10.0) for k in range(8)] == [0.5] * 8
 
 
-@pytest.mark.parametrize(("name", "weight", "share"), [("flow", 10.0, 0.5), ("diffusion", 1.0, 0.5)])
-def test_fit_weighs_the_forward_term_by_density_kind(
-    monkeypatch: pytest.MonkeyPatch, name: str, weight: float, share: float
+@pytest.mark.parametrize(
+    ("name", "options", "decays"),
+    [
+        ("flow", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 10.0}, True),
+        ("diffusion", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 1.0}, False),
+        ("gaussian", {}, False),
+    ],
+)
+def test_fit_settles_only_exact_densities_with_covering_kl(
+    monkeypatch: pytest.MonkeyPatch, name: str, options: dict[str, float], decays: bool
 ) -> None:
-    # an exact density fits with the heavier forward term, a path sampler with the RL default
+    # an exact density fits with the heavier forward term and a decaying step; a path sampler
+    # and a reverse-KL fit keep the RL weight and a constant step
     import dataclasses
 
     from rlasinference.workbench import fit as fit_module
 
     seen: list[dict[str, float]] = []
+    lrs: list[float] = []
     real = fit_module.fit_objective
 
     def recording(sampler: Sampler, objective: str | None) -> object:
         component = real(sampler, objective)
 
-        def fn(*args: object, **options: float) -> dict[str, Tensor]:
-            seen.append(options)
-            return component.fn(*args, **options)
+        def fn(*args: object, **kwargs: float) -> dict[str, Tensor]:
+            seen.append(kwargs)
+            return component.fn(*args, **kwargs)
 
         return dataclasses.replace(component, fn=fn)
 
     monkeypatch.setattr(fit_module, "fit_objective", recording)
+    real_step = torch.optim.Adam.step
+
+    def step(self: torch.optim.Adam, *args: object, **kwargs: object) -> object:
+        lrs.append(self.param_groups[0]["lr"])
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", step)
     sampler = SAMPLERS.get(name)(0, 2)
-    fit_module.fit_sampler(sampler, get_target("square4"), 1.0, steps=1, batch=8)
-    assert seen == [{"cover_samples": 8, "cover_uniform": share, "cover_weight": weight}]
+    fit_module.fit_sampler(sampler, get_target("square4"), 1.0, steps=4, batch=8, anneal=0.5, anneal_from=2.0)
+    assert seen == [options] * 4
+    assert (lrs[-1] < lrs[0]) is decays and lrs[:2] == [1e-3] * 2
 
 
 def test_fit_step_size_holds_while_annealing_then_decays() -> None:

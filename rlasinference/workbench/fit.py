@@ -29,10 +29,11 @@ AUTO_START_SCALE = 3.0
 FIT_COVER_UNIFORM = 0.5
 
 #: the weight of covering-kl's forward term in a fit of a sampler with an exact density (its RL
-#: default is 1). Between modes that no draw of the sampler crosses, only that term moves mass: at
-#: 1 the reverse term's noise swings the masses from mode to mode, at 10 they hold (flow on
-#: edges3: all 3 modes on 3 seeds of 5, was 1). A path sampler keeps 1: its forward term raises
-#: a path density, and at 10 the chain's banana kl_bound went from 0.27 to 0.7 (docs/workbench.md)
+#: default is 1), whose step size then decays once at tau (``fit_lr``). Between modes that no
+#: draw of the sampler crosses, only that term moves mass: at 1 the reverse term's noise swings
+#: the masses from mode to mode; at 10, with the decaying step, they hold (flow on edges3: all 3
+#: modes on 3 seeds of 5, was 1). A path sampler keeps 1 and a constant step: at 10 the chain's
+#: banana kl_bound went from 0.27 to 0.7, and the decay alone took it to 0.34 (docs/workbench.md)
 FIT_COVER_WEIGHT = 10.0
 
 
@@ -103,20 +104,24 @@ def fit_sampler(
 ) -> list[float]:
     """Minimise a policy objective against exp(Q/tau) with an empty context, the temperature
     annealed from ``anneal_from * tau`` over the first ``anneal`` of the steps (``annealed_tau``;
-    0: none) and the step size decayed after it (``fit_lr``). Returns the loss of every step.
+    0: none). Returns the loss of every step.
 
     The objective is ``objective_name`` (``fit_objective``), else the first registered one that
     accepts the sampler's density kind and fits a sampler by itself (reverse KL for ``exact`` and
     ``bound`` samplers, Stein for ``none``). An empty context is a single state, so an objective
-    that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together.
+    that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together. With
+    ``covering-kl`` and an exact density the forward term weighs ``FIT_COVER_WEIGHT`` and the
+    step size decays at ``tau`` (``fit_lr``); every other fit keeps ``lr``.
     """
     objective = fit_objective(sampler, objective_name)
     options: dict[str, float] = {}
+    settle = False  # the heavier forward term and the decaying step go together (FIT_COVER_WEIGHT)
     if "cover_samples" in objective.options:
         # a path sampler draws its uniform share's paths with noise_path; one without it has none
         uniform = sampler.density == "exact" or hasattr(sampler, "noise_path")
         share = FIT_COVER_UNIFORM if uniform else 0.0
-        weight = FIT_COVER_WEIGHT if sampler.density == "exact" else 1.0
+        settle = sampler.density == "exact"
+        weight = FIT_COVER_WEIGHT if settle else 1.0
         options = {"cover_samples": batch, "cover_uniform": share, "cover_weight": weight}
     device = next(sampler.parameters()).device
     context = torch.zeros(batch, 0, device=device)
@@ -125,7 +130,7 @@ def fit_sampler(
     losses = []
     for step in range(steps):
         for group in opt.param_groups:
-            group["lr"] = fit_lr(step, steps, lr, anneal)
+            group["lr"] = fit_lr(step, steps, lr, anneal) if settle else lr
         tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
         loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
         if not torch.isfinite(loss):
