@@ -127,10 +127,9 @@ def fit_sampler(
     context = torch.zeros(batch, 0, device=device)
     critic = target_critic(target)
     opt = torch.optim.Adam(sampler.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: fit_lr(k, steps, lr, anneal) / lr) if settle else None
     losses = []
     for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = fit_lr(step, steps, lr, anneal) if settle else lr
         tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
         loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
         if not torch.isfinite(loss):
@@ -138,6 +137,8 @@ def fit_sampler(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if schedule is not None:
+            schedule.step()
         losses.append(loss.item())
         if on_step is not None:
             on_step(step + 1, losses[-1])
