@@ -137,6 +137,24 @@ def test_compare_per_env_median_is_the_median_run() -> None:
     assert row["median_low"] <= 4.5 <= row["median_high"]
 
 
+def test_compare_intervals_are_reproducible_and_per_algorithm() -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments.compare import Run, per_env_table
+
+    def runs(label: str, finals: list[float]) -> list[Run]:
+        return [
+            Run(Path(f"{label}{i}"), label, "A", i, np.array([100]), np.array([x]), 100, 1.0)
+            for i, x in enumerate(finals)
+        ]
+
+    ours = runs("sac", [1.0, 3.0, 4.0, 9.0, 12.0])
+    (alone,) = per_env_table(ours, reps=300)
+    beside = {row["algorithm"]: row for row in per_env_table(runs("crossq", [2.0, 5.0, 7.0]) + ours, reps=300)}
+    assert beside["sac"] == alone
+    assert per_env_table(ours, reps=300) == [alone]  # the same again: rliable's resampling is seeded
+    assert alone["IQM_low"] < alone["IQM_high"]  # a real interval, not a point
+
+
 def test_compare_known_scores(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     sweep = tmp_path / "sweep"

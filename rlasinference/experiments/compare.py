@@ -20,8 +20,9 @@ from __future__ import annotations
 import csv
 import math
 import re
-import warnings
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,9 +213,22 @@ def _rliable() -> tuple[Any, Any]:
         from rliable import library, metrics
     except ImportError:
         raise UserError(MISSING_RLIABLE) from None
-    # rliable hands arch a RandomState, which arch now calls deprecated: nothing a user can act on
-    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
     return library, metrics
+
+
+@contextmanager
+def _bootstrap_seed(seed: int) -> Iterator[None]:
+    """Seed the resampling of the rliable calls inside, leaving numpy's global state as it was.
+
+    rliable's ``StratifiedBootstrap.update_indices`` draws from numpy's global generator; the
+    ``random_state`` it accepts reaches only arch's generator, which that resampling never uses. So a
+    ``random_state`` alone leaves the intervals different on every call (checked on rliable 1.2)."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def _three(metrics: Any, one_env: bool = False) -> Any:
@@ -249,10 +263,13 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     rows = []
     for env, by_label in sorted(_grouped(runs).items()):
         scores = {label: np.array([[float(r.returns[-1])] for r in rs]) for label, rs in sorted(by_label.items())}
-        point, cis = library.get_interval_estimates(
-            scores, _three(metrics, one_env=True), reps=reps, random_state=np.random.RandomState(seed)
-        )
         for label in scores:
+            # each algorithm resampled from its own seeded draws: its interval does not move when
+            # another algorithm joins the table (one shared stream hands out draws in turn)
+            with _bootstrap_seed(seed):
+                point, cis = library.get_interval_estimates(
+                    {label: scores[label]}, _three(metrics, one_env=True), reps=reps
+                )
             row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
             times = [r.seconds for r in by_label[label] if not math.isnan(r.seconds)]
             row["seconds"] = float(np.median(times)) if times else math.nan
@@ -296,7 +313,8 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
     def fn(s: np.ndarray) -> np.ndarray:
         return np.append(_three(metrics)(s), metrics.aggregate_optimality_gap(s, 1.0))
 
-    point, cis = library.get_interval_estimates(scores, fn, reps=reps, random_state=np.random.RandomState(seed))
+    with _bootstrap_seed(seed):
+        point, cis = library.get_interval_estimates(scores, fn, reps=reps)
     rows = []
     for label in scores:
         row: dict[str, Any] = {"algorithm": label, "runs": scores[label].shape[0], "envs": scores[label].shape[1]}
@@ -325,9 +343,8 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
             def per_step(s: np.ndarray, center: Any = center) -> np.ndarray:
                 return np.array([center(s[:, j]) for j in range(s.shape[1])])
 
-            point, cis = library.get_interval_estimates(
-                {label: matrix}, per_step, reps=reps, random_state=np.random.RandomState(seed)
-            )
+            with _bootstrap_seed(seed):
+                point, cis = library.get_interval_estimates({label: matrix}, per_step, reps=reps)
             out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1], np.array(len(rs)))
     return out
 
@@ -424,7 +441,8 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
 
     library, _ = _rliable()
     taus = np.linspace(0.0, 1.0, 51)
-    profiles, cis = library.create_performance_profile(scores, taus, reps=reps)
+    with _bootstrap_seed(0):
+        profiles, cis = library.create_performance_profile(scores, taus, reps=reps)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for label in scores:
         (line,) = ax.plot(taus, profiles[label], lw=1.6, label=label)
