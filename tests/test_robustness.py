@@ -314,6 +314,18 @@ def test_matrix_action_space_is_flattened(tmp_path: Path) -> None:
     assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
 
 
+# 11b. MuJoCo's warnings become Python warnings: no MUJOCO_LOG.TXT in the user's directory
+def test_mujoco_warnings_are_python_warnings(tmp_path: Path, monkeypatch) -> None:
+    mujoco = pytest.importorskip("mujoco")
+    from rlasinference.envs import make_env
+
+    monkeypatch.chdir(tmp_path)
+    make_env("HalfCheetah-v5")[0].close()  # its model warns under MuJoCo >= 3.3 (settotalmass)
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    with pytest.warns(RuntimeWarning, match="MuJoCo: a test message"):
+        mujoco.get_mju_user_warning()("a test message")  # the handler make_env installed
+
+
 # 12. a NaN evaluation return stops the run like a NaN loss
 def test_nan_evaluation_return_is_named(tmp_path: Path, monkeypatch) -> None:
     def nan_episodes(*args, **kwargs):

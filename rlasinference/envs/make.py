@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from dataclasses import dataclass
+from functools import cache
 
 import gymnasium as gym
 import numpy as np
@@ -35,6 +38,20 @@ class FlattenAction(gym.ActionWrapper):
         return np.asarray(action).reshape(self.shape)
 
 
+@cache
+def route_mujoco_warnings() -> None:
+    """Turn MuJoCo's warnings into Python ``RuntimeWarning``s, once per process. MuJoCo's own
+    handler prints each one and appends it to ``MUJOCO_LOG.TXT`` in the current directory: with
+    MuJoCo 3.3+ gymnasium's HalfCheetah model raises a deprecation warning at every env made
+    (train, evaluation and pool envs), a file in the user's directory and the same lines on every
+    run. As Python warnings they show once each and obey ``-W`` / ``PYTHONWARNINGS``."""
+    if importlib.util.find_spec("mujoco") is None:
+        return
+    import mujoco
+
+    mujoco.set_mju_user_warning(lambda msg: warnings.warn(f"MuJoCo: {msg}", RuntimeWarning, stacklevel=2))
+
+
 def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
     """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it, found
     in the current directory too), with the Box action space rescaled from (-1, 1) to the env's
@@ -42,6 +59,7 @@ def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
     module, sep, _ = env_id.partition(":")
     if sep:
         import_user_module(module, "env", env_id)
+    route_mujoco_warnings()
     try:
         env = gym.make(env_id)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
