@@ -320,7 +320,7 @@ def test_mujoco_warnings_are_python_warnings(tmp_path: Path, monkeypatch) -> Non
     from rlasinference.envs import make_env
 
     monkeypatch.chdir(tmp_path)
-    make_env("HalfCheetah-v5")[0].close()  # its model warns under MuJoCo >= 3.3 (settotalmass)
+    make_env("HalfCheetah-v5")[0].close()  # its model warns under MuJoCo 4.0 (settotalmass)
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     with pytest.warns(RuntimeWarning, match="MuJoCo: a test message"):
         mujoco.get_mju_user_warning()("a test message")  # the handler make_env installed

@@ -42,7 +42,7 @@ class FlattenAction(gym.ActionWrapper):
 def route_mujoco_warnings() -> None:
     """Turn MuJoCo's warnings into Python ``RuntimeWarning``s, once per process. MuJoCo's own
     handler prints each one and appends it to ``MUJOCO_LOG.TXT`` in the current directory: with
-    MuJoCo 3.3+ gymnasium's HalfCheetah model raises a deprecation warning at every env made
+    MuJoCo 4.0 gymnasium's HalfCheetah model raises a deprecation warning at every env made
     (train, evaluation and pool envs), a file in the user's directory and the same lines on every
     run. As Python warnings they show once each and obey ``-W`` / ``PYTHONWARNINGS``."""
     if importlib.util.find_spec("mujoco") is None:
