@@ -58,9 +58,14 @@ def test_a_live_run_cannot_be_resumed_or_trained_over_and_a_dead_owner_is_taken_
         assert_one_line_error(runner.invoke(app, ["resume", str(out)]), "is in use by process", str(proc.pid))
         again = ["train", "--steps", "300", "--out", str(out), "--quiet", *TINY]
         assert_one_line_error(runner.invoke(app, again), "is in use by process", str(proc.pid))
-        sweep = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--out", str(tmp_path), "--dry-run"]
+        same = ["--set", "steps=100000", "--set", "eval_every=200", "--set", "eval_episodes=1", *TINY]
+        sweep = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--out", str(tmp_path), *same]
         (tmp_path / "sac-Pendulum-v1-s0").symlink_to(out)  # the sweep's trial directory is the live run
         assert_one_line_error(runner.invoke(app, sweep), "is in use by process", str(proc.pid))
+        look = runner.invoke(app, [*sweep, "--dry-run"])  # a dry run lists it as running instead
+        assert look.exit_code == 0, look.output
+        assert "1 running now" in look.output and "running sac-Pendulum-v1-s0 (at step" in look.output
+        assert f"by process {proc.pid}" in look.output
         assert len(rows(out)) >= before  # nothing truncated the live run's metrics
     finally:
         proc.kill()

@@ -48,16 +48,18 @@ def sweep(
     try:
         spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
         sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
-        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)))
-        counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new")}
+        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run)
+        counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
+        running = f", {counts['running']} running now" if counts["running"] else ""
         say(
             f"{len(planned)} trials in {sweep_dir}: {counts['done']} finished (skipped), "
-            f"{counts['resume']} to resume, {counts['new']} new"
+            f"{counts['resume']} to resume, {counts['new']} new{running}"
         )
         if dry_run:
             for p in planned:
                 step = f" (at step {p.step})" if p.action != "new" else ""
-                say(f"  {p.action:<6} {p.trial.name}{step}")
+                owner = f" by {p.owner}" if p.owner else ""
+                say(f"  {p.action:<7} {p.trial.name}{step}{owner}")
             return
         write_spec(spec, sweep_dir)
         failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address)

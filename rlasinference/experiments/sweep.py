@@ -37,8 +37,9 @@ class Planned:
 
     trial: Trial
     config: dict[str, Any]
-    action: str  # "done", "resume" or "new"
+    action: str  # "done", "resume", "new", or "running" (a dry run's look at a live trial)
     step: int = 0  # of the last checkpoint
+    owner: str = ""  # of a running trial: the process that holds it
 
 
 def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
@@ -74,16 +75,18 @@ def unfinished(planned: list[Planned], sweep_dir: Path) -> set[str]:
     return {p.trial.name for p in planned if (steps[p.trial.name] or 0) < p.config["steps"]}
 
 
-def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
+def plan(spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False) -> list[Planned]:
     """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
-    directory: finished, resumable or new (peer baselines cannot resume: they start over)."""
+    directory: finished, resumable or new (peer baselines cannot resume: they start over). A trial
+    another process is running stops the plan with one line naming it, or, with ``look`` (a dry
+    run, which runs nothing), is listed as running."""
     planned: list[Planned] = []
     checked: set[str] = set()
     for trial in expand(spec):
         overrides = {**trial.overrides, "threads": trial.overrides.get("threads", threads)}
         run_dir = sweep_dir / trial.name
         live = holder(run_dir)
-        if live is not None:
+        if live is not None and not look:
             raise UserError(live)
         if overrides.get("algo") in PEERS:
             config = peer_config(overrides)
@@ -104,7 +107,10 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int) -> list[Planned]:
             different = _differs(stored, config)
         if different is not None:
             raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
-        if step is None:
+        if live is not None:
+            owner = live.split(" is in use by ", 1)[-1].split(";", 1)[0]
+            planned.append(Planned(trial, config, "running", step or 0, owner))
+        elif step is None:
             planned.append(Planned(trial, config, "new"))
         elif step >= config["steps"]:
             planned.append(Planned(trial, config, "done", step))
