@@ -139,7 +139,7 @@ def test_compare_per_env_median_is_the_median_run() -> None:
 
 def test_compare_intervals_are_reproducible_and_per_algorithm() -> None:
     pytest.importorskip("rliable")
-    from rlasinference.experiments.compare import Run, per_env_table
+    from rlasinference.experiments.compare import Run, aggregate_table, per_env_table
 
     def runs(label: str, finals: list[float]) -> list[Run]:
         return [
@@ -151,7 +151,15 @@ def test_compare_intervals_are_reproducible_and_per_algorithm() -> None:
     (alone,) = per_env_table(ours, reps=300)
     beside = {row["algorithm"]: row for row in per_env_table(runs("crossq", [2.0, 5.0, 7.0]) + ours, reps=300)}
     assert beside["sac"] == alone
+    np.random.seed(7)
+    expected = np.random.rand()
+    np.random.seed(7)
     assert per_env_table(ours, reps=300) == [alone]  # the same again: rliable's resampling is seeded
+    assert np.random.rand() == expected  # and numpy's global state is left as it was
+    scores = {"sac": np.array([[0.1, 0.5], [0.3, 0.9], [0.8, 0.2]])}
+    (agg,) = aggregate_table(scores, reps=300)
+    (agg_beside, _) = aggregate_table({**scores, "zzz": np.array([[0.5, 0.5], [0.9, 0.1]])}, reps=300)
+    assert agg_beside == agg
     assert alone["IQM_low"] < alone["IQM_high"]  # a real interval, not a point
 
 

@@ -57,7 +57,8 @@ def sweep(
         )
         if dry_run:
             for p in planned:
-                step = f" (at step {p.step})" if p.action != "new" else ""
+                # a running trial with no checkpoint yet has no step to show
+                step = f" (at step {p.step})" if p.action != "new" and (p.step or p.action != "running") else ""
                 owner = f" by {p.owner}" if p.owner else ""
                 say(f"  {p.action:<7} {p.trial.name}{step}{owner}")
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -38,18 +39,28 @@ class FlattenAction(gym.ActionWrapper):
         return np.asarray(action).reshape(self.shape)
 
 
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo's warning callback: a Python warning, or a line on stderr where warnings are
+    errors (an exception cannot leave MuJoCo's C code: the process would abort)."""
+    try:
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+    except Exception:  # -W error and the like
+        print(f"MuJoCo: {message}", file=sys.stderr)
+
+
 @cache
 def route_mujoco_warnings() -> None:
-    """Turn MuJoCo's warnings into Python ``RuntimeWarning``s, once per process. MuJoCo's own
-    handler prints each one and appends it to ``MUJOCO_LOG.TXT`` in the current directory: with
-    MuJoCo 4.0 gymnasium's HalfCheetah model raises a deprecation warning at every env made
+    """Turn MuJoCo's warnings into Python ``RuntimeWarning``s, once per process (the handler is
+    MuJoCo's process-wide one; a library that sets its own later replaces it). MuJoCo's default
+    handler prints each warning and appends it to ``MUJOCO_LOG.TXT`` in the current directory:
+    with MuJoCo 4.0 gymnasium's HalfCheetah model raises a deprecation warning at every env made
     (train, evaluation and pool envs), a file in the user's directory and the same lines on every
     run. As Python warnings they show once each and obey ``-W`` / ``PYTHONWARNINGS``."""
     if importlib.util.find_spec("mujoco") is None:
         return
     import mujoco
 
-    mujoco.set_mju_user_warning(lambda msg: warnings.warn(f"MuJoCo: {msg}", RuntimeWarning, stacklevel=2))
+    mujoco.set_mju_user_warning(_mujoco_warning)
 
 
 def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:

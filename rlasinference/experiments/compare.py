@@ -222,7 +222,9 @@ def _bootstrap_seed(seed: int) -> Iterator[None]:
 
     rliable's ``StratifiedBootstrap.update_indices`` draws from numpy's global generator; the
     ``random_state`` it accepts reaches only arch's generator, which that resampling never uses. So a
-    ``random_state`` alone leaves the intervals different on every call (checked on rliable 1.2)."""
+    ``random_state`` alone leaves the intervals different on every call (checked on rliable 1.2).
+    Not thread-safe: another thread drawing from ``np.random`` meanwhile shifts the draws (the
+    CLI runs these calls on one thread)."""
     state = np.random.get_state()
     np.random.seed(seed)
     try:
@@ -264,8 +266,8 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     for env, by_label in sorted(_grouped(runs).items()):
         scores = {label: np.array([[float(r.returns[-1])] for r in rs]) for label, rs in sorted(by_label.items())}
         for label in scores:
-            # each algorithm resampled from its own seeded draws: its interval does not move when
-            # another algorithm joins the table (one shared stream hands out draws in turn)
+            # each algorithm's resamples drawn from the seed afresh: its interval does not move
+            # when another algorithm joins the table (one shared stream hands out draws in turn)
             with _bootstrap_seed(seed):
                 point, cis = library.get_interval_estimates(
                     {label: scores[label]}, _three(metrics, one_env=True), reps=reps
@@ -313,8 +315,11 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
     def fn(s: np.ndarray) -> np.ndarray:
         return np.append(_three(metrics)(s), metrics.aggregate_optimality_gap(s, 1.0))
 
-    with _bootstrap_seed(seed):
-        point, cis = library.get_interval_estimates(scores, fn, reps=reps)
+    point, cis = {}, {}
+    for label in scores:  # per algorithm, as in per_env_table
+        with _bootstrap_seed(seed):
+            one_point, one_ci = library.get_interval_estimates({label: scores[label]}, fn, reps=reps)
+        point[label], cis[label] = one_point[label], one_ci[label]
     rows = []
     for label in scores:
         row: dict[str, Any] = {"algorithm": label, "runs": scores[label].shape[0], "envs": scores[label].shape[1]}
@@ -441,8 +446,11 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
 
     library, _ = _rliable()
     taus = np.linspace(0.0, 1.0, 51)
-    with _bootstrap_seed(0):
-        profiles, cis = library.create_performance_profile(scores, taus, reps=reps)
+    profiles, cis = {}, {}
+    for label in scores:  # per algorithm, as in per_env_table
+        with _bootstrap_seed(0):
+            one_profile, one_ci = library.create_performance_profile({label: scores[label]}, taus, reps=reps)
+        profiles[label], cis[label] = one_profile[label], one_ci[label]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for label in scores:
         (line,) = ax.plot(taus, profiles[label], lw=1.6, label=label)

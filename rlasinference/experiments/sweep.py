@@ -21,7 +21,7 @@ from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_peer
 from rlasinference.training.config import Config, resolve
-from rlasinference.training.lock import holder
+from rlasinference.training.lock import holder, owner
 from rlasinference.training.loop import build_agent
 from rlasinference.training.metrics import eval_rows
 from rlasinference.training.run_dir import CONFIG, read_config
@@ -108,8 +108,7 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False
         if different is not None:
             raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
         if live is not None:
-            owner = live.split(" is in use by ", 1)[-1].split(";", 1)[0]
-            planned.append(Planned(trial, config, "running", step or 0, owner))
+            planned.append(Planned(trial, config, "running", step or 0, owner(run_dir)))
         elif step is None:
             planned.append(Planned(trial, config, "new"))
         elif step >= config["steps"]:

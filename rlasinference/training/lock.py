@@ -69,7 +69,8 @@ class RunLock:
 
 
 def holder(run_dir: Path) -> str | None:
-    """Who holds ``run_dir``'s lock now (``None``: nobody); takes and drops it to find out."""
+    """Who holds ``run_dir``'s lock now, as the one-line error a second owner gets (``None``:
+    nobody); takes and drops it to find out."""
     path = run_dir / LOCK
     if not path.exists():
         return None
@@ -78,3 +79,13 @@ def holder(run_dir: Path) -> str | None:
     except UserError as exc:
         return str(exc)
     return None
+
+
+def owner(run_dir: Path) -> str:
+    """The holder's line in ``run_dir``'s lock file (``process PID (command)``), as written when
+    it took the lock."""
+    try:
+        text = (run_dir / LOCK).read_text(errors="replace").strip()
+    except OSError:
+        text = ""
+    return text.splitlines()[0] if text else "another process"
