@@ -322,3 +322,10 @@ def test_compare_reference_beside_unfinished_runs_keeps_ours(tmp_path: Path, mon
     assert set(drawn["A"]) == {"sac", "ref (published)"}  # ours are drawn beside the published curve
     assert int(drawn["A"]["ref (published)"][4]) == 3  # its three seeds, once
     assert not (tmp_path / "sw" / "compare" / "table.md").exists()  # no finished run of ours: no table
+
+
+def test_compare_curves_colour_an_algorithm_alike_in_every_panel() -> None:
+    from rlasinference.experiments.compare import _colour_key
+
+    assert _colour_key("sac (published, v4)") == _colour_key("sac (published)") == "sac (published)"
+    assert _colour_key("sac") != _colour_key("sac (published)")  # ours and theirs stay apart

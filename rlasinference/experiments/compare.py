@@ -409,6 +409,11 @@ def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]],
     return text
 
 
+def _colour_key(label: str) -> str:
+    """A curve's label without the task version a published label may carry."""
+    return re.sub(r", v\d+\)$", ")", label)
+
+
 def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) -> None:
     import matplotlib
 
@@ -419,8 +424,11 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     cols = min(3, len(envs))
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
-    labels = sorted({label for by in data.values() for label in by})
-    colors = {label: plt.get_cmap("tab10")(i % 10) for i, label in enumerate(labels)}  # one per algorithm
+    # one colour per algorithm across panels: a published label names the task version only where
+    # it differs from the panel's ("sac (published, v4)" beside v5, "sac (published)" on v4)
+    keys = sorted({_colour_key(label) for by in data.values() for label in by})
+    palette = {key: plt.get_cmap("tab10")(i % 10) for i, key in enumerate(keys)}
+    colors = {label: palette[_colour_key(label)] for by in data.values() for label in by}
     for ax, env in zip(axes.flat, envs, strict=False):
         for label, (steps, iqm, low, high, runs) in data[env].items():
             runs_text = f"{runs} run" + ("s" if runs != 1 else "")
