@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +234,19 @@ def _bootstrap_seed(seed: int) -> Iterator[None]:
         np.random.set_state(state)
 
 
+def _per_algorithm(estimate: Any, scores: dict[str, np.ndarray], seed: int) -> tuple[dict, dict]:
+    """``estimate({label: scores})`` of rliable (interval estimates, performance profiles) called
+    per algorithm, each resampled from ``seed`` afresh: an algorithm's interval does not move when
+    another joins (one shared stream hands out draws in turn)."""
+    first: dict[str, Any] = {}
+    second: dict[str, Any] = {}
+    for label, one in scores.items():
+        with _bootstrap_seed(seed):
+            a, b = estimate({label: one})
+        first[label], second[label] = a[label], b[label]
+    return first, second
+
+
 def _three(metrics: Any, one_env: bool = False) -> Any:
     """scores ``[runs, envs]`` -> [IQM, mean, median]. rliable's median is the median over envs
     of each env's mean, which for one env is the mean: there the median run is taken instead."""
@@ -265,13 +279,9 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     rows = []
     for env, by_label in sorted(_grouped(runs).items()):
         scores = {label: np.array([[float(r.returns[-1])] for r in rs]) for label, rs in sorted(by_label.items())}
+        estimate = partial(library.get_interval_estimates, func=_three(metrics, one_env=True), reps=reps)
+        point, cis = _per_algorithm(estimate, scores, seed)
         for label in scores:
-            # each algorithm's resamples drawn from the seed afresh: its interval does not move
-            # when another algorithm joins the table (one shared stream hands out draws in turn)
-            with _bootstrap_seed(seed):
-                point, cis = library.get_interval_estimates(
-                    {label: scores[label]}, _three(metrics, one_env=True), reps=reps
-                )
             row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(scores[label])}
             times = [r.seconds for r in by_label[label] if not math.isnan(r.seconds)]
             row["seconds"] = float(np.median(times)) if times else math.nan
@@ -315,11 +325,7 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
     def fn(s: np.ndarray) -> np.ndarray:
         return np.append(_three(metrics)(s), metrics.aggregate_optimality_gap(s, 1.0))
 
-    point, cis = {}, {}
-    for label in scores:  # per algorithm, as in per_env_table
-        with _bootstrap_seed(seed):
-            one_point, one_ci = library.get_interval_estimates({label: scores[label]}, fn, reps=reps)
-        point[label], cis[label] = one_point[label], one_ci[label]
+    point, cis = _per_algorithm(partial(library.get_interval_estimates, func=fn, reps=reps), scores, seed)
     rows = []
     for label in scores:
         row: dict[str, Any] = {"algorithm": label, "runs": scores[label].shape[0], "envs": scores[label].shape[1]}
@@ -348,8 +354,8 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
             def per_step(s: np.ndarray, center: Any = center) -> np.ndarray:
                 return np.array([center(s[:, j]) for j in range(s.shape[1])])
 
-            with _bootstrap_seed(seed):
-                point, cis = library.get_interval_estimates({label: matrix}, per_step, reps=reps)
+            estimate = partial(library.get_interval_estimates, func=per_step, reps=reps)
+            point, cis = _per_algorithm(estimate, {label: matrix}, seed)
             out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1], np.array(len(rs)))
     return out
 
@@ -454,11 +460,7 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
 
     library, _ = _rliable()
     taus = np.linspace(0.0, 1.0, 51)
-    profiles, cis = {}, {}
-    for label in scores:  # per algorithm, as in per_env_table
-        with _bootstrap_seed(0):
-            one_profile, one_ci = library.create_performance_profile({label: scores[label]}, taus, reps=reps)
-        profiles[label], cis[label] = one_profile[label], one_ci[label]
+    profiles, cis = _per_algorithm(partial(library.create_performance_profile, tau_list=taus, reps=reps), scores, 0)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for label in scores:
         (line,) = ax.plot(taus, profiles[label], lw=1.6, label=label)
