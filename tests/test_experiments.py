@@ -4,6 +4,7 @@ message) and `rlai compare` (known inputs -> known IQM and normalised aggregates
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 from pathlib import Path
 
@@ -88,21 +89,35 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     (tmp_path / "my_sampler.py").write_text("from rlasinference.samplers import TanhGaussian as Mine\n")
     out = tmp_path / "sw"
     args = ["sweep", *SMALL, "--sampler", "my_sampler:Mine", "--out", "sw"]
-    first = runner.invoke(app, [*args, "--set", "steps=200"])
+    first = runner.invoke(app, [*args, "--set", "steps=200", "--keep", "kept"])
     assert first.exit_code == 0, first.output
     assert "0 finished (skipped), 0 to resume, 2 new" in first.output
+    assert "compare with: rlai compare kept" in first.output
     for seed in (0, 1):
         assert _eval_steps(out / f"sac-my_sampler_Mine-Pendulum-v1-s{seed}") == ["100", "200"]
     assert yaml.safe_load((out / "sweep.yaml").read_text())["seeds"] == 2
     trial = out / "sac-my_sampler_Mine-Pendulum-v1-s0"
     assert "rlai sweep (trial sac-my_sampler_Mine-Pendulum-v1-s0 of " in (trial / "command.txt").read_text()
+    # --keep holds each finished trial without checkpoints, and a sweep elsewhere skips it
+    kept = tmp_path / "kept" / trial.name
+    assert sorted(f.name for f in kept.iterdir()) == ["command.txt", "config.yaml", "metrics.csv", "versions.yaml"]
+    assert (kept / "metrics.csv").read_text() == (trial / "metrics.csv").read_text()
+    elsewhere = runner.invoke(app, [*args[:-1], "sw2", "--set", "steps=200", "--keep", "kept", "--dry-run"])
+    assert "2 finished (skipped), 0 to resume, 0 new" in elsewhere.output, elsewhere.output
+    assert f"done    {trial.name} (at step 200) in kept/{trial.name}" in elsewhere.output
 
     again = runner.invoke(app, [*args, "--set", "steps=200", "--dry-run"])
     assert "2 finished (skipped), 0 to resume, 0 new" in again.output
-    # a longer sweep over the same trials continues each run from its checkpoint
-    longer = runner.invoke(app, [*args, "--set", "steps=300"])
+    # a longer sweep over the same trials continues each run from its checkpoint, and keeps it anew
+    longer = runner.invoke(app, [*args, "--set", "steps=300", "--keep", "kept"])
     assert longer.exit_code == 0, longer.output
     assert "0 finished (skipped), 2 to resume, 0 new" in longer.output
+    assert _eval_steps(trial) == ["100", "200", "300"] == _eval_steps(kept)
+    # a finished run without its checkpoints (a kept copy) is finished, and nothing restarts it
+    shutil.rmtree(trial / "checkpoints")
+    assert "2 finished (skipped)" in runner.invoke(app, [*args, "--set", "steps=300", "--dry-run"]).output
+    for command in (["resume", str(trial)], ["train", "--out", str(trial), *TINY]):
+        assert_one_line_error(runner.invoke(app, command), "finished run's results", "without its checkpoints")
     assert _eval_steps(trial) == ["100", "200", "300"]
     # a trial directory holding some other run is refused, not overwritten
     other = runner.invoke(app, [*args, "--set", "steps=300", "--set", "lr_policy=1e-3", "--dry-run"])
@@ -226,9 +241,10 @@ def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path, monkeypatch: pyt
     (planned,) = plan(spec, tmp_path, threads=1)
     assert (planned.trial.name, planned.action) == ("sb3-sac-Pendulum-v1-s0", "new")
     reported: list[tuple[int, float]] = []
-    final = run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)))
-    assert [s for s, _ in reported] == [100, 200, 300] and final == reported[-1][1]
-    assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"]
+    keep = tmp_path / "kept"
+    run_trial(str(tmp_path), planned.trial.name, planned.config, lambda s, r: reported.append((s, r)), str(keep))
+    assert [s for s, _ in reported] == [100, 200, 300]
+    assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"] == _eval_steps(keep / planned.trial.name)
     assert not (tmp_path / "sb3-log").exists()
     assert plan(spec, tmp_path, threads=1)[0].action == "done"
     # a peer run stored before a key existed, which the sweep gives at its default, is the same run

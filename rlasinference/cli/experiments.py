@@ -37,18 +37,25 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the trials and what would run; run nothing.")
     ] = False,
+    keep: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also copy each finished trial here without its checkpoints (small enough to commit); "
+            "a trial finished here is skipped."
+        ),
+    ] = None,
 ) -> None:
     """Run a grid of presets x samplers x envs x seeds x config values on Ray.
 
     Every trial is a run directory under the sweep directory; running the same sweep again skips
     finished trials and resumes interrupted ones from their checkpoints."""
-    from rlasinference.experiments.sweep import execute, final_returns, plan, unfinished, write_spec
+    from rlasinference.experiments.sweep import execute, final_returns, keep_finished, plan, unfinished, write_spec
     from rlasinference.training.config import parse_set
 
     try:
         spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
         sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
-        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run)
+        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep)
         counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
         running = f", {counts['running']} running now" if counts["running"] else ""
         say(
@@ -60,10 +67,14 @@ def sweep(
                 # a running trial with no checkpoint yet has no step to show
                 step = f" (at step {p.step})" if p.action != "new" and (p.step or p.action != "running") else ""
                 owner = f" by {p.owner}" if p.owner else ""
-                say(f"  {p.action:<7} {p.trial.name}{step}{owner}")
+                kept = f" in {p.where}" if p.where is not None else ""
+                say(f"  {p.action:<7} {p.trial.name}{step}{owner}{kept}")
             return
         write_spec(spec, sweep_dir)
-        failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address)
+        if keep is not None:
+            write_spec(spec, keep)
+            keep_finished(planned, sweep_dir, keep)
+        failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address, keep)
         left = unfinished(planned, sweep_dir)
     except UserError as exc:
         raise fail(str(exc)) from None
@@ -87,7 +98,7 @@ def sweep(
     interrupted = len(left - failed)
     if interrupted:
         say(f"{interrupted} trials unfinished (interrupted?): run the same command again to continue them", err=True)
-    say(f"compare with: rlai compare {sweep_dir}")
+    say(f"compare with: rlai compare {keep if keep is not None else sweep_dir}")
     if failures or interrupted:
         raise typer.Exit(1)
 

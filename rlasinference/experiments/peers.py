@@ -22,7 +22,6 @@ import yaml
 
 from rlasinference.algorithms.ppo import REFERENCE_GAUSSIAN
 from rlasinference.core.errors import UserError
-from rlasinference.training.metrics import eval_rows
 
 PEERS = ("sb3-sac", "sb3-ppo")
 # the keys a peer trial takes, with our presets' defaults (RunConfig, then the preset's config)
@@ -57,12 +56,6 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
         ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
     return config
-
-
-def peer_step(run_dir: Path) -> int | None:
-    """The step of a peer run's last evaluation, ``None`` when it has none."""
-    rows = eval_rows(run_dir)
-    return int(float(rows[-1]["step"])) if rows else None
 
 
 def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> Any:

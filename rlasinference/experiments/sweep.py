@@ -4,11 +4,17 @@ Each trial's state lives in its run directory, not in Ray: a trial whose last ch
 reached its configured steps is skipped, one with an earlier checkpoint is resumed from it (the
 exact-resume path of ``rlai resume``), and one without a checkpoint starts over. So a sweep that
 was killed is finished by running the same command again, and Ray only schedules the work left.
+
+With ``--keep DIR``, each trial that finishes is also copied there without its checkpoints and
+TensorBoard files (config, metrics, versions, command: small enough to commit), and a trial
+finished there counts as finished. So the results outlive the machine that made them: a sweep
+run again on a new machine with the same ``--keep`` runs only what was not finished.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +25,16 @@ import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.experiments.grid import Trial, expand
-from rlasinference.experiments.peers import PEERS, peer_config, peer_step, run_peer
+from rlasinference.experiments.peers import PEERS, peer_config, run_peer
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import holder, owner
 from rlasinference.training.loop import build_agent
-from rlasinference.training.metrics import eval_rows
+from rlasinference.training.metrics import eval_rows, last_eval_step
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training
 
 SPEC_FILE = "sweep.yaml"
+KEPT_FILES = (CONFIG, "versions.yaml", "command.txt", "metrics.csv")
 MISSING_RAY = "rlai sweep needs Ray: pip install 'rlasinference[sweep]'"
 
 
@@ -40,6 +47,7 @@ class Planned:
     action: str  # "done", "resume", "new", or "running" (a dry run's look at a live trial)
     step: int = 0  # of the last checkpoint
     owner: str = ""  # of a running trial: the process that holds it
+    where: Path | None = None  # the directory that holds it, when not the sweep's (kept)
 
 
 def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
@@ -61,25 +69,38 @@ def _check_buildable(config: Config, flat: dict[str, Any], checked: set[str]) ->
     checked.add(key)
 
 
-def trial_step(run_dir: Path, algo: str) -> int | None:
+def trial_step(run_dir: Path, algo: str, steps: int) -> int | None:
     """How far a trial's directory got: its last checkpoint's step (a peer's: its last
-    evaluation's); ``None`` when it holds no run or none of that."""
+    evaluation's); ``None`` when it holds no run or none of that. A finished run kept without
+    its checkpoints (config and metrics only, as benchmarks/results/ holds them) counts as
+    finished: its last evaluation reached ``steps``."""
     if not (run_dir / CONFIG).exists():
         return None
-    return peer_step(run_dir) if algo in PEERS else checkpoint_step(run_dir)
+    if algo in PEERS:
+        return last_eval_step(run_dir)
+    step = checkpoint_step(run_dir)
+    if step is None and (last := last_eval_step(run_dir)) is not None and last >= steps:
+        return last
+    return step
 
 
 def unfinished(planned: list[Planned], sweep_dir: Path) -> set[str]:
     """The trials whose directory has not reached their steps (after a sweep: interrupted or failed)."""
-    steps = {p.trial.name: trial_step(sweep_dir / p.trial.name, p.config["algo"]) for p in planned}
+    steps = {p.trial.name: trial_step(_where(p, sweep_dir), p.config["algo"], p.config["steps"]) for p in planned}
     return {p.trial.name for p in planned if (steps[p.trial.name] or 0) < p.config["steps"]}
 
 
-def plan(spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False) -> list[Planned]:
+def _where(p: Planned, sweep_dir: Path) -> Path:
+    return p.where if p.where is not None else sweep_dir / p.trial.name
+
+
+def plan(
+    spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False, keep: Path | None = None
+) -> list[Planned]:
     """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
-    directory: finished, resumable or new (peer baselines cannot resume: they start over). A trial
-    another process is running stops the plan with one line naming it, or, with ``look`` (a dry
-    run, which runs nothing), is listed as running."""
+    directory: finished, resumable or new (peer baselines cannot resume: they start over), or
+    finished in ``keep``. A trial another process is running stops the plan with one line naming
+    it, or, with ``look`` (a dry run, which runs nothing), is listed as running."""
     planned: list[Planned] = []
     checked: set[str] = set()
     for trial in expand(spec):
@@ -94,7 +115,13 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False
             resolved = resolve(overrides)
             config = resolved.flat()
             _check_buildable(resolved, config, checked)
-        step = trial_step(run_dir, config["algo"])
+        step = trial_step(run_dir, config["algo"], config["steps"])
+        where = None
+        if keep is not None and live is None and (step or 0) < config["steps"]:
+            kept = trial_step(keep / trial.name, config["algo"], config["steps"])
+            if kept is not None and kept >= config["steps"]:
+                run_dir = where = keep / trial.name
+                step = kept
         different = None
         if step is not None:
             peer = config["algo"] in PEERS
@@ -112,26 +139,54 @@ def plan(spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False
         elif step is None:
             planned.append(Planned(trial, config, "new"))
         elif step >= config["steps"]:
-            planned.append(Planned(trial, config, "done", step))
+            planned.append(Planned(trial, config, "done", step, where=where))
         else:
             planned.append(Planned(trial, config, "new" if config["algo"] in PEERS else "resume", step))
     return planned
 
 
-def run_trial(sweep_dir: str, name: str, config: dict[str, Any], report: Callable[[int, float], None]) -> float | None:
-    """Train (or finish) one trial in ``sweep_dir/name``; returns its final eval return."""
+def run_trial(
+    sweep_dir: str, name: str, config: dict[str, Any], report: Callable[[int, float], None], keep: str | None = None
+) -> None:
+    """Train (or finish) one trial in ``sweep_dir/name``; once it is finished, copy it to
+    ``keep/name`` (see :func:`keep_run`)."""
     run_dir = Path(sweep_dir) / name
     if config["algo"] in PEERS:
-        return run_peer(config, run_dir, report)
-    cfg = resolve(config)
-    step = trial_step(run_dir, config["algo"])
-    if step is not None and step >= cfg.run.steps:
-        return None
-    # a directory with a config but no checkpoint (stopped before its first one) starts over
-    new = not (run_dir / CONFIG).exists()
-    command = f"rlai sweep (trial {name} of {sweep_dir})"
-    summary = run_training(cfg, run_dir, new=new, quiet=True, on_eval=report, command=command)
-    return summary["final_eval_return"]
+        run_peer(config, run_dir, report)
+    else:
+        cfg = resolve(config)
+        step = trial_step(run_dir, config["algo"], cfg.run.steps)
+        if step is None or step < cfg.run.steps:
+            # a directory with a config but no checkpoint (stopped before its first one) starts over
+            new = not (run_dir / CONFIG).exists()
+            command = f"rlai sweep (trial {name} of {sweep_dir})"
+            run_training(cfg, run_dir, new=new, quiet=True, on_eval=report, command=command)
+    step = trial_step(run_dir, config["algo"], config["steps"])
+    if keep is not None and step is not None and step >= config["steps"]:
+        keep_run(run_dir, Path(keep) / name)
+
+
+def keep_run(run_dir: Path, dest: Path) -> None:
+    """Copy a finished run's ``KEPT_FILES`` to ``dest`` (replacing what is there): the run
+    without its checkpoints and TensorBoard files, which ``rlai compare`` reads like the run. The
+    copy is made in ``.partial/`` beside ``dest``, where neither the sweep nor ``rlai compare``
+    looks, and renamed into place, so a copy cut short is never taken for the run."""
+    partial = dest.parent / ".partial" / dest.name
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name in KEPT_FILES:
+        if (run_dir / name).is_file():
+            shutil.copy2(run_dir / name, partial / name)
+    if dest.exists():
+        shutil.rmtree(dest)
+    partial.rename(dest)
+
+
+def keep_finished(planned: list[Planned], sweep_dir: Path, keep: Path) -> None:
+    """Copy to ``keep`` the trials the sweep directory holds finished that ``keep`` does not."""
+    for p in planned:
+        if p.action == "done" and p.where is None:
+            keep_run(sweep_dir / p.trial.name, keep / p.trial.name)
 
 
 def _tune_trainable(config: dict[str, Any]) -> None:
@@ -143,7 +198,7 @@ def _tune_trainable(config: dict[str, Any]) -> None:
     def report(step: int, eval_return: float) -> None:
         tune.report({"step": step, "eval_return": eval_return})
 
-    run_trial(params["sweep_dir"], params["name"], params["config"], report)
+    run_trial(params["sweep_dir"], params["name"], params["config"], report, params.get("keep"))
 
 
 def execute(
@@ -153,6 +208,7 @@ def execute(
     gpus_per_trial: float,
     max_concurrent: int | None,
     address: str | None,
+    keep: Path | None = None,
 ) -> list[str]:
     """Run the trials that are not done with Ray Tune; returns one line per failed trial."""
     try:
@@ -170,7 +226,13 @@ def execute(
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
         params = [
-            {"name": p.trial.name, "sweep_dir": str(sweep_dir.resolve()), "config": p.config, "status": p.action}
+            {
+                "name": p.trial.name,
+                "sweep_dir": str(sweep_dir.resolve()),
+                "config": p.config,
+                "status": p.action,
+                "keep": None if keep is None else str(keep.resolve()),
+            }
             for p in todo
         ]
         reporter = tune.CLIReporter(
@@ -215,7 +277,7 @@ def final_returns(sweep_dir: Path, planned: list[Planned]) -> dict[str, float | 
     """The last ``eval_return`` in each trial's metrics.csv (``None`` when it has none)."""
     out: dict[str, float | None] = {}
     for p in planned:
-        rows = eval_rows(sweep_dir / p.trial.name)
+        rows = eval_rows(_where(p, sweep_dir))
         out[p.trial.name] = float(rows[-1]["eval_return"]) if rows else None
     return out
 

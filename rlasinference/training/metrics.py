@@ -132,3 +132,9 @@ def eval_rows(run_dir: Path) -> list[dict[str, str]]:
     """The evaluation rows of ``run_dir``'s metrics.csv (none when it has no such file)."""
     path = run_dir / "metrics.csv"
     return [r for r in read_metrics(path) if r.get("eval_return")] if path.exists() else []
+
+
+def last_eval_step(run_dir: Path) -> int | None:
+    """The step of the last evaluation in ``run_dir``'s metrics.csv, ``None`` when it has none."""
+    rows = eval_rows(run_dir)
+    return int(float(rows[-1]["step"])) if rows else None

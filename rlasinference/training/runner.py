@@ -16,6 +16,7 @@ from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.lock import RunLock
 from rlasinference.training.loop import LAST, Trainer, print_note
+from rlasinference.training.metrics import last_eval_step
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import (
     CONFIG,
@@ -23,6 +24,7 @@ from rlasinference.training.run_dir import (
     discard_run_dir,
     make_dir,
     os_error_line,
+    read_config,
     record_command,
     write_config,
 )
@@ -74,6 +76,13 @@ def _run(
     lock = RunLock(run_dir).acquire(command)
     try:
         done = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
+        kept = last_eval_step(run_dir) if done is None and (run_dir / CONFIG).exists() else None
+        if kept is not None and kept >= read_config(run_dir).run.steps:
+            # a finished run kept without its checkpoints: starting over would erase its results
+            raise UserError(
+                f"{str(run_dir)!r} holds a finished run's results (evaluated at step {kept}) without its "
+                "checkpoints: nothing to resume from; choose another --out"
+            )
         if new and (run_dir / CONFIG).exists():
             if done is not None:
                 raise UserError(
