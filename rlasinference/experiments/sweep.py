@@ -256,7 +256,7 @@ def execute(
                 name="ray",
                 storage_path=str(sweep_dir.resolve()),
                 progress_reporter=reporter,
-                verbose=2,
+                verbose=1,  # the live table; 2 adds a line with the whole config per evaluation
                 failure_config=tune.FailureConfig(max_failures=0),
             ),
         )
