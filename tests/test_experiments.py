@@ -187,7 +187,7 @@ def test_compare_known_scores(tmp_path: Path) -> None:
         _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 0.5])
         _fake_run(sweep, f"meow-B-s{seed}", "meow", "B", seed, [0.0, 80.0])
     _fake_run(sweep, "sac-C-s0", "sac", "C", 0, [0.0], target=400)  # unfinished: left out
-    result = runner.invoke(app, ["compare", str(sweep), "--reps", "500"])
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "sac"])
     assert result.exit_code == 0, result.output
     with open(sweep / "compare" / "table.csv") as f:
         rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
@@ -209,6 +209,15 @@ def test_compare_known_scores(tmp_path: Path) -> None:
         assert (sweep / "compare" / name).stat().st_size > 0
     table = (sweep / "compare" / "table.md").read_text()
     assert "| A | sac | 8 | 4.5 [" in table and "| 24 s |" in table
+    # P(a meow run ends above a sac run): on A never (0.5 < 1..8); on B above 7 of 8 and tied with
+    # one (80 against 10..80): 7.5 / 8; over both envs, the mean
+    improvement = {(e, a): r for (scope, e, a), r in rows.items() if scope == "against sac"}
+    for env, p in (("A", 0.0), ("B", 7.5 / 8), ("all", 7.5 / 16)):
+        assert float(improvement[(env, "meow")]["P(improvement)"]) == pytest.approx(p)
+    assert float(improvement[("A", "meow")]["P(improvement)_high"]) == 0.0  # every resample: below
+    assert "| B | meow | 8 | 0.94 [" in table
+    bad = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "crossq"])
+    assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
 
 
 def test_compare_single_run_just_plots(tmp_path: Path) -> None:

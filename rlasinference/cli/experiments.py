@@ -161,6 +161,10 @@ def compare(
     export: Annotated[
         Path | None, typer.Option(help="Also write our runs' per-seed results to this CSV (the --reference format).")
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Also give each algorithm's probability of ending above this one (e.g. sac), with CIs."),
+    ] = None,
 ) -> None:
     """Statistics over runs: IQM, mean, median, optimality gap with 95% CIs, curves, profiles.
 
@@ -201,7 +205,10 @@ def compare(
             notes += agg_notes
             env_rows = cmp.per_env_table(finished + published, reps)
             agg_rows = cmp.aggregate_table(scores, reps) if scores else []
-            say(cmp.write_tables(env_rows, agg_rows, out, reps))
+            better = (
+                None if baseline is None else (baseline, cmp.improvement_table(finished + published, baseline, reps))
+            )
+            say(cmp.write_tables(env_rows, agg_rows, out, reps, better))
             written += ["table.md", "table.csv"]
             if scores:
                 cmp.plot_profiles(scores, out / "profiles.png", reps)

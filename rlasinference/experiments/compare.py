@@ -360,6 +360,41 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
     return out
 
 
+def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Rows (env, algorithm, runs, P(improvement) with its CI): the probability that a run of the
+    algorithm ends above a run of ``baseline`` in that env (rliable's probability of improvement,
+    a Mann-Whitney count, ties halved), resampling both sides' runs; then, for each algorithm run
+    on every env the baseline was, the average over those envs ("all")."""
+    library, metrics = _rliable()
+    finals = _finals(runs)
+    envs = sorted(e for e, by in finals.items() if baseline in by)
+    if not envs:
+        raise UserError(f"--baseline {baseline!r} is not among the compared algorithms")
+
+    def estimate(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        with _bootstrap_seed(seed):
+            point, ci = library.get_interval_estimates({"x": [x, y]}, metrics.probability_of_improvement, reps=reps)
+        return point["x"], np.ravel(ci["x"])
+
+    rows = []
+    for env in envs:
+        y = np.array(finals[env][baseline])[:, None]
+        for label, values in sorted(finals[env].items()):
+            if label != baseline:
+                row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(values)}
+                _put(row, "P(improvement)", *estimate(np.array(values)[:, None], y))
+                rows.append(row)
+    labels = sorted({label for e in envs for label in finals[e]} - {baseline})
+    for label in (a for a in labels if len(envs) > 1 and all(a in finals[e] for e in envs)):
+        n, m = (min(len(finals[e][a]) for e in envs) for a in (label, baseline))
+        x = np.array([finals[e][label][:n] for e in envs]).T
+        y = np.array([finals[e][baseline][:m] for e in envs]).T
+        row = {"env": "all", "algorithm": label, "runs": n}
+        _put(row, "P(improvement)", *estimate(x, y))
+        rows.append(row)
+    return rows
+
+
 def _number(x: float) -> str:
     """Returns in plain digits (-1834.2, 3021), normalised scores to three significant ones."""
     return f"{x:.0f}" if abs(x) >= 1000 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.3g}"
@@ -374,16 +409,29 @@ def _fmt(row: dict[str, Any], name: str) -> str:
     return f"{_number(row[name])} [{_number(row[f'{name}_low'])}, {_number(row[f'{name}_high'])}]"
 
 
-def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]], out: Path, reps: int) -> str:
-    """table.csv and table.md in ``out``; returns the markdown."""
+def _fmt3(row: dict[str, Any], name: str) -> str:
+    return f"{row[name]:.2f} [{row[f'{name}_low']:.2f}, {row[f'{name}_high']:.2f}]"
+
+
+def write_tables(
+    env_rows: list[dict[str, Any]],
+    agg_rows: list[dict[str, Any]],
+    out: Path,
+    reps: int,
+    improvement: tuple[str, list[dict[str, Any]]] | None = None,
+) -> str:
+    """table.csv and table.md in ``out``; returns the markdown. ``improvement``: the baseline and
+    the rows of :func:`improvement_table`."""
     with open(out / "table.csv", "w", newline="") as f:
         fields = ["scope", "env", "algorithm", "runs", "seconds"] + [
-            f"{m}{s}" for m in (*METRICS, "optimality gap") for s in ("", "_low", "_high")
+            f"{m}{s}" for m in (*METRICS, "optimality gap", "P(improvement)") for s in ("", "_low", "_high")
         ]
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows([{"scope": "env", **r} for r in env_rows])
         writer.writerows([{"scope": "aggregate", "env": "all (normalised)", **r} for r in agg_rows])
+        if improvement is not None:
+            writer.writerows([{"scope": f"against {improvement[0]}", **r} for r in improvement[1]])
     lines = [
         f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
         "time per run: the median training wall-clock time (time_s in metrics.csv).",
@@ -410,6 +458,18 @@ def write_tables(env_rows: list[dict[str, Any]], agg_rows: list[dict[str, Any]],
             f"{_fmt(r, 'median')} | {_fmt(r, 'optimality gap')} |"
             for r in agg_rows
         ]
+    if improvement is not None:
+        baseline, rows = improvement
+        lines += [
+            "",
+            f"Against {baseline}: the probability that a run of the algorithm ends above a run of {baseline}",
+            "(0.5: no difference; above 0.5 with the whole interval above it: better; all: the mean over the",
+            "envs where both ran):",
+            "",
+            f"| env | algorithm | runs | P(improvement over {baseline}) |",
+            "|---|---|---|---|",
+        ]
+        lines += [f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt3(r, 'P(improvement)')} |" for r in rows]
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     return text
