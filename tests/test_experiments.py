@@ -105,6 +105,9 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     elsewhere = runner.invoke(app, [*args[:-1], "sw2", "--set", "steps=200", "--keep", "kept", "--dry-run"])
     assert "2 finished (skipped), 0 to resume, 0 new" in elsewhere.output, elsewhere.output
     assert f"done    {trial.name} (at step 200) in kept/{trial.name}" in elsewhere.output
+    assert_one_line_error(runner.invoke(app, [*args, "--keep", "sw", "--dry-run"]), "is the sweep directory itself")
+    (tmp_path / "file").write_text("")
+    assert_one_line_error(runner.invoke(app, [*args, "--keep", "file", "--dry-run"]), "is not a directory")
 
     again = runner.invoke(app, [*args, "--set", "steps=200", "--dry-run"])
     assert "2 finished (skipped), 0 to resume, 0 new" in again.output

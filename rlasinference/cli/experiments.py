@@ -49,12 +49,22 @@ def sweep(
 
     Every trial is a run directory under the sweep directory; running the same sweep again skips
     finished trials and resumes interrupted ones from their checkpoints."""
-    from rlasinference.experiments.sweep import execute, final_returns, keep_finished, plan, unfinished, write_spec
+    from rlasinference.experiments.sweep import (
+        check_keep,
+        execute,
+        final_returns,
+        keep_finished,
+        plan,
+        unfinished,
+        write_spec,
+    )
     from rlasinference.training.config import parse_set
 
     try:
         spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
         sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
+        if keep is not None:
+            check_keep(keep, sweep_dir)
         planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep)
         counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
         running = f", {counts['running']} running now" if counts["running"] else ""

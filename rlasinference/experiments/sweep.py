@@ -182,6 +182,15 @@ def keep_run(run_dir: Path, dest: Path) -> None:
     partial.rename(dest)
 
 
+def check_keep(keep: Path, sweep_dir: Path) -> None:
+    """A ``--keep`` directory must be a directory other than the sweep's (copying a trial onto
+    itself would drop its checkpoints)."""
+    if keep.exists() and not keep.is_dir():
+        raise UserError(f"--keep {str(keep)!r} exists and is not a directory")
+    if keep.resolve() == sweep_dir.resolve():
+        raise UserError(f"--keep {str(keep)!r} is the sweep directory itself; give another directory")
+
+
 def keep_finished(planned: list[Planned], sweep_dir: Path, keep: Path) -> None:
     """Copy to ``keep`` the trials the sweep directory holds finished that ``keep`` does not."""
     for p in planned:
