@@ -234,7 +234,7 @@ def test_compare_single_run_just_plots(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["compare", str(tmp_path / "missing")]), "is not a directory")
 
 
-@pytest.mark.parametrize("suite, trials", [("quick", 63), ("mujoco", 175), ("mujoco-100k", 66), ("on-policy", 27)])
+@pytest.mark.parametrize("suite, trials", [("quick", 63), ("mujoco", 175), ("mujoco-100k", 69), ("on-policy", 27)])
 def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> None:
     """Every trial of the shipped suites is a valid config (checked without running anything)."""
     spec = Path(__file__).parent.parent / "benchmarks" / f"{suite}.yaml"
@@ -357,3 +357,19 @@ def test_compare_curves_colour_an_algorithm_alike_in_every_panel() -> None:
 
     assert _colour_key("sac (published, v4)") == _colour_key("sac (published)") == "sac (published)"
     assert _colour_key("sac") != _colour_key("sac (published)")  # ours and theirs stay apart
+
+
+def test_compare_tells_apart_runs_of_one_algorithm_with_other_settings(tmp_path: Path) -> None:
+    from rlasinference.experiments.compare import find_runs
+
+    for seed in (0, 1):
+        _fake_run(tmp_path, f"sac-s{seed}", "sac", "Pendulum-v1", seed, [1.0, 2.0])
+        _fake_run(tmp_path, f"sac-lr-s{seed}", "sac", "Pendulum-v1", seed, [1.0, 3.0])
+        config = tmp_path / f"sac-lr-s{seed}" / "config.yaml"
+        config.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()), "lr_policy": 0.001}))
+    (s0, *_), _ = find_runs([tmp_path / "sac-s0"])
+    assert s0.label == "sac"  # alone: nothing to tell apart
+    runs, _ = find_runs([tmp_path])
+    assert sorted(r.label for r in runs) == ["sac", "sac", "sac lr_policy=0.001", "sac lr_policy=0.001"]
+    # the runs at the preset's own value keep the plain label
+    assert {r.label for r in runs if "lr" not in r.path.name} == {"sac"}

@@ -52,6 +52,7 @@ class Run:
     target_steps: int
     seconds: float  # training wall-clock time (the last time_s written; NaN when none was)
     published: bool = False  # a seed of a reference CSV, not one of our runs
+    config: dict[str, Any] | None = None  # its config.yaml (our runs)
 
 
 def _label(config: dict[str, Any]) -> str:
@@ -82,7 +83,48 @@ def load_run(path: Path) -> Run | None:
         returns=np.array([float(r["eval_return"]) for r in rows]),
         target_steps=int(config.get("steps", 0)),
         seconds=times[-1] if times else math.nan,
+        config=config,
     )
+
+
+# keys that change how a run is run or evaluated, not what it learns
+_BOOKKEEPING = {"seed", "steps", "threads", "device", "eval_every", "eval_episodes", "log_every", "save_buffer"}
+_BOOKKEEPING |= {"checkpoint_every_s", "compile", "precision", "sampler", "algo", "env"}
+
+
+def _preset_defaults(algo: str, env: str, sampler: Any) -> dict[str, Any]:
+    from rlasinference.training.config import resolve
+
+    try:
+        overrides = {"algo": algo, "env": env, **({"sampler": sampler} if sampler else {})}
+        return resolve(overrides).flat()
+    except Exception:  # an algorithm this install does not know (a peer): no defaults to name
+        return {}
+
+
+def split_variants(runs: list[Run]) -> None:
+    """Runs of one algorithm in one env that differ in a config key (a sweep's ``grid``, a
+    learning rate tried beside the preset's) are told apart: a run whose value of such a key is
+    not the preset's default gets ``key=value`` in its label, so it is not pooled with the others."""
+    groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for r in runs:
+        if r.config is not None:
+            groups[(r.label, r.env)].append(r)
+    for (_, env), group in groups.items():
+        keys = {k for r in group for k in r.config or {}} - _BOOKKEEPING
+        varying = sorted(k for k in keys if len({repr((r.config or {}).get(k)) for r in group}) > 1)
+        if not varying:
+            continue
+        first = group[0].config or {}
+        defaults = _preset_defaults(str(first.get("algo")), env, first.get("sampler"))
+        for r in group:
+            config = r.config or {}
+            # a key a run's config lacks (written before the key existed) is at its default
+            own = [
+                f"{k}={config[k]}" for k in varying if k in config and (k not in defaults or config[k] != defaults[k])
+            ]
+            if own:
+                r.label = f"{r.label} {' '.join(own)}"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -110,6 +152,7 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
                 notes.append(f"{d}: no evaluation yet, left out")
             else:
                 runs.append(run)
+    split_variants(runs)
     return runs, notes
 
 
