@@ -101,8 +101,15 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_zero(tmp_pat
     assert load_checkpoint(out / "checkpoints" / "last.pt")["step"] == 300
     assert [int(r["step"]) for r in rows(out) if r["eval_return"]] == [300]
 
-    # `rlai train` into a directory whose run never checkpointed starts it over as well
+    # `rlai train` into a directory whose run never checkpointed starts it over as well (made so by
+    # dropping the checkpoint and the evaluation: a finished run without its checkpoint is a kept
+    # copy, which is refused, below)
     (out / "checkpoints" / "last.pt").unlink()
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    assert metrics[-1].startswith("300,")  # the last row is the evaluation at step 300
+    kept = runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *SHORT])
+    assert_one_line_error(kept, "holds a finished run's results (evaluated at step 300) without its checkpoints")
+    (out / "metrics.csv").write_text("\n".join(metrics[:-1]) + "\n")
     result = runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *SHORT])
     assert result.exit_code == 0, result.output
     assert "never reached its first checkpoint" in result.stderr
