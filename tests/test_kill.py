@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from rlasinference.training.checkpoint import load_checkpoint
+from rlasinference.training.metrics import read_metrics
 from tests.helpers import TINY
 
 CLI = [sys.executable, "-m", "rlasinference.cli.main"]
@@ -39,10 +40,9 @@ def _start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Pope
 
 
 def _last_step(run_dir: Path) -> int:
-    try:
-        lines = (run_dir / "metrics.csv").read_text().splitlines()[1:]
-        return max((int(float(line.split(",")[0])) for line in lines if line), default=0)
-    except (OSError, ValueError):
+    try:  # the file is being written: a missing file or a half-written row counts as no step
+        return max((int(float(r["step"])) for r in read_metrics(run_dir / "metrics.csv")), default=0)
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
 
 
