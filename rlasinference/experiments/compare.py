@@ -98,7 +98,7 @@ def _preset_defaults(algo: str, env: str, sampler: Any) -> dict[str, Any]:
     try:
         overrides = {"algo": algo, "env": env, **({"sampler": sampler} if sampler else {})}
         return resolve(overrides).flat()
-    except Exception:  # an algorithm this install does not know (a peer): no defaults to name
+    except UserError:  # an algorithm this install does not know (a peer): no defaults to name
         return {}
 
 
