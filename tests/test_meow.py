@@ -36,13 +36,30 @@ def test_closed_form_value_is_tau_times_the_smaller_log_normalizer() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "tau", "polyak"),
-    [("Hopper-v5", 0.25, 5e-3), ("HalfCheetah-v5", 0.25, 3e-3), ("Ant-v5", 0.05, 1e-4), ("Pendulum-v1", 0.2, 5e-3)],
+    ("env", "tau", "polyak", "warmup", "log_std_max"),
+    [
+        ("Hopper-v5", 0.25, 5e-3, 5000, -0.3),
+        ("HalfCheetah-v5", 0.25, 3e-3, 10000, 2.0),
+        ("Walker2d-v5", 0.1, 5e-3, 10000, -0.3),
+        ("Ant-v5", 0.05, 1e-4, 5000, -0.3),
+        ("Pendulum-v1", 0.2, 5e-3, 5000, -0.3),
+    ],
 )
-def test_per_env_defaults(env: str, tau: float, polyak: float) -> None:
+def test_per_env_defaults(env: str, tau: float, polyak: float, warmup: int, log_std_max: float) -> None:
+    """The reference's tuned runs: tau and Polyak rate per env, 10000 warm-up steps on HalfCheetah
+    and Walker2d, and a log-sigma bound of 2.0 on HalfCheetah; a user's setting wins."""
     cfg = resolve({"algo": "meow", "env": env})
-    assert (cfg.algo.temperature, cfg.algo.polyak) == (tau, polyak)
-    assert resolve({"algo": "meow", "env": env, "temperature": 0.7}).algo.temperature == 0.7
+    assert (cfg.algo.temperature, cfg.algo.polyak, cfg.algo.learning_starts) == (tau, polyak, warmup)
+    assert cfg.sampler_options["log_std_max"] == log_std_max
+    user = resolve({"algo": "meow", "env": env, "temperature": 0.7, "sampler.log_std_max": 1.0})
+    assert (user.algo.temperature, user.sampler_options["log_std_max"]) == (0.7, 1.0)
+
+
+def test_per_env_sampler_defaults_only_for_the_presets_sampler() -> None:
+    # HalfCheetah's log_std_max is meant for the energy flow: a sampler without that option does
+    # not fail on it
+    svgd = resolve({"algo": "meow", "env": "HalfCheetah-v5", "sampler": "svgd"})
+    assert "log_std_max" not in svgd.sampler_options and svgd.algo.learning_starts == 10000
 
 
 def test_update_regresses_q_onto_the_closed_form_target() -> None:

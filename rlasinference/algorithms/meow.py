@@ -7,7 +7,8 @@ and the only loss is the soft Bellman regression of the flow against
 r + gamma (1 - terminated) min_k Vbar_k(s'), Vbar from a Polyak-averaged copy of the flow; the
 policy objective is ``none`` (policy improvement is implicit: pi = exp((Q - V)/tau)).
 Defaults from the reference implementation: Adam 1e-3 on all flow parameters, gradient norm
-clipped at 30, batch 256, 5000 random warm-up steps, tau and Polyak rate per environment.
+clipped at 30, batch 256; tau, Polyak rate, random warm-up steps (5000 or 10000) and the bound
+of the base's log sigma per environment.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.preset import Preset
 
-# (tau, Polyak rate) of the reference implementation's tuned runs, by env name prefix
-ENV_DEFAULTS = {
-    "Hopper": (0.25, 5e-3),
-    "HalfCheetah": (0.25, 3e-3),
-    "Walker2d": (0.1, 5e-3),
-    "Ant": (0.05, 1e-4),
-    "Humanoid": (0.125, 5e-4),
+# The reference implementation's tuned runs (its per-env tuner scripts), by env name prefix: tau,
+# Polyak rate, uniform-random warm-up steps, and the upper bound of the base's log sigma (2.0 on
+# HalfCheetah only, -0.3 elsewhere: the sampler's default)
+ENV_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Hopper": {"temperature": 0.25, "polyak": 5e-3},
+    "HalfCheetah": {"temperature": 0.25, "polyak": 3e-3, "learning_starts": 10000, "sampler.log_std_max": 2.0},
+    "Walker2d": {"temperature": 0.1, "polyak": 5e-3, "learning_starts": 10000},
+    "Ant": {"temperature": 0.05, "polyak": 1e-4},
+    "Humanoid": {"temperature": 0.125, "polyak": 5e-4},
 }
 
 
@@ -33,7 +36,8 @@ ENV_DEFAULTS = {
 class MEowConfig(ActorCriticConfig):
     """MEow's defaults; every field means what it does for SAC (``ActorCriticConfig``). The flow
     is the critic, so ``lr_policy`` and ``grad_clip_policy`` are the Bellman regression's;
-    ``temperature`` and ``polyak`` default per env (``ENV_DEFAULTS``), 0.2 and 5e-3 elsewhere."""
+    ``temperature``, ``polyak``, ``learning_starts`` and the sampler's ``log_std_max`` default per
+    env (``ENV_DEFAULTS``); elsewhere 0.2, 5e-3, 5000 and -0.3."""
 
     sampler: str = "energy-flow"
     objective: str = "none"
@@ -46,8 +50,7 @@ class MEowConfig(ActorCriticConfig):
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
-    found = by_env_prefix(env_id, ENV_DEFAULTS)
-    return {} if found is None else {"temperature": found[0], "polyak": found[1]}
+    return dict(by_env_prefix(env_id, ENV_DEFAULTS) or {})
 
 
 MEOW = Preset(

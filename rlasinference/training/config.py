@@ -126,8 +126,11 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if not isinstance(preset, Preset):
         raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.preset.Preset)")
     if preset.env_defaults is not None:
-        env = overrides.get("env", RunConfig.env)
-        overrides = {**preset.env_defaults(str(env)), **overrides}
+        env_defaults = preset.env_defaults(str(overrides.get("env", RunConfig.env)))
+        if overrides.get("sampler", preset.config_cls().sampler) != preset.config_cls().sampler:
+            # like the preset's sampler options, its per-env ones are for its own sampler
+            env_defaults = {k: v for k, v in env_defaults.items() if not k.startswith("sampler.")}
+        overrides = {**env_defaults, **overrides}
     algo_fields = {f.name for f in dataclasses.fields(preset.config_cls)}
     sampler_name = overrides.get("sampler", preset.config_cls().sampler)
     if not isinstance(sampler_name, str):
