@@ -4,7 +4,8 @@ Layout::
 
     RUN_DIR/config.yaml        resolved config (flat keys, accepted by --config)
     RUN_DIR/command.txt        the command lines that created and resumed the run
-    RUN_DIR/versions.yaml      python, torch, gymnasium, mujoco, numpy, rlasinference
+    RUN_DIR/versions.yaml      python, torch, gymnasium, mujoco, numpy, rlasinference; the CPU
+                               (model, cores, torch's instruction set) and GPU
     RUN_DIR/metrics.csv        training and evaluation rows (``step``, ``eval_return``, ...)
     RUN_DIR/tb/                TensorBoard event files
     RUN_DIR/checkpoints/       last.pt (with replay buffer), best.pt (weights only)
@@ -14,6 +15,7 @@ Layout::
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import re
 import shlex
@@ -115,4 +117,20 @@ def versions() -> dict[str, Any]:
             out[pkg] = None
     out["torch_threads"] = torch.get_num_threads()
     out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
+    # a run is reproducible on one machine, not across instruction sets: the same seed gives
+    # other returns on a CPU with AVX-512 than on one with AVX2 only, so the machine is recorded
+    out["cpu"] = _cpu_model()
+    out["cpu_count"] = os.cpu_count()
+    out["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    out["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
