@@ -4,6 +4,7 @@ message) and `rlai compare` (known inputs -> known IQM and normalised aggregates
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import shutil
 import sys
 from pathlib import Path
@@ -258,6 +259,12 @@ def test_sb3_peer_trial_writes_a_comparable_run(tmp_path: Path, monkeypatch: pyt
     assert [s for s, _ in reported] == [100, 200, 300]
     assert _eval_steps(tmp_path / planned.trial.name) == ["100", "200", "300"] == _eval_steps(keep / planned.trial.name)
     assert not (tmp_path / "sb3-log").exists()
+    kept = keep / planned.trial.name  # kept like our runs: the library's version and the machine too
+    assert sorted(f.name for f in kept.iterdir()) == ["command.txt", "config.yaml", "metrics.csv", "versions.yaml"]
+    recorded = yaml.safe_load((kept / "versions.yaml").read_text())
+    assert recorded["stable-baselines3"] == importlib.metadata.version("stable-baselines3")
+    assert recorded["torch_cpu_capability"] and recorded["torch_threads"] == 1
+    assert "sb3-sac-Pendulum-v1-s0" in (kept / "command.txt").read_text()
     assert plan(spec, tmp_path, threads=1)[0].action == "done"
     # a peer run stored before a key existed, which the sweep gives at its default, is the same run
     stored = tmp_path / planned.trial.name / "config.yaml"

@@ -185,8 +185,14 @@ def sb3_ppo_env(env_id: str, settings: dict[str, Any]) -> Any:
     )
 
 
-def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, float], None] | None = None) -> float:
-    """Train the peer of ``config["algo"]`` in ``run_dir`` and evaluate it like our runs."""
+def run_peer(
+    config: dict[str, Any],
+    run_dir: Path,
+    on_eval: Callable[[int, float], None] | None = None,
+    command: str | None = None,
+) -> float:
+    """Train the peer of ``config["algo"]`` in ``run_dir`` and evaluate it like our runs; like
+    them it writes versions.yaml and command.txt (``command``, default this process's)."""
     try:
         import torch
         from stable_baselines3.common.callbacks import BaseCallback
@@ -196,6 +202,7 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     from rlasinference.envs import make_env
     from rlasinference.training.evaluation import EVAL_STREAM, episode_seed
     from rlasinference.training.metrics import MetricsWriter
+    from rlasinference.training.run_dir import record_command, versions
 
     if run_dir.exists():  # no exact resume for peers: start over
         shutil.rmtree(run_dir)
@@ -203,6 +210,9 @@ def run_peer(config: dict[str, Any], run_dir: Path, on_eval: Callable[[int, floa
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     if config["threads"] > 0:
         torch.set_num_threads(config["threads"])
+    # as our runs do (run_dir.py): the library versions, the machine, and what started the run
+    (run_dir / "versions.yaml").write_text(yaml.safe_dump(versions(("stable-baselines3",)), sort_keys=False))
+    record_command(run_dir, command)
     eval_env, _ = make_env(config["env"])
     on_policy = config["algo"] == "sb3-ppo"
     if on_policy:

@@ -151,15 +151,15 @@ def run_trial(
     """Train (or finish) one trial in ``sweep_dir/name``; once it is finished, copy it to
     ``keep/name`` (see :func:`keep_run`)."""
     run_dir = Path(sweep_dir) / name
+    command = f"rlai sweep (trial {name} of {sweep_dir})"
     if config["algo"] in PEERS:
-        run_peer(config, run_dir, report)
+        run_peer(config, run_dir, report, command)
     else:
         cfg = resolve(config)
         step = trial_step(run_dir, config["algo"], cfg.run.steps)
         if step is None or step < cfg.run.steps:
             # a directory with a config but no checkpoint (stopped before its first one) starts over
             new = not (run_dir / CONFIG).exists()
-            command = f"rlai sweep (trial {name} of {sweep_dir})"
             run_training(cfg, run_dir, new=new, quiet=True, on_eval=report, command=command)
     step = trial_step(run_dir, config["algo"], config["steps"])
     if keep is not None and step is not None and step >= config["steps"]:

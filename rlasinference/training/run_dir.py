@@ -108,9 +108,11 @@ def read_config(path: Path) -> Config:
     return resolve(data)
 
 
-def versions() -> dict[str, Any]:
+def versions(extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a run's returns depend on besides its config: the packages (and ``extra`` ones, e.g. a
+    peer's library), the thread count, the CPU and its instruction set, the GPU."""
     out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    for pkg in ("rlasinference", "torch", "gymnasium", "mujoco", "numpy"):
+    for pkg in ("rlasinference", "torch", "gymnasium", "mujoco", "numpy", *extra):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
