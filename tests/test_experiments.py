@@ -224,6 +224,26 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
 
 
+def test_compare_env_narrows_the_aggregate_to_the_envs_every_algorithm_reached(tmp_path: Path) -> None:
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    for seed in range(3):
+        for env in ("A", "B"):
+            _fake_run(sweep, f"sac-{env}-s{seed}", "sac", env, seed, [0.0, 1.0 + seed])
+        _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 2.0 + seed])  # a sweep not yet on B
+    whole = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--out", str(tmp_path / "all")])
+    assert whole.exit_code == 0, whole.output
+    assert "meow: not run on every env, left out of the aggregate" in whole.output
+    narrowed = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--env", "A", "--out", str(tmp_path / "a")])
+    assert narrowed.exit_code == 0, narrowed.output
+    with open(tmp_path / "a" / "table.csv") as f:
+        rows = {(r["scope"], r["env"], r["algorithm"]) for r in csv.DictReader(f)}
+    assert ("aggregate", "all (normalised)", "meow") in rows and ("aggregate", "all (normalised)", "sac") in rows
+    assert not any(env == "B" for _, env, _ in rows)
+    bad = runner.invoke(app, ["compare", str(sweep), "--env", "Hopper-v5"])
+    assert_one_line_error(bad, "--env 'Hopper-v5': no run on it; the runs are on A, B")
+
+
 def test_compare_single_run_just_plots(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     _fake_run(tmp_path, "one", "sac", "A", 0, [1.0, 2.0, 3.0])

@@ -175,19 +175,27 @@ def compare(
         str | None,
         typer.Option(help="Also give each algorithm's probability of ending above this one (e.g. sac), with CIs."),
     ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option(help="Only the runs on these envs (repeatable); the aggregate and profiles are over them."),
+    ] = None,
 ) -> None:
     """Statistics over runs: IQM, mean, median, optimality gap with 95% CIs, curves, profiles.
 
     rliable's stratified bootstrap; writes table.md, table.csv, curves.png and profiles.png.
     --reference adds published results (e.g. benchmarks/reference/mujoco_published.csv) to the
     table and the curves, matched by env name (or by name without version: Hopper-v4 for
-    Hopper-v5, labelled so); --export writes ours in the same format."""
+    Hopper-v5, labelled so); --export writes ours in the same format. The aggregate and the
+    profiles take the algorithms that ran on every env compared: --env narrows the envs (e.g. to
+    those a partial sweep has reached for every algorithm)."""
     from rlasinference.experiments import compare as cmp
 
     try:
         if reps < 100:
             raise UserError(f"--reps must be >= 100, got {reps}")
         runs, notes = cmp.find_runs(paths)
+        if env:
+            runs = cmp.on_envs(runs, env)
         for line in (n for n in notes if n.startswith("warning:")):
             say(line, err=True)
         notes = [n for n in notes if not n.startswith("warning:")]

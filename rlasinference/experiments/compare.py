@@ -378,6 +378,15 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
     return rows
 
 
+def on_envs(runs: list[Run], envs: list[str]) -> list[Run]:
+    """The runs on ``envs``; an env no run is on is a one-line ``UserError`` naming those found."""
+    found = sorted({r.env for r in runs})
+    missing = [e for e in dict.fromkeys(envs) if e not in found]
+    if missing:
+        raise UserError(f"--env {missing[0]!r}: no run on it; the runs are on {', '.join(found) or 'no env'}")
+    return [r for r in runs if r.env in envs]
+
+
 def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
     """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs share."""
     library, metrics = _rliable()
@@ -538,20 +547,42 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     keys = sorted({_colour_key(label) for by in data.values() for label in by})
     palette = {key: plt.get_cmap("tab10")(i % 10) for i, key in enumerate(keys)}
     colors = {label: palette[_colour_key(label)] for by in data.values() for label in by}
+    handles: dict[str, Any] = {}
+    runs_of: dict[str, set[int]] = {}
     for ax, env in zip(axes.flat, envs, strict=False):
         for label, (steps, iqm, low, high, runs) in data[env].items():
-            runs_text = f"{runs} run" + ("s" if runs != 1 else "")
             style = {"ls": "--", "marker": "o", "ms": 3} if "(published" in label else {}
-            ax.plot(steps, iqm, lw=1.6, color=colors[label], label=f"{label} ({runs_text})", **style)
+            (line,) = ax.plot(steps, iqm, lw=1.6, color=colors[label], **style)
             ax.fill_between(steps, low, high, color=colors[label], alpha=0.2, lw=0)
+            handles.setdefault(_colour_key(label), (line, label))
+            runs_of.setdefault(_colour_key(label), set()).add(int(runs))
         ax.set_title(env)
         ax.set_xlabel("env steps")
         ax.set_ylabel("eval return (IQM; published: mean; 95% CI)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
-    save_figure(fig, path)
+    # one legend under the panels (a colour is one algorithm in every panel): a legend inside a
+    # panel hides the curves it names once there are a dozen of them
+    labels = [f"{label} ({_runs_text(runs_of[key])})" for key, (_, label) in handles.items()]
+    fig.tight_layout()
+    fig.legend(
+        [line for line, _ in handles.values()],
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(cols, 3),
+        fontsize=8,
+        frameon=False,
+    )
+    save_figure(fig, path, bbox_inches="tight")
+
+
+def _runs_text(runs: set[int]) -> str:
+    """``3 runs``, or ``3-5 runs`` where the panels differ."""
+    low, high = min(runs), max(runs)
+    count = f"{low}" if low == high else f"{low}-{high}"
+    return f"{count} run" + ("s" if high != 1 else "")
 
 
 def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
