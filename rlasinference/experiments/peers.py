@@ -202,7 +202,7 @@ def run_peer(
     from rlasinference.envs import make_env
     from rlasinference.training.evaluation import EVAL_STREAM, episode_seed
     from rlasinference.training.metrics import MetricsWriter
-    from rlasinference.training.run_dir import record_command, versions
+    from rlasinference.training.run_dir import record_command, write_versions
 
     if run_dir.exists():  # no exact resume for peers: start over
         shutil.rmtree(run_dir)
@@ -211,7 +211,7 @@ def run_peer(
     if config["threads"] > 0:
         torch.set_num_threads(config["threads"])
     # as our runs do (run_dir.py): the library versions, the machine, and what started the run
-    (run_dir / "versions.yaml").write_text(yaml.safe_dump(versions(("stable-baselines3",)), sort_keys=False))
+    write_versions(run_dir, ("stable-baselines3",))
     record_command(run_dir, command)
     eval_env, _ = make_env(config["env"])
     on_policy = config["algo"] == "sb3-ppo"

@@ -58,7 +58,7 @@ def create_run_dir(path: Path, config: Config, command: str | None = None, repla
         raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
     make_dir(path)
     write_config(path, config)
-    (path / "versions.yaml").write_text(yaml.safe_dump(versions(), sort_keys=False))
+    write_versions(path)
     record_command(path, command)
     return path
 
@@ -106,6 +106,11 @@ def read_config(path: Path) -> Config:
     if not isinstance(data, dict):
         raise UserError(f"{str(file)!r} is corrupt (not a mapping of config keys)")
     return resolve(data)
+
+
+def write_versions(path: Path, extra: tuple[str, ...] = ()) -> None:
+    """``path/versions.yaml``: ``versions(extra)``."""
+    (path / "versions.yaml").write_text(yaml.safe_dump(versions(extra), sort_keys=False))
 
 
 def versions(extra: tuple[str, ...] = ()) -> dict[str, Any]:
