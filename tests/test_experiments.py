@@ -370,7 +370,7 @@ def test_compare_reference_beside_unfinished_runs_keeps_ours(tmp_path: Path, mon
     reference = tmp_path / "ref.csv"
     reference.write_text("algo,env,seed,step,eval_return\n" + "".join(f"ref,A,{s},400,5\n" for s in range(3)))
     drawn: dict = {}
-    monkeypatch.setattr(cmp, "plot_curves", lambda data, path: drawn.update(data))
+    monkeypatch.setattr(cmp, "plot_curves", lambda data, path, colours=None: drawn.update(data))
     args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference", str(reference)]
     result = runner.invoke(app, [*args, "--reference", str(reference)])  # the same file twice: read once
     assert result.exit_code == 0, result.output
@@ -384,6 +384,32 @@ def test_compare_curves_colour_an_algorithm_alike_in_every_panel() -> None:
 
     assert _colour_key("sac (published, v4)") == _colour_key("sac (published)") == "sac (published)"
     assert _colour_key("sac") != _colour_key("sac (published)")  # ours and theirs stay apart
+
+
+def test_compare_profile_colours_each_algorithm_as_its_curves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments import compare as cmp
+
+    for seed in (0, 1, 2):  # "crossq" and "meow" have curves on A only: they must not shift the others' colours
+        for algo, env, final in [("sac", "A", 1.0), ("sac", "B", 2.0), ("zzz", "A", 3.0), ("zzz", "B", 1.0)]:
+            _fake_run(tmp_path, f"{algo}-{env}-s{seed}", algo, env, seed, [0.0, final + seed])
+        for algo in ("crossq", "meow"):
+            _fake_run(tmp_path, f"{algo}-A-s{seed}", algo, "A", seed, [0.0, 5.0 + seed])
+    figures: dict[str, object] = {}
+    monkeypatch.setattr(cmp, "save_figure", lambda fig, path, **kw: figures.setdefault(path.name, fig))
+    result = runner.invoke(app, ["compare", str(tmp_path), "--reps", "200", "--env", "A", "--env", "B"])
+    assert result.exit_code == 0, result.output
+
+    def by_label(handles: list, texts: list) -> dict[str, tuple]:
+        return {t.get_text().split(" (")[0]: tuple(h.get_color()) for h, t in zip(handles, texts, strict=True)}
+
+    (legend,) = figures["curves.png"].legends  # type: ignore[attr-defined]
+    curves = by_label(legend.legend_handles, legend.get_texts())
+    profile = figures["profiles.png"].axes[0].get_legend()  # type: ignore[attr-defined]
+    profiles = by_label(profile.legend_handles, profile.get_texts())
+    assert set(profiles) == {"sac", "zzz"}
+    assert {label: curves[label] for label in profiles} == profiles
+    assert profiles["sac"] != profiles["zzz"]
 
 
 def test_compare_tells_apart_runs_of_one_algorithm_with_other_settings(tmp_path: Path) -> None:

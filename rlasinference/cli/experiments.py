@@ -217,7 +217,9 @@ def compare(
             notes += ref_notes
             published += found
         written = ["curves.png"]
-        cmp.plot_curves(cmp.curves((finished or runs) + published, reps), out / "curves.png")
+        curves = cmp.curves((finished or runs) + published, reps)
+        colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
+        cmp.plot_curves(curves, out / "curves.png", colours)
         if finished and len(finished) + len(published) > 1:
             scores, _, agg_notes = cmp.normalised_scores(finished + published)
             notes += agg_notes
@@ -229,7 +231,7 @@ def compare(
             say(cmp.write_tables(env_rows, agg_rows, out, reps, better))
             written += ["table.md", "table.csv"]
             if scores:
-                cmp.plot_profiles(scores, out / "profiles.png", reps)
+                cmp.plot_profiles(scores, out / "profiles.png", reps, colours)
                 written.append("profiles.png")
         elif len(runs) == 1:
             r = runs[0]

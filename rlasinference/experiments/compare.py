@@ -21,7 +21,7 @@ import csv
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -532,7 +532,19 @@ def _colour_key(label: str) -> str:
     return re.sub(r", v\d+\)$", ")", label)
 
 
-def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) -> None:
+def palette(labels: Iterable[str]) -> dict[str, Any]:
+    """One colour per algorithm, keyed by ``_colour_key``: a published label names the task version
+    only where it differs from the panel's ("sac (published, v4)" beside v5, "sac (published)" on
+    v4). Made once from every label of a comparison, so the curves and the profile agree."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10"]
+    return {key: cmap(i % 10) for i, key in enumerate(sorted({_colour_key(label) for label in labels}))}
+
+
+def plot_curves(
+    data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path, colours: dict[str, Any] | None = None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -542,11 +554,9 @@ def plot_curves(data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path) 
     cols = min(3, len(envs))
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
-    # one colour per algorithm across panels: a published label names the task version only where
-    # it differs from the panel's ("sac (published, v4)" beside v5, "sac (published)" on v4)
-    keys = sorted({_colour_key(label) for by in data.values() for label in by})
-    palette = {key: plt.get_cmap("tab10")(i % 10) for i, key in enumerate(keys)}
-    colors = {label: palette[_colour_key(label)] for by in data.values() for label in by}
+    # one colour per algorithm across panels
+    colours = colours or palette(label for by in data.values() for label in by)
+    colors = {label: colours[_colour_key(label)] for by in data.values() for label in by}
     handles: dict[str, Any] = {}
     runs_of: dict[str, set[int]] = {}
     for ax, env in zip(axes.flat, envs, strict=False):
@@ -586,8 +596,9 @@ def _runs_text(runs: set[int]) -> str:
     return f"{count} run" + ("s" if high != 1 else "")
 
 
-def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
-    """Performance profiles: the fraction of runs (over envs) with normalised score above tau."""
+def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int, colours: dict[str, Any] | None = None) -> None:
+    """Performance profiles: the fraction of runs (over envs) with normalised score above tau,
+    each algorithm in its colour of ``colours`` (``palette``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -596,10 +607,13 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int) -> None:
     library, _ = _rliable()
     taus = np.linspace(0.0, 1.0, 51)
     profiles, cis = _per_algorithm(partial(library.create_performance_profile, tau_list=taus, reps=reps), scores, 0)
+    if colours is None or any(_colour_key(label) not in colours for label in scores):
+        colours = palette([*(colours or ()), *scores])
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for label in scores:
-        (line,) = ax.plot(taus, profiles[label], lw=1.6, label=label)
-        ax.fill_between(taus, cis[label][0], cis[label][1], color=line.get_color(), alpha=0.2, lw=0)
+        colour = colours[_colour_key(label)]
+        ax.plot(taus, profiles[label], lw=1.6, label=label, color=colour)
+        ax.fill_between(taus, cis[label][0], cis[label][1], color=colour, alpha=0.2, lw=0)
     ax.set_xlabel("normalised score tau (per env: lowest to highest final return seen)")
     ax.set_ylabel("fraction of runs with score > tau")
     ax.grid(alpha=0.3)
