@@ -386,6 +386,14 @@ def test_compare_curves_colour_an_algorithm_alike_in_every_panel() -> None:
     assert _colour_key("sac") != _colour_key("sac (published)")  # ours and theirs stay apart
 
 
+def test_compare_palette_gives_twenty_algorithms_twenty_colours() -> None:
+    from rlasinference.experiments.compare import palette
+
+    colours = palette([f"algo{i:02d}" for i in range(19)] + ["algo00 (published, v4)", "algo00 (published)"])
+    assert len(colours) == 20  # a published label is one key whatever task version it names
+    assert len(set(colours.values())) == 20  # tab10 alone would give 10
+
+
 def test_compare_profile_colours_each_algorithm_as_its_curves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("rliable")
     from rlasinference.experiments import compare as cmp

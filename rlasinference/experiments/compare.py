@@ -535,11 +535,13 @@ def _colour_key(label: str) -> str:
 def palette(labels: Iterable[str]) -> dict[str, Any]:
     """One colour per algorithm, keyed by ``_colour_key``: a published label names the task version
     only where it differs from the panel's ("sac (published, v4)" beside v5, "sac (published)" on
-    v4). Made once from every label of a comparison, so the curves and the profile agree."""
+    v4). Made once from every label of a comparison, so the curves and the profile agree. tab10's
+    ten colours first, then tab20's lighter shades of them: twenty algorithms before two share one."""
     import matplotlib
 
-    cmap = matplotlib.colormaps["tab10"]
-    return {key: cmap(i % 10) for i, key in enumerate(sorted({_colour_key(label) for label in labels}))}
+    cmap = matplotlib.colormaps["tab20"]
+    keys = sorted({_colour_key(label) for label in labels})
+    return {key: cmap((2 * i + i // 10) % 20) for i, key in enumerate(keys)}
 
 
 def plot_curves(
