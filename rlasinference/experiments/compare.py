@@ -558,15 +558,14 @@ def plot_curves(
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
     # one colour per algorithm across panels
     colours = colours or palette(label for by in data.values() for label in by)
-    colors = {label: colours[_colour_key(label)] for by in data.values() for label in by}
     handles: dict[str, Any] = {}
     runs_of: dict[str, set[int]] = {}
     for ax, env in zip(axes.flat, envs, strict=False):
         for label, (steps, iqm, low, high, runs) in data[env].items():
             style = {"ls": "--", "marker": "o", "ms": 3} if "(published" in label else {}
-            (line,) = ax.plot(steps, iqm, lw=1.6, color=colors[label], **style)
-            ax.fill_between(steps, low, high, color=colors[label], alpha=0.2, lw=0)
             key = _colour_key(label)
+            (line,) = ax.plot(steps, iqm, lw=1.6, color=colours[key], **style)
+            ax.fill_between(steps, low, high, color=colours[key], alpha=0.2, lw=0)
             handles.setdefault(key, (line, label))
             runs_of.setdefault(key, set()).add(int(runs))
         ax.set_title(env)
@@ -600,7 +599,7 @@ def _runs_text(runs: set[int]) -> str:
 
 def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int, colours: dict[str, Any] | None = None) -> None:
     """Performance profiles: the fraction of runs (over envs) with normalised score above tau,
-    each algorithm in its colour of ``colours`` (``palette``)."""
+    each algorithm in its colour of ``colours`` (``palette`` of a set of labels holding these)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -609,8 +608,7 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int, colours:
     library, _ = _rliable()
     taus = np.linspace(0.0, 1.0, 51)
     profiles, cis = _per_algorithm(partial(library.create_performance_profile, tau_list=taus, reps=reps), scores, 0)
-    if colours is None or any(_colour_key(label) not in colours for label in scores):
-        colours = palette([*(colours or ()), *scores])
+    colours = colours or palette(scores)
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for label in scores:
         colour = colours[_colour_key(label)]
