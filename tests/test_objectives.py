@@ -13,6 +13,8 @@ from torch import Tensor
 
 from rlasinference.critics import soft_bellman_target
 from rlasinference.objectives import Temperature, covering_kl, reverse_kl, stein, temperature_loss
+from rlasinference.objectives.box_mmd import box_mmd
+from rlasinference.objectives.reverse_kl import Critic
 from rlasinference.objectives.stein import rbf_kernel, stein_direction, target_score
 from rlasinference.samplers import SVGDSampler
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
@@ -265,8 +267,65 @@ def test_stein_objective_moves_particles_along_the_direction() -> None:
     assert out["log_density"] is None and out["stein_norm"] > 0
     out["loss_policy"].backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in sampler.parameters())
+    torch.manual_seed(2)
+    covered = stein(context, sampler, critic, tau, stein_particles=8, stein_fixed=4, stein_cover=10.0, cover_samples=16)
+    torch.manual_seed(2)
+    plain = stein(context, sampler, critic, tau, stein_particles=8, stein_fixed=4)
+    assert covered["loss_policy"] is not None and plain["loss_policy"] is not None
+    assert covered["loss_policy"].item() != plain["loss_policy"].item()
+    covered["loss_policy"].backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in sampler.parameters())
     with pytest.raises(ValueError, match="stein_fixed"):
         stein(context, sampler, critic, tau, stein_particles=8, stein_fixed=8)
+
+
+class SplitSampler(Sampler):
+    """1-D, no density: a share ``left`` of its draws at -0.5 (plus a learnable shift), the rest at +0.5."""
+
+    density: ClassVar[DensityKind] = "none"
+
+    def __init__(self, left: float) -> None:
+        super().__init__(0, 1)
+        self.left = left
+        self.shift = torch.nn.Parameter(torch.zeros(1))
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        k = round(self.left * n)
+        draws = torch.cat([torch.full((k, 1), -0.5) + self.shift, torch.full((n - k, 1), 0.5)])
+        return Samples(actions=draws.expand(context.shape[0], n, 1))
+
+
+def _two_modes(left: float) -> Critic:
+    """Q = log of the mixture left N(-0.5, 0.05^2) + (1 - left) N(0.5, 0.05^2) in 1-D."""
+    centres, weights = torch.tensor([-0.5, 0.5]), torch.tensor([left, 1.0 - left])
+
+    def critic(context: Tensor, a: Tensor) -> Tensor:
+        z = (a - centres) / 0.05  # [N, 2]
+        return torch.logsumexp(weights.log() - 0.5 * z.square(), dim=1).unsqueeze(0)
+
+    return critic
+
+
+def test_box_mmd_prefers_the_targets_split_between_separated_modes() -> None:
+    """The score of separated modes does not depend on their weights (the negative control: it is
+    zero at both mode centres, for the 0.7 / 0.3 target as for 0.3 / 0.7), so SVGD's update cannot
+    tell one split of its particles from another. The weighted MMD can: it is lowest at the
+    target's split (0.7 among 0.5, 0.7 and 0.9), and where a mode is starved its gradient moves
+    draws there."""
+    context, tau = torch.zeros(1, 0), torch.tensor(1.0)
+    u = torch.atanh(torch.tensor([-0.5, 0.5])).reshape(1, 2, 1)
+    for left in (0.7, 0.3):  # less the tanh Jacobian's part, the same for any target
+        score = target_score(context, u, _two_modes(left), tau) + 2.0 * torch.tanh(u)
+        assert score.abs().max() < 1e-3
+    losses = {}
+    for left in (0.5, 0.7, 0.9):
+        torch.manual_seed(0)  # the same uniform draws for every split
+        losses[left] = box_mmd(context, SplitSampler(left), _two_modes(0.7), tau, samples=4000).item()
+    assert losses[0.7] < losses[0.5] and losses[0.7] < losses[0.9], losses
+    starved = SplitSampler(1.0)  # every draw on the left mode, which should hold 0.3
+    torch.manual_seed(0)
+    box_mmd(context, starved, _two_modes(0.3), tau, samples=4000).backward()
+    assert starved.shift.grad is not None and starved.shift.grad.item() < 0  # descent moves them right
 
 
 def test_rbf_kernel_median_bandwidth_and_gradient() -> None:

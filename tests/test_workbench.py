@@ -18,6 +18,7 @@ from rlasinference.cli.main import app
 from rlasinference.samplers import SAMPLERS, TanhGaussian
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
 from rlasinference.workbench import evaluate_fit, get_target
+from rlasinference.workbench import fit as workbench_fit
 from rlasinference.workbench.metrics import grid, mmd2
 from rlasinference.workbench.targets import Target
 from tests.test_cli import assert_one_line_error
@@ -154,6 +155,19 @@ def test_default_fits_keep_many_and_light_modes(tmp_path: Path) -> None:
     assert statistics.median(diffusion) == 3, diffusion
     bounds = [_fit("diffusion", "banana", seed, tmp_path)["kl_bound"] for seed in range(3)]
     assert statistics.median(bounds) <= 0.3, bounds
+
+
+@pytest.mark.slow
+def test_svgd_keeps_narrow_and_light_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured with the defaults (docs/workbench.md), seeds 0 / 1 / 2: widths4 WIDTHS of 4 and
+    edges3 EDGES of 3 modes. The negative control is the score-only update (the mass-aware term
+    off): 3 / 3 / 3 of 4 and 2 / 2 / 2 of 3."""
+    widths = [_fit("svgd", "widths4", seed, tmp_path)["modes_covered"] for seed in range(3)]
+    edges = [_fit("svgd", "edges3", seed, tmp_path)["modes_covered"] for seed in range(3)]
+    assert statistics.median(widths) == 4 and statistics.median(edges) == 3, (widths, edges)
+    monkeypatch.setattr(workbench_fit, "FIT_STEIN_COVER", 0.0)
+    plain = [_fit("svgd", "widths4", seed, tmp_path / "plain")["modes_covered"] for seed in range(3)]
+    assert statistics.median(plain) < 4, plain
 
 
 @pytest.mark.slow
@@ -374,6 +388,22 @@ def test_default_fit_anneals_as_the_sampler_says_from_the_targets_own_scale(tmp_
         runner.invoke(app, ["sample", "--target", "tests.test_workbench:nan_target", "--anneal", "0.5", "--quiet"]),
         "Q is not finite on the box",
     )
+
+
+class QuickGaussian(TanhGaussian):
+    """A sampler whose own fit is five steps long."""
+
+    fit_steps: ClassVar[int] = 5
+
+
+def test_default_fit_steps_are_the_samplers_own_and_can_be_chosen(tmp_path: Path) -> None:
+    args = ["sample", "--sampler", "tests.test_workbench:QuickGaussian", "--batch", "8", "--quiet"]
+    for extra, steps in (([], 5), (["--steps", "3"], 3)):
+        out = tmp_path / str(steps)
+        result = runner.invoke(app, [*args, *extra, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "metrics.json").read_text())["steps"] == steps
+    assert SAMPLERS.get("svgd").fit_steps == 3000 and TanhGaussian.fit_steps == 2000
 
 
 def test_default_fit_objective_is_the_samplers_own_and_can_be_chosen(tmp_path: Path) -> None:

@@ -63,7 +63,10 @@ class ActorCriticConfig:
         c at temperature tau gives the same policy as temperature tau / c (Q scaled by c).
     :param stein_particles: particles per state of the ``stein`` objective.
     :param stein_fixed: of those, the fixed ones (score and repulsion); the rest are moved.
-    :param cover_samples: draws per state of the ``covering-kl`` objective's forward term.
+    :param stein_cover: the weight of the ``stein`` objective's mass-aware term, a weighted MMD
+        to uniform draws on the action box (0: off, soft Q-learning's update; ``box_mmd``).
+    :param cover_samples: draws per state of the ``covering-kl`` objective's forward term (and
+        of ``stein_cover``'s term).
     :param cover_weight: the weight of that forward-KL term beside the reverse KL.
     :param cover_uniform: the share of those draws taken uniformly on the action box (a
         defensive mixture that reaches modes the sampler has emptied; worth it in few action
@@ -99,6 +102,7 @@ class ActorCriticConfig:
     reward_scale: float = ranged(1.0, POSITIVE)
     stein_particles: int = ranged(16, Range(2))
     stein_fixed: int = ranged(8, AT_LEAST_ONE)
+    stein_cover: float = ranged(0.0, NON_NEGATIVE)
     cover_samples: int = ranged(16, Range(2))
     cover_weight: float = ranged(1.0, POSITIVE)
     cover_uniform: float = ranged(0.0, Range(0, 1, high_open=True))

@@ -53,7 +53,7 @@ OBJECTIVES.register(
         ("exact", "bound", "none"),
         stein,
         "amortized SVGD: move particles along the Stein direction of exp(Q/tau) (pre-tanh space)",
-        options=("stein_particles", "stein_fixed"),
+        options=("stein_particles", "stein_fixed", "stein_cover", "cover_samples"),
         metrics=("stein_norm",),
     ),
 )

@@ -19,6 +19,7 @@ import math
 import torch
 from torch import Tensor
 
+from rlasinference.objectives.box_mmd import box_mmd
 from rlasinference.objectives.reverse_kl import Critic
 from rlasinference.samplers.base import Sampler, atanh_clipped, on_samples, tanh_log_abs_det
 
@@ -60,10 +61,22 @@ def stein_direction(fixed: Tensor, updated: Tensor, score: Tensor) -> Tensor:
 
 
 def stein(
-    context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor, stein_particles: int = 16, stein_fixed: int = 8
+    context: Tensor,
+    sampler: Sampler,
+    critic: Critic,
+    tau: Tensor,
+    stein_particles: int = 16,
+    stein_fixed: int = 8,
+    stein_cover: float = 0.0,
+    cover_samples: int = 16,
 ) -> dict[str, Tensor | None]:
     """Amortized SVGD: ``stein_particles`` per state, ``stein_fixed`` of them (detached) carry the target's
     score and the kernel's repulsion, the rest are moved along the Stein direction.
+
+    ``stein_cover`` > 0 adds that weight times ``box_mmd`` over ``cover_samples`` draws per state:
+    the score alone cannot tell how mass is split between separated modes, the target's values on
+    uniform box draws can (``rlasinference.objectives.box_mmd``; 0, soft Q-learning's update,
+    outside a workbench fit).
 
     The surrogate ``-mean <stopgrad(Delta u_i), u_i>`` has gradient ``-Delta u_i`` with respect
     to the particles, so a descent step moves phi such that f_phi(s, xi_i) follows Delta u_i
@@ -78,4 +91,6 @@ def stein(
     u_fixed, u_updated = u[:, :fixed].detach(), u[:, fixed:]
     direction = stein_direction(u_fixed, u_updated.detach(), target_score(context, u_fixed, critic, tau))
     loss = -(direction * u_updated).sum(-1).mean()
+    if stein_cover > 0.0:
+        loss = loss + stein_cover * box_mmd(context, sampler, critic, tau, cover_samples)
     return {"loss_policy": loss, "log_density": None, "stein_norm": direction.norm(dim=-1).mean()}

@@ -61,6 +61,8 @@ class Sampler(nn.Module):
     #: the policy objective a standalone fit uses unless told otherwise (a registered name; empty:
     #: the first that accepts the density kind). RL runs do not read it.
     fit_objective: ClassVar[str] = ""
+    #: the gradient steps of a standalone fit unless told otherwise. RL runs do not read it.
+    fit_steps: ClassVar[int] = 2000
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

@@ -39,6 +39,10 @@ class SVGDSampler(Sampler):
     # annealed from a flattened target, the particles keep the light and narrow modes that a fit
     # at tau loses (unequal3 3 of 3 modes on seeds 0-2, was 1; docs/workbench.md)
     fit_anneal: ClassVar[float] = 0.5
+    # with the mass-aware term the fit keeps every mode; the particles of grid16's sixteen modes
+    # need the longer budget to gather out of the space between them (14 of 16 modes at 2000
+    # steps, median of 5 seeds; docs/workbench.md)
+    fit_steps: ClassVar[int] = 3000
 
     def __init__(
         self,

@@ -36,6 +36,13 @@ FIT_COVER_UNIFORM = 0.5
 #: banana kl_bound went from 0.27 to 0.7, and the decay alone took it to 0.34 (docs/workbench.md)
 FIT_COVER_WEIGHT = 10.0
 
+#: the weight of the ``stein`` objective's mass-aware term (``box_mmd``) in a fit, held while the
+#: temperature falls and then decayed to 0 with ``fit_lr``'s cosine, so that the particles settle
+#: on the target's score alone: the term's estimate is biased where few of its uniform draws land
+#: on a mode (mix6d: mass coverage 0.50 held to the end, 0.76 decayed). With it svgd keeps the
+#: narrow and light modes its score-only update empties (widths4, edges3; docs/workbench.md)
+FIT_STEIN_COVER = 10.0
+
 
 def auto_anneal_from(target: Target, tau: float, draws: int = 4096) -> float:
     """The start of an annealed fit, in multiples of ``tau``, from the target's own scale:
@@ -111,10 +118,12 @@ def fit_sampler(
     ``bound`` samplers, Stein for ``none``). An empty context is a single state, so an objective
     that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together. With
     ``covering-kl`` and an exact density the forward term weighs ``FIT_COVER_WEIGHT`` and the
-    step size decays at ``tau`` (``fit_lr``); every other fit keeps ``lr``.
+    step size decays at ``tau`` (``fit_lr``); every other fit keeps ``lr``. With ``stein`` the
+    mass-aware term weighs ``FIT_STEIN_COVER`` over ``batch`` draws, decaying at ``tau``.
     """
     objective = fit_objective(sampler, objective_name)
     options: dict[str, float] = {}
+    stein_cover = "stein_cover" in objective.options
     settle = False  # the heavier forward term and the decaying step go together (FIT_COVER_WEIGHT)
     if "cover_samples" in objective.options:
         # a path sampler draws its uniform share's paths with noise_path; one without it has none
@@ -131,6 +140,8 @@ def fit_sampler(
     losses = []
     for step in range(steps):
         tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
+        if stein_cover:
+            options = {"stein_cover": FIT_STEIN_COVER * fit_lr(step, steps, 1.0, anneal), "cover_samples": batch}
         loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
         if not torch.isfinite(loss):
             raise UserError(f"non-finite loss_policy at step {step} of the fit")

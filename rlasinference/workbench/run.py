@@ -45,7 +45,7 @@ def run_workbench(
     sampler_name: str,
     target_name: str,
     tau: float,
-    steps: int,
+    steps: int | None,
     seed: int,
     batch: int,
     lr: float,
@@ -56,9 +56,9 @@ def run_workbench(
     anneal_from: float | None = None,
     objective: str | None = None,
 ) -> dict[str, Any]:
-    """One fit. ``anneal`` ``None`` is the sampler's own ``fit_anneal``; ``anneal_from`` ``None``
-    the target's own start temperature (``auto_anneal_from``); ``objective`` ``None`` the
-    sampler's own ``fit_objective``."""
+    """One fit. ``steps`` ``None`` is the sampler's own ``fit_steps``, ``anneal`` ``None`` its
+    ``fit_anneal``; ``anneal_from`` ``None`` the target's own start temperature
+    (``auto_anneal_from``); ``objective`` ``None`` the sampler's own ``fit_objective``."""
     check_fit_settings(objective, tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
     RUN_SEEDS.check("--seed", seed)
     target = get_target(target_name)
@@ -66,6 +66,7 @@ def run_workbench(
     options = set_sampler_options(sampler_options(cls), parse_set(set_items))
     check_sampler_options(cls, options)
     anneal = cls.fit_anneal if anneal is None else anneal
+    steps = cls.fit_steps if steps is None else steps
     if anneal_from is None:
         anneal_from = auto_anneal_from(target, tau) if anneal > 0 else 1.0
     torch.manual_seed(seed)
