@@ -159,9 +159,9 @@ def test_default_fits_keep_many_and_light_modes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_svgd_keeps_narrow_and_light_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Measured with the defaults (docs/workbench.md), seeds 0 / 1 / 2: widths4 WIDTHS of 4 and
-    edges3 EDGES of 3 modes. The negative control is the score-only update (the mass-aware term
-    off): 3 / 3 / 3 of 4 and 2 / 2 / 2 of 3."""
+    """Measured with the defaults (docs/workbench.md), seeds 0 / 1 / 2: widths4 4 / 4 / 4 of 4 and
+    edges3 3 / 3 / 3 of 3 modes. The negative control is the score-only update at the same 3000
+    steps (the mass-aware term off): widths4 3 / 3 / 3 of 4, its narrowest mode empty."""
     widths = [_fit("svgd", "widths4", seed, tmp_path)["modes_covered"] for seed in range(3)]
     edges = [_fit("svgd", "edges3", seed, tmp_path)["modes_covered"] for seed in range(3)]
     assert statistics.median(widths) == 4 and statistics.median(edges) == 3, (widths, edges)
