@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlasinference.objectives.reverse_kl import Critic
+from rlasinference.objectives.reverse_kl import Critic, first_states
 from rlasinference.samplers.base import Sampler, on_samples
 
 #: the kernels' widths on the action box (-1, 1)^d: a mode's own width up to the gaps between modes
@@ -45,7 +45,7 @@ def box_mmd(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor, samp
     """The squared MMD (less its constant) between ``samples`` draws of the sampler and as many
     uniform box draws weighted by exp(Q/tau), on each of the first ``ceil(B / samples)`` states,
     averaged over them; differentiable in the sampler's parameters through its draws."""
-    rows = context[: -(-context.shape[0] // samples)]
+    rows = first_states(context, samples)
     own = sampler.sample(rows, samples).actions  # [R, m, A]
     box = torch.rand_like(own.detach()) * 2.0 - 1.0
     with torch.no_grad():

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor
 
-from rlasinference.objectives.reverse_kl import Critic, reverse_kl
+from rlasinference.objectives.reverse_kl import Critic, first_states, reverse_kl
 from rlasinference.samplers.base import Sampler, on_samples
 
 
@@ -52,7 +52,7 @@ def covering_kl(
     if not 0.0 <= cover_uniform < 1.0:
         raise ValueError(f"covering-kl needs 0 <= cover_uniform < 1, got {cover_uniform}")
     out = reverse_kl(context, sampler, critic, tau)
-    rows = context[: -(-context.shape[0] // cover_samples)]
+    rows = first_states(context, cover_samples)
     uniform = min(round(cover_uniform * cover_samples), cover_samples - 1)  # at least one own draw
     drawn = sampler.sample(rows, cover_samples - uniform)
     assert drawn.log_density is not None, "covering-kl needs a sampler with a log-density"

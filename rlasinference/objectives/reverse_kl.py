@@ -11,6 +11,13 @@ from rlasinference.samplers.base import Sampler
 Critic = Callable[[Tensor, Tensor], Tensor]  # (context [B, C], actions [B, A]) -> Q [E, B]
 
 
+def first_states(context: Tensor, per_state: int) -> Tensor:
+    """The first ``ceil(B / per_state)`` rows of ``context``: a term that draws ``per_state``
+    actions on each of them costs about one more batch of samples (``covering-kl``'s forward
+    term, ``stein``'s mass-aware term)."""
+    return context[: -(-context.shape[0] // per_state)]
+
+
 def reverse_kl(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -> dict[str, Tensor]:
     """``L = E_{a~pi}[tau * log pi(a|s) - min_k Q_k(s, a)]``, one reparameterised sample per state.
 

@@ -123,9 +123,9 @@ def fit_sampler(
     """
     objective = fit_objective(sampler, objective_name)
     options: dict[str, float] = {}
-    stein_cover = "stein_cover" in objective.options
+    mass_term = "stein_cover" in objective.options  # its weight changes every step (below)
     settle = False  # the heavier forward term and the decaying step go together (FIT_COVER_WEIGHT)
-    if "cover_samples" in objective.options:
+    if "cover_uniform" in objective.options:  # covering-kl
         # a path sampler draws its uniform share's paths with noise_path; one without it has none
         uniform = sampler.density == "exact" or hasattr(sampler, "noise_path")
         share = FIT_COVER_UNIFORM if uniform else 0.0
@@ -140,7 +140,7 @@ def fit_sampler(
     losses = []
     for step in range(steps):
         tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
-        if stein_cover:
+        if mass_term:
             options = {"stein_cover": FIT_STEIN_COVER * fit_lr(step, steps, 1.0, anneal), "cover_samples": batch}
         loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
         if not torch.isfinite(loss):
