@@ -165,12 +165,13 @@ def test_covering_kl_uniform_share_reaches_an_emptied_mode() -> None:
 
 def test_covering_kl_uniform_share_trains_a_path_sampler() -> None:
     """A diffusion chain's uniform draws get chains from its noising kernel: the loss and every
-    parameter's gradient are finite."""
+    parameter's gradient are finite, the gains of its guided steps included."""
     from rlasinference.samplers import DiffusionChain
 
     torch.manual_seed(0)
     chain = DiffusionChain(0, 2, steps=4, hidden=[16])
     critic = lambda context, a: -(a - 0.5).square().sum(-1).unsqueeze(0) / 0.01  # noqa: E731
+    chain.guide = lambda context, a: -2.0 * (a - 0.5) / 0.01
     out = covering_kl(torch.zeros(8, 0), chain, critic, torch.tensor(1.0), cover_samples=8, cover_uniform=0.5)
     out["loss_policy"].backward()
     assert torch.isfinite(out["loss_policy"]) and 0 < out["forward_ess"] <= 1

@@ -35,9 +35,12 @@ def test_registered_samplers_keep_the_contract(name: str) -> None:
 
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
 def test_every_parameter_is_reached_by_the_actions(name: str) -> None:
-    # all of them but the energy flow's shifts b_k(c), which change its energy, not its samples
+    # all of them but the energy flow's shifts b_k(c), which change its energy, not its samples;
+    # a sampler that follows a guide is given one (its gains scale the guide's score)
     torch.manual_seed(0)
     sampler = get_sampler_class(name)(5, 3)
+    if sampler.follows_guide:
+        sampler.guide = lambda context, actions: -actions
     sampler.sample(torch.randn(4, 5), 7).actions.square().sum().backward()
     assert all(p.grad is not None for n, p in sampler.named_parameters() if not n.startswith("shifts."))
 
@@ -219,6 +222,17 @@ def test_energy_flow_log_std_is_bounded_and_never_loses_its_gradient() -> None:
     assert (flow.log_std_net[-1].bias.grad.abs() > 0).all()  # type: ignore[union-attr]
 
 
+def _pull_to(centre: float, width: float):
+    """A guide: the score of a Gaussian N(centre, width^2) in the action space."""
+    return lambda context, actions: -(actions - centre) / width**2
+
+
+def _pre_tanh_score(guide, x: torch.Tensor) -> torch.Tensor:
+    """The guided step's score written out: d/dx [log p(tanh x) + log(1 - tanh^2 x)], clipped."""
+    a = torch.tanh(x)
+    return ((1 - a**2) * guide(None, a) - 2 * a).clamp(-100, 100)
+
+
 def _chain_density_1d(chain: DiffusionChain, grid: torch.Tensor) -> torch.Tensor:
     """Exact density of x_N of a context-free 1-D chain on ``grid`` (dense 1-D quadrature per step)."""
     sigma, h = chain.prior_std, chain.step_sizes().double()
@@ -229,6 +243,9 @@ def _chain_density_1d(chain: DiffusionChain, grid: torch.Tensor) -> torch.Tensor
             out = chain.body(torch.relu(pre)).double()
         drift = out[:, 0] - grid
         mean = grid + h[k] * drift  # [G] means of x_{k+1} given x_k = grid
+        if chain.guide is not None and chain.score_gain is not None:
+            gain = chain.score_gain[k].detach().double()
+            mean = mean + h[k] * sigma**2 * gain * _pre_tanh_score(chain.guide, grid)
         var = 2 * sigma**2 * h[k]
         if chain.learn_noise:
             var = var * torch.exp(2 * out[:, 1].clamp(-5.0, 1.0))
@@ -238,13 +255,21 @@ def _chain_density_1d(chain: DiffusionChain, grid: torch.Tensor) -> torch.Tensor
     return density
 
 
-@pytest.mark.parametrize("trained_drift, learn_noise", [(False, False), (True, False), (True, True)])
-def test_diffusion_path_term_is_an_upper_bound_on_log_density(trained_drift: bool, learn_noise: bool) -> None:
+@pytest.mark.parametrize(
+    "trained_drift, learn_noise, guided",
+    [(False, False, False), (True, False, False), (True, True, False), (True, True, True)],
+)
+def test_diffusion_path_term_is_an_upper_bound_on_log_density(
+    trained_drift: bool, learn_noise: bool, guided: bool
+) -> None:
     """E[path term] >= E[log pi] = -H (the gap is E KL(F(path|x_N) || B(path|x_N)) >= 0), and the
     chain's marginal is what the sampler draws. Exact marginal by quadrature, 1-D, 3 steps; with
-    learned noise, a state-dependent noise scale far from 1."""
+    learned noise, a state-dependent noise scale far from 1; guided, steps that also follow a
+    target's score."""
     torch.manual_seed(4)
     chain = DiffusionChain(0, 1, steps=3, hidden=[8], prior_std=1.5, dt=0.3, learn_noise=learn_noise)
+    if guided:
+        chain.guide = _pull_to(0.6, 0.2)
     if trained_drift:  # a drift that is far from zero, so the chain is not near-reversible
         with torch.no_grad():
             chain.body[-1].weight.normal_(0, 0.7)  # type: ignore[union-attr]
@@ -285,13 +310,15 @@ def test_diffusion_mode_is_the_noiseless_chain_and_steps_are_learned() -> None:
         DiffusionChain(2, 2, steps=0)
 
 
-@pytest.mark.parametrize("learn_noise", [False, True])
-def test_diffusion_path_density_is_the_chain_of_gaussian_steps(learn_noise: bool) -> None:
+@pytest.mark.parametrize("learn_noise, guided", [(False, False), (True, False), (True, True)])
+def test_diffusion_path_density_is_the_chain_of_gaussian_steps(learn_noise: bool, guided: bool) -> None:
     """``path_log_prob`` of a sampled path: the joint density is the product of the prior and
     each Euler-Maruyama step's Gaussian (written out with torch.distributions for a 2-step 1-D
     chain), and the bound is the one ``sample`` returned for the same path."""
     torch.manual_seed(6)
     chain = DiffusionChain(2, 1, steps=2, hidden=[8], prior_std=1.5, dt=0.3, learn_noise=learn_noise)
+    if guided:
+        chain.guide = _pull_to(-0.4, 0.3)
     with torch.no_grad():
         chain.body[-1].weight.normal_(0, 0.5)  # type: ignore[union-attr]
         chain.body[-1].bias.normal_(0, 0.5)  # type: ignore[union-attr]
@@ -312,12 +339,43 @@ def test_diffusion_path_density_is_the_chain_of_gaussian_steps(learn_noise: bool
                 f, log_scale = f.split(1, dim=-1)
                 scale = log_scale.clamp(-5.0, 1.0).exp()
             mean = x + h[k] * (f - x)
+            if guided:
+                mean = mean + h[k] * 1.5**2 * chain.score_gain[k] * _pre_tanh_score(chain.guide, x)  # type: ignore[index]
             std = 1.5 * torch.sqrt(2 * h[k]) * scale
             expected = expected + torch.distributions.Normal(mean, std).log_prob(path[:, k + 1])[:, 0]
         torch.testing.assert_close(log_joint, expected, atol=1e-4, rtol=1e-5)
     # and it is differentiable in the chain's parameters (the ratio's gradient)
     chain.path_log_prob(context, path.flatten(1))[0].sum().backward()
     assert chain.raw_dt.grad is not None and chain.body[-1].weight.grad is not None  # type: ignore[union-attr]
+    if guided:
+        assert chain.score_gain is not None and chain.score_gain.grad is not None
+
+
+def test_diffusion_follows_its_guide_and_learns_the_gain() -> None:
+    """An untrained chain (zero learned drift) with a guide towards a = 0.6 moves its draws and its
+    mode there, where without one it stays at the prior; the gains get gradients through the
+    draws, the guide's score included (its graph is built). A preset's unguided chain has no gain,
+    and ignores a guide."""
+    torch.manual_seed(2)
+    chain = DiffusionChain(0, 1, steps=8, hidden=[8], prior_std=0.5)
+    with torch.no_grad():
+        free = chain.sample(torch.zeros(1, 0), 2000).actions.mean().item()
+    chain.guide = _pull_to(0.6, 0.1)
+    out = chain.sample(torch.zeros(1, 0), 2000)
+    assert abs(free) < 0.05 and out.actions.mean().item() > free + 0.2
+    assert chain.mode(torch.zeros(1, 0)).item() > 0.2
+    out.actions.sum().backward()
+    assert chain.score_gain is not None and chain.score_gain.grad is not None
+    assert (chain.score_gain.grad.abs() > 0).all()
+    assert chain.follows_guide
+    plain = DiffusionChain(0, 1, steps=8, hidden=[8], guided=False)
+    plain.guide = _pull_to(0.6, 0.1)
+    assert plain.score_gain is None and not plain.follows_guide
+    torch.manual_seed(3)
+    guided_off = plain.sample(torch.zeros(1, 0), 5)
+    plain.guide = None
+    torch.manual_seed(3)
+    torch.testing.assert_close(plain.sample(torch.zeros(1, 0), 5).actions, guided_off.actions)
 
 
 def test_diffusion_noise_path_runs_the_noising_kernel_back_from_the_action() -> None:

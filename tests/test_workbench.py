@@ -300,15 +300,17 @@ def test_annealed_temperature_schedule() -> None:
     ("name", "options", "decays"),
     [
         ("flow", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 10.0}, True),
-        ("diffusion", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 1.0}, False),
+        ("diffusion", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 10.0}, False),
+        ("diffusion:guided=false", {"cover_samples": 8, "cover_uniform": 0.5, "cover_weight": 1.0}, False),
         ("gaussian", {}, False),
     ],
 )
 def test_fit_settles_only_exact_densities_with_covering_kl(
     monkeypatch: pytest.MonkeyPatch, name: str, options: dict[str, float], decays: bool
 ) -> None:
-    # an exact density fits with the heavier forward term and a decaying step; a path sampler
-    # and a reverse-KL fit keep the RL weight and a constant step
+    # an exact density fits with the heavier forward term and a decaying step; the guided chain
+    # with the heavier term at a constant step; an unguided one and a reverse-KL fit keep the RL
+    # weight and a constant step
     import dataclasses
 
     from rlasinference.workbench import fit as fit_module
@@ -334,10 +336,46 @@ def test_fit_settles_only_exact_densities_with_covering_kl(
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.Adam, "step", step)
-    sampler = SAMPLERS.get(name)(0, 2)
+    name, _, option = name.partition(":")
+    sampler = SAMPLERS.get(name)(0, 2, **({"guided": False} if option else {}))
     fit_module.fit_sampler(sampler, get_target("square4"), 1.0, steps=4, batch=8, anneal=0.5, anneal_from=2.0)
     assert seen == [options] * 4
     assert (lrs[-1] < lrs[0]) is decays and lrs[:2] == [1e-3] * 2
+
+
+def test_fit_guides_the_sampler_with_the_targets_score_at_its_temperature() -> None:
+    """The fit sets the sampler's guide to grad_a Q(a) / tau at each step's annealed temperature
+    (the autograd gradient of the target's Q), and leaves it at tau for the draws that follow; the
+    guide builds a graph only where the actions have one."""
+    from rlasinference.workbench.fit import TargetGuide, annealed_tau
+
+    target = get_target("banana")
+    actions = torch.rand(5, 2) * 1.8 - 0.9
+    guide = TargetGuide(target, 0.5)
+    expected = torch.func.vmap(torch.func.grad(lambda a: target.q(a[None])[0]))(actions) / 0.5
+    torch.testing.assert_close(guide(torch.zeros(5, 0), actions), expected)
+    assert not guide(torch.zeros(5, 0), actions).requires_grad
+    tracked = actions.clone().requires_grad_()
+    assert guide(torch.zeros(5, 0), tracked * 1.0).requires_grad
+
+    seen: list[float] = []
+    sampler = SAMPLERS.get("diffusion")(0, 2, steps=2, hidden=[8])
+
+    def record(step: int, loss: float) -> None:
+        assert isinstance(sampler.guide, TargetGuide)
+        seen.append(sampler.guide.tau)
+
+    workbench_fit.fit_sampler(sampler, target, 0.5, steps=4, batch=8, on_step=record, anneal=0.5, anneal_from=4.0)
+    assert seen == [annealed_tau(k, 4, 0.5, 0.5, 4.0) for k in range(4)] and seen[0] == 2.0
+    assert isinstance(sampler.guide, TargetGuide) and sampler.guide.tau == 0.5 and sampler.guide.target is target
+
+
+def test_presets_chains_are_unguided() -> None:
+    # DIME, DiffSAC and DiffPPO keep the reference chain: no gains, whatever a caller sets
+    from rlasinference.training.config import resolve
+
+    for algo in ("dime", "diffsac", "diffppo"):
+        assert resolve({"algo": algo}).sampler_options["guided"] is False
 
 
 def test_fit_step_size_holds_while_annealing_then_decays() -> None:

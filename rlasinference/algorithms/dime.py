@@ -29,6 +29,7 @@ REFERENCE_CHAIN = {
     "learn_dt": True,
     "time_dim": 16,
     "learn_noise": False,
+    "guided": False,
 }
 
 

@@ -54,9 +54,10 @@ def covering_kl(
     out = reverse_kl(context, sampler, critic, tau)
     rows = first_states(context, cover_samples)
     uniform = min(round(cover_uniform * cover_samples), cover_samples - 1)  # at least one own draw
-    drawn = sampler.sample(rows, cover_samples - uniform)
+    with torch.no_grad():  # held fixed: their density is evaluated again below, with its graph
+        drawn = sampler.sample(rows, cover_samples - uniform)
     assert drawn.log_density is not None, "covering-kl needs a sampler with a log-density"
-    actions, path = drawn.actions.detach(), drawn.extras.get("path")
+    actions, path = drawn.actions, drawn.extras.get("path")
     log_pi, estimate = held_log_density(sampler, rows, actions, path)
     if uniform:
         box = torch.rand(rows.shape[0], uniform, actions.shape[-1], device=actions.device, dtype=actions.dtype)

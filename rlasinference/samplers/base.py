@@ -1,7 +1,9 @@
 """The sampler contract: a conditional generative model over actions in (-1, 1)^A.
 
 A sampler knows nothing about RL. Its input is a context ``[B, C]`` (an observation, or
-an empty ``[B, 0]`` tensor for a toy target) and a sample count ``n``.
+an empty ``[B, 0]`` tensor for a toy target) and a sample count ``n``. Where the caller knows the
+target's score it may also hand it over as the sampler's ``guide``; a sampler must sample without
+one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from torch import Tensor, nn
 
 DensityKind = Literal["exact", "bound", "none"]
 DENSITY_KINDS: tuple[DensityKind, ...] = ("exact", "bound", "none")
+
+#: the score of the target a sampler fits, ``(context [R, C], actions [R, A]) -> grad_a log p(a | c)``
+#: ``[R, A]``, differentiable in the actions where they require grad (``Sampler.guide``)
+Guide = Callable[[Tensor, Tensor], Tensor]
 
 LOG_2 = math.log(2.0)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -63,6 +69,18 @@ class Sampler(nn.Module):
     fit_objective: ClassVar[str] = ""
     #: the gradient steps of a standalone fit unless told otherwise. RL runs do not read it.
     fit_steps: ClassVar[int] = 2000
+    #: the target's score, where whoever draws from the sampler knows it: a standalone fit
+    #: (``rlai sample``) sets it from its target before fitting and keeps it for evaluation; RL
+    #: runs set none (their target moves with the critic). A sampler may use it in its draws (the
+    #: diffusion chain's drift) and ignores it otherwise; its density must stay the density of the
+    #: draws it returns, guide or not.
+    guide: Guide | None = None
+
+    @property
+    def follows_guide(self) -> bool:
+        """Whether this sampler's draws use ``guide`` when one is set (a standalone fit weighs its
+        objective's terms by it)."""
+        return False
 
     def __init__(self, context_dim: int, action_dim: int) -> None:
         super().__init__()

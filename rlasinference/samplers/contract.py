@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from rlasinference.samplers.base import DENSITY_KINDS, Sampler
 
@@ -27,47 +28,57 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
     unless the density is ``none``; gradients of the actions reach the parameters
     (reparameterised); ``mode`` is ``None`` or ``[4, 3]`` inside (-1, 1); for ``exact``
     samplers ``log_prob`` of the drawn actions equals their ``log_density``; ``draw`` gives
-    ``sample``'s action for the same random state. ``options`` go to the constructor.
+    ``sample``'s action for the same random state. A sampler that ``follows_guide`` is checked
+    again with a guide set (the score of a Gaussian at the box's centre). ``options`` go to the
+    constructor.
     """
     name = cls.__name__
     _require(isinstance(cls, type) and issubclass(cls, Sampler), f"{name} is not a Sampler subclass")
     _require(getattr(cls, "density", None) in DENSITY_KINDS, f"{name}.density must be one of {DENSITY_KINDS}")
     for context_dim in context_dims:
         sampler = cls(context_dim, 3, **options)
-        context = torch.randn(4, context_dim)
-        out = sampler.sample(context, 7)
-        where = f"{name} (context_dim {context_dim})"
-        _require(tuple(out.actions.shape) == (4, 7, 3), f"{where}: actions {tuple(out.actions.shape)}, not (4, 7, 3)")
-        _require(bool(out.actions.abs().max() < 1.0), f"{where}: actions outside (-1, 1)")
-        if cls.density == "none":
-            _require(out.log_density is None, f"{where}: density 'none' but a log_density was returned")
-        else:
-            _require(out.log_density is not None, f"{where}: density {cls.density!r} needs log_density")
-            assert out.log_density is not None
-            shape = tuple(out.log_density.shape)
-            _require(shape == (4, 7), f"{where}: log_density {shape}, not (4, 7)")
-            _require(bool(torch.isfinite(out.log_density).all()), f"{where}: log_density is not finite")
-        out.actions.square().sum().backward()
-        grads = [p.grad for p in sampler.parameters()]
-        _require(
-            any(g is not None and bool(g.abs().sum() > 0) for g in grads),
-            f"{where}: no gradient reaches the parameters from the actions (sample with rsample)",
-        )
-        mode = sampler.mode(context)
-        if mode is not None:
-            _require(tuple(mode.shape) == (4, 3), f"{where}: mode {tuple(mode.shape)}, not (4, 3)")
-            _require(bool(mode.abs().max() < 1.0), f"{where}: mode outside (-1, 1)")
+        _check_draws(sampler, torch.randn(4, context_dim), f"{name} (context_dim {context_dim})")
+        if sampler.follows_guide:
+            sampler.zero_grad()
+            sampler.guide = lambda context, actions: -4.0 * actions
+            _check_draws(sampler, torch.randn(4, context_dim), f"{name} (context_dim {context_dim}, guided)")
+
+
+def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
+    """The checks of ``check_sampler`` on one built sampler."""
+    cls = type(sampler)
+    out = sampler.sample(context, 7)
+    _require(tuple(out.actions.shape) == (4, 7, 3), f"{where}: actions {tuple(out.actions.shape)}, not (4, 7, 3)")
+    _require(bool(out.actions.abs().max() < 1.0), f"{where}: actions outside (-1, 1)")
+    if cls.density == "none":
+        _require(out.log_density is None, f"{where}: density 'none' but a log_density was returned")
+    else:
+        _require(out.log_density is not None, f"{where}: density {cls.density!r} needs log_density")
+        assert out.log_density is not None
+        shape = tuple(out.log_density.shape)
+        _require(shape == (4, 7), f"{where}: log_density {shape}, not (4, 7)")
+        _require(bool(torch.isfinite(out.log_density).all()), f"{where}: log_density is not finite")
+    out.actions.square().sum().backward()
+    grads = [p.grad for p in sampler.parameters()]
+    _require(
+        any(g is not None and bool(g.abs().sum() > 0) for g in grads),
+        f"{where}: no gradient reaches the parameters from the actions (sample with rsample)",
+    )
+    mode = sampler.mode(context)
+    if mode is not None:
+        _require(tuple(mode.shape) == (4, 3), f"{where}: mode {tuple(mode.shape)}, not (4, 3)")
+        _require(bool(mode.abs().max() < 1.0), f"{where}: mode outside (-1, 1)")
+    with torch.no_grad():
+        state = torch.get_rng_state()
+        drawn = sampler.draw(context)
+        torch.set_rng_state(state)
+        sampled = sampler.sample(context, 1).actions[:, 0]
+    _require(tuple(drawn.shape) == (4, 3), f"{where}: draw {tuple(drawn.shape)}, not (4, 3)")
+    _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
+    if cls.density == "exact":
         with torch.no_grad():
-            state = torch.get_rng_state()
-            drawn = sampler.draw(context)
-            torch.set_rng_state(state)
-            sampled = sampler.sample(context, 1).actions[:, 0]
-        _require(tuple(drawn.shape) == (4, 3), f"{where}: draw {tuple(drawn.shape)}, not (4, 3)")
-        _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
-        if cls.density == "exact":
-            with torch.no_grad():
-                out = sampler.sample(context, 7)
-                again = sampler.log_prob(context, out.actions)
-            assert out.log_density is not None
-            gap = (again - out.log_density).abs().max().item()
-            _require(gap < 1e-3 * (1 + out.log_density.abs().max().item()), f"{where}: log_prob differs by {gap:.3g}")
+            out = sampler.sample(context, 7)
+            again = sampler.log_prob(context, out.actions)
+        assert out.log_density is not None
+        gap = (again - out.log_density).abs().max().item()
+        _require(gap < 1e-3 * (1 + out.log_density.abs().max().item()), f"{where}: log_prob differs by {gap:.3g}")

@@ -21,6 +21,19 @@ each step's term gains ``-sum_d log c_d``. The bound holds for any forward kerne
 variance it is tight only when each step is small next to the scale of the noised target; for a
 target much thinner than the prior, the reversal's step variance falls below the noising
 kernel's and the mismatch is paid at every step (docs/samplers/diffusion.md measures it).
+
+With ``guided`` and a ``guide`` set (the target's score, which a standalone fit knows), each step's
+mean also moves along the target's score in the pre-tanh space, scaled by a learned gain g_n per
+step (starting at (n + 1) / N, so the late steps follow it most):
+
+    mean_n = x_n + h_n (sigma^2 grad log p_prior(x_n) + f(x_n, c, n)) + h_n sigma^2 g_n s(x_n),
+    s(x) = clip(grad_x [log p(tanh x | c) + log |tanh'(x)|], -100, 100)
+
+the drift of a Langevin step towards the target, which the network no longer has to learn. Without
+it the chain's own drift has to resolve every mode by itself, and narrow ones get too few draws
+(grid16's inner modes hold 0.001 to 0.007 of the draws instead of 0.059; docs/workbench.md). The
+path term uses the same mean, so it stays a bound. RL runs set no guide: there the chain is the
+unguided one whatever ``guided`` says.
 """
 
 from __future__ import annotations
@@ -46,6 +59,10 @@ from rlasinference.samplers.base import (
     repeat_rows,
     tanh_log_abs_det,
 )
+
+#: the clip on the guide's pre-tanh score: a target's score can be steep where Q is (a narrow mode
+#: seen from afar), and one step along it must not throw the chain out of the box
+GUIDE_CLIP = 100.0
 
 
 def cosine_weights(steps: int) -> Tensor:
@@ -76,6 +93,9 @@ class DiffusionChain(Sampler):
     :param learn_noise: learn a state-dependent scale of each step's noise (on; DIME and DiffSAC
         keep it off). With the noise fixed to the noising kernel's, the bound stays loose on
         thin targets however long it trains (docs/samplers/diffusion.md).
+    :param guided: follow the target's score, scaled by a learned gain per step, where the sampler
+        has a ``guide`` (on; a standalone fit sets one, RL runs do not; DIME and DiffSAC keep it
+        off so their parameters are the reference's).
     """
 
     density: ClassVar[DensityKind] = "bound"
@@ -85,6 +105,9 @@ class DiffusionChain(Sampler):
     # 1; docs/workbench.md)
     fit_anneal: ClassVar[float] = 0.5
     fit_objective: ClassVar[str] = "covering-kl"
+    # guided, 2000 steps cost 3.04x the fit before the workbench's suite (benchmarks/fit_cost.py,
+    # over the 3x bar); at 1500 the banana's kl_bound rose to 0.30-0.31 (0.27 at 2000)
+    fit_steps: ClassVar[int] = 1800
     option_ranges: ClassVar[dict[str, Range]] = {
         "steps": AT_LEAST_ONE, "hidden": LAYERS, "prior_std": POSITIVE, "dt": POSITIVE, "time_dim": Range(2),
     }  # fmt: skip
@@ -100,6 +123,7 @@ class DiffusionChain(Sampler):
         learn_dt: bool = True,
         time_dim: int = 16,
         learn_noise: bool = True,
+        guided: bool = True,
     ) -> None:
         super().__init__(context_dim, action_dim)
         if steps < 1 or prior_std <= 0 or dt <= 0 or not hidden:
@@ -121,6 +145,24 @@ class DiffusionChain(Sampler):
         assert isinstance(last, nn.Linear)
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
+        self.score_gain = nn.Parameter((torch.arange(steps) + 1.0) / steps) if guided else None
+
+    def _score(self, context: Tensor, x: Tensor) -> Tensor:
+        """The guide's score in the pre-tanh space, clipped: ``grad_x [log p(tanh x | c) +
+        log |tanh'(x)|]``, ``[R, A]`` for ``context [R, C]`` and ``x [R, A]`` (the guide runs in
+        float32 whatever the precision option)."""
+        assert self.guide is not None
+        a = torch.tanh(x)
+        with torch.autocast(x.device.type, enabled=False):
+            score = self.guide(context, a)
+        return ((1.0 - a.square()) * score - 2.0 * a).clamp(-GUIDE_CLIP, GUIDE_CLIP)
+
+    @property
+    def follows_guide(self) -> bool:
+        return self.score_gain is not None
+
+    def _guided(self) -> bool:
+        return self.score_gain is not None and self.guide is not None
 
     def step_sizes(self) -> Tensor:
         """``h_n``, ``[steps]``."""
@@ -135,7 +177,10 @@ class DiffusionChain(Sampler):
         h = self.step_sizes()
         # the per-step and per-context terms of the first layer, computed once for the chain
         cond = self.in_t(self.time_features) + self.in_x.bias  # [steps, H]
-        ctx = self.in_c(repeat_rows(context, n)) if self.in_c is not None else None  # [rows, H]
+        rows_context = repeat_rows(context, n)
+        ctx = self.in_c(rows_context) if self.in_c is not None else None  # [rows, H]
+        guided = self._guided()
+        gains = (self.score_gain * h * sigma**2).unbind(0) if guided else ()  # type: ignore[operator]
         weight_x = self.in_x.weight.t()
         if noise:
             eps = torch.randn(steps + 1, rows, dim, device=context.device, dtype=context.dtype)
@@ -161,7 +206,8 @@ class DiffusionChain(Sampler):
                 if self.learn_noise:
                     out, log_scale = out.split(dim, dim=-1)
                     log_scale = log_scale.clamp(-5.0, 1.0)
-                x = torch.lerp(x, out, hs[k])  # x + h (sigma^2 grad log p_prior(x) + f), prior score -x
+                x_mean = torch.lerp(x, out, hs[k])  # x + h (sigma^2 grad log p_prior(x) + f), prior score -x
+                x = x_mean + gains[k] * self._score(rows_context, x) if guided else x_mean
                 if noise:
                     kick = steps_kicks[k]
                     if self.learn_noise:
@@ -213,7 +259,11 @@ class DiffusionChain(Sampler):
             out, log_scale = out.split(dim, dim=-1)
             log_scale = log_scale.clamp(-5.0, 1.0)
         log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma) + log_scale  # of F's step
-        z = (chain[1:] - torch.lerp(x, out, h)) * torch.exp(-log_std)
+        mean = torch.lerp(x, out, h)
+        if self._guided():  # the stored states are fixed: the score needs no graph, only its gain
+            score = self._score(context.repeat(steps, 1), x.reshape(steps * batch, dim))
+            mean = mean + (self.score_gain * sigma**2)[:, None, None] * h * score.reshape(steps, batch, dim)  # type: ignore[operator]
+        z = (chain[1:] - mean) * torch.exp(-log_std)
         log_f = -(0.5 * z.square() + log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
         log_prior = -0.5 * (chain[0] / sigma).square().sum(-1) - dim * (math.log(sigma) + LOG_SQRT_2PI)
         log_joint = log_prior + log_f

@@ -20,6 +20,23 @@ def target_critic(target: Target) -> Callable[[Tensor, Tensor], Tensor]:
     return lambda context, actions: target.q(actions).unsqueeze(0)
 
 
+class TargetGuide:
+    """The target's score at the fit's current temperature, a sampler's ``guide``:
+    ``(context, actions [R, d]) -> grad_a Q(a) / tau [R, d]``, with a graph where the actions have
+    one (the chain backpropagates through its guided steps)."""
+
+    def __init__(self, target: Target, tau: float) -> None:
+        self.target, self.tau = target, tau
+
+    def __call__(self, context: Tensor, actions: Tensor) -> Tensor:
+        del context  # a target has no state
+        with torch.enable_grad():
+            build = actions.requires_grad
+            a = actions if build else actions.detach().requires_grad_()
+            (score,) = torch.autograd.grad(self.target.q(a).sum() / self.tau, a, create_graph=build)
+        return score
+
+
 #: the automatic start temperature: this many standard deviations of Q / tau over the box
 AUTO_START_SCALE = 3.0
 
@@ -32,8 +49,9 @@ FIT_COVER_UNIFORM = 0.5
 #: default is 1), whose step size then decays once at tau (``fit_lr``). Between modes that no
 #: draw of the sampler crosses, only that term moves mass: at 1 the reverse term's noise swings
 #: the masses from mode to mode; at 10, with the decaying step, they hold (flow on edges3: all 3
-#: modes on 3 seeds of 5, was 1). A path sampler keeps 1 and a constant step: at 10 the chain's
-#: banana kl_bound went from 0.27 to 0.7, and the decay alone took it to 0.34 (docs/workbench.md)
+#: modes on 3 seeds of 5, was 1). A guided path sampler takes it too, at a constant step (the
+#: chain on edges3: all 3 modes, was 2 at weight 1); unguided, at 10 the chain's banana kl_bound
+#: went from 0.27 to 0.7, and the decay alone took it to 0.34 (docs/workbench.md)
 FIT_COVER_WEIGHT = 10.0
 
 #: the weight of the ``stein`` objective's mass-aware term (``box_mmd``) in a fit, held while the
@@ -118,7 +136,9 @@ def fit_sampler(
     ``bound`` samplers, Stein for ``none``). An empty context is a single state, so an objective
     that weighs its draws per state (``covering-kl``) weighs all ``batch`` of them together. With
     ``covering-kl`` and an exact density the forward term weighs ``FIT_COVER_WEIGHT`` and the
-    step size decays at ``tau`` (``fit_lr``); every other fit keeps ``lr``. With ``stein`` the
+    step size decays at ``tau`` (``fit_lr``); a sampler that follows its guide takes the same
+    weight at a constant step; every other fit keeps ``lr``. The sampler's ``guide`` is the
+    target's score (``TargetGuide``), at the fit's temperature, and stays set at ``tau``. With ``stein`` the
     mass-aware term weighs ``FIT_STEIN_COVER`` over ``batch`` draws, decaying at ``tau``.
     """
     objective = fit_objective(sampler, objective_name)
@@ -130,16 +150,18 @@ def fit_sampler(
         uniform = sampler.density == "exact" or hasattr(sampler, "noise_path")
         share = FIT_COVER_UNIFORM if uniform else 0.0
         settle = sampler.density == "exact"
-        weight = FIT_COVER_WEIGHT if settle else 1.0
+        weight = FIT_COVER_WEIGHT if settle or sampler.follows_guide else 1.0
         options = {"cover_samples": batch, "cover_uniform": share, "cover_weight": weight}
     device = next(sampler.parameters()).device
     context = torch.zeros(batch, 0, device=device)
     critic = target_critic(target)
+    guide = sampler.guide = TargetGuide(target, tau)  # kept after the fit, at tau, for its draws
     opt = torch.optim.Adam(sampler.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: fit_lr(k, steps, lr, anneal) / lr) if settle else None
     losses = []
     for step in range(steps):
-        tau_t = torch.tensor(annealed_tau(step, steps, tau, anneal, anneal_from), device=device)
+        guide.tau = annealed_tau(step, steps, tau, anneal, anneal_from)
+        tau_t = torch.tensor(guide.tau, device=device)
         if mass_term:
             options = {"stein_cover": FIT_STEIN_COVER * fit_lr(step, steps, 1.0, anneal), "cover_samples": batch}
         loss = objective.fn(context, sampler, critic, tau_t, **options)["loss_policy"]
@@ -153,4 +175,5 @@ def fit_sampler(
         losses.append(loss.item())
         if on_step is not None:
             on_step(step + 1, losses[-1])
+    guide.tau = tau
     return losses
