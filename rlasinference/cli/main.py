@@ -184,7 +184,10 @@ def sample(
     tau: Annotated[float, typer.Option(help="Temperature of the target exp(Q/tau).")] = 1.0,
     steps: Annotated[
         int | None,
-        typer.Option(help="Gradient steps. \\[default: the sampler's own fit_steps: 3000 for svgd, 1800 for diffusion, 2000 for others]"),
+        typer.Option(
+            help="Gradient steps. \\[default: the sampler's own fit_steps: 3000 for svgd, 1800 for diffusion, "
+            "2000 for others]"
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of torch (one fit).")] = 0,
     seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 of every sampler and target: a grid.")] = None,
