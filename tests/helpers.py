@@ -83,6 +83,14 @@ def target_without_dim(a: Tensor) -> Tensor:
     return a.sum(-1)
 
 
+def detached_target(a: Tensor) -> Tensor:
+    """Q computed off the graph (as numpy code would): no fit can follow its gradient."""
+    return -a.detach().square().sum(-1)
+
+
+detached_target.dim = 2  # type: ignore[attr-defined]
+
+
 class MatrixActionPendulum(PendulumEnv):
     """Pendulum driven by a (2, 2) Box action (its mean is the torque): a non-flat action space."""
 
