@@ -398,3 +398,22 @@ def test_diffusion_noise_path_runs_the_noising_kernel_back_from_the_action() -> 
         log_b = back.log_prob(path[0, :, :-1]).sum(dim=(1, 2))
         tanh_lad = torch.log(1.0 - actions[0].square()).sum(-1)
         torch.testing.assert_close(bound, log_joint - log_b - tanh_lad, atol=1e-3, rtol=1e-5)
+
+
+def test_guided_chain_loads_a_checkpoint_without_gains_and_pickles_without_its_guide() -> None:
+    """A state dict written before the chain had gains (an RL run's: no guide, the gains unused)
+    loads with the gains' initial values; a pickled or copied sampler leaves its guide behind (a
+    closure over its target may not pickle), and draws without one."""
+    import copy
+    import pickle
+
+    torch.manual_seed(0)
+    before = DiffusionChain(0, 2, steps=3, hidden=[8], guided=False).state_dict()
+    chain = DiffusionChain(0, 2, steps=3, hidden=[8])
+    chain.load_state_dict(before)
+    assert chain.score_gain is not None
+    torch.testing.assert_close(chain.score_gain.detach(), torch.tensor([1 / 3, 2 / 3, 1.0]))
+    chain.guide = _pull_to(0.5, 0.1)
+    for clone in (pickle.loads(pickle.dumps(chain)), copy.deepcopy(chain)):
+        assert clone.guide is None and chain.guide is not None
+        assert clone.sample(torch.zeros(1, 0), 3).actions.shape == (1, 3, 2)

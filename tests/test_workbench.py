@@ -372,6 +372,8 @@ def test_fit_guides_the_sampler_with_the_targets_score_at_its_temperature() -> N
     assert not guide(torch.zeros(5, 0), actions).requires_grad
     tracked = actions.clone().requires_grad_()
     assert guide(torch.zeros(5, 0), tracked * 1.0).requires_grad
+    with torch.inference_mode():  # a caller that draws in inference mode still gets the score
+        torch.testing.assert_close(guide(torch.zeros(5, 0), actions.clone()), expected)
 
     seen: list[float] = []
     sampler = SAMPLERS.get("diffusion")(0, 2, steps=2, hidden=[8])

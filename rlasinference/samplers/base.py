@@ -73,8 +73,15 @@ class Sampler(nn.Module):
     #: (``rlai sample``) sets it from its target before fitting and keeps it for evaluation; RL
     #: runs set none (their target moves with the critic). A sampler may use it in its draws (the
     #: diffusion chain's drift) and ignores it otherwise; its density must stay the density of the
-    #: draws it returns, guide or not.
+    #: draws it returns, guide or not. A plain callable, not a module (a module would be registered
+    #: and trained with the sampler); a pickled sampler goes without it.
     guide: Guide | None = None
+
+    def __getstate__(self) -> dict:
+        # a guide belongs to whoever set it (often a closure over its target): a pickled sampler
+        # (a checkpoint, a copy to another process) goes without it
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {k: v for k, v in state.items() if k != "guide"}
 
     @property
     def follows_guide(self) -> bool:

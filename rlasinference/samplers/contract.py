@@ -28,9 +28,10 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
     unless the density is ``none``; gradients of the actions reach the parameters
     (reparameterised); ``mode`` is ``None`` or ``[4, 3]`` inside (-1, 1); for ``exact``
     samplers ``log_prob`` of the drawn actions equals their ``log_density``; ``draw`` gives
-    ``sample``'s action for the same random state. A sampler that ``follows_guide`` is checked
-    again with a guide set (the score of a Gaussian at the box's centre). ``options`` go to the
-    constructor.
+    ``sample``'s action for the same random state; for a sampler with a ``path_log_prob`` (the
+    chain's), its bound of each drawn path equals the ``log_density`` ``sample`` returned. A
+    sampler that ``follows_guide`` is checked again with a guide set (the score of a Gaussian at
+    the box's centre). ``options`` go to the constructor.
     """
     name = cls.__name__
     _require(isinstance(cls, type) and issubclass(cls, Sampler), f"{name} is not a Sampler subclass")
@@ -75,6 +76,16 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
         sampled = sampler.sample(context, 1).actions[:, 0]
     _require(tuple(drawn.shape) == (4, 3), f"{where}: draw {tuple(drawn.shape)}, not (4, 3)")
     _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
+    path_log_prob = getattr(sampler, "path_log_prob", None)
+    if path_log_prob is not None and "path" in out.extras:
+        with torch.no_grad():
+            out = sampler.sample(context, 7)
+            flat = out.extras["path"].reshape(context.shape[0] * 7, -1)
+            _, bound = path_log_prob(context.repeat_interleave(7, dim=0), flat)
+        assert out.log_density is not None
+        gap = (bound.reshape(-1, 7) - out.log_density).abs().max().item()
+        scale = 1 + out.log_density.abs().max().item()
+        _require(gap < 1e-3 * scale, f"{where}: path_log_prob's bound differs from log_density by {gap:.3g}")
     if cls.density == "exact":
         with torch.no_grad():
             out = sampler.sample(context, 7)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -161,6 +161,14 @@ class DiffusionChain(Sampler):
     def follows_guide(self) -> bool:
         return self.score_gain is not None
 
+    def _load_from_state_dict(self, state_dict: dict[str, Tensor], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # a checkpoint written before the chain had gains (an RL run, which sets no guide and so
+        # never used them) loads with the gains' initial values
+        key = prefix + "score_gain"
+        if self.score_gain is not None and key not in state_dict and prefix + "raw_dt" in state_dict:
+            state_dict[key] = self.score_gain.detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def step_sizes(self) -> Tensor:
         """``h_n``, ``[steps]``."""
         return F.softplus(self.raw_dt) * self.weights
@@ -177,7 +185,7 @@ class DiffusionChain(Sampler):
         rows_context = repeat_rows(context, n)
         ctx = self.in_c(rows_context) if self.in_c is not None else None  # [rows, H]
         guided = self.score_gain is not None and self.guide is not None
-        gains = (self.score_gain * h * sigma**2).unbind(0) if self.score_gain is not None else ()
+        gains = (self.score_gain * h * sigma**2).unbind(0) if guided and self.score_gain is not None else ()
         weight_x = self.in_x.weight.t()
         if noise:
             eps = torch.randn(steps + 1, rows, dim, device=context.device, dtype=context.dtype)

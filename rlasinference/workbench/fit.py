@@ -30,9 +30,9 @@ class TargetGuide:
 
     def __call__(self, context: Tensor, actions: Tensor) -> Tensor:
         del context  # a target has no state
-        with torch.enable_grad():
-            build = actions.requires_grad
-            a = actions if build else actions.detach().requires_grad_()
+        build = actions.requires_grad and torch.is_grad_enabled()
+        with torch.inference_mode(False), torch.enable_grad():
+            a = actions if build else actions.detach().clone().requires_grad_()
             (score,) = torch.autograd.grad(self.target.q(a).sum() / self.tau, a, create_graph=build)
         return score
 

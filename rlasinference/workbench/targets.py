@@ -230,7 +230,8 @@ def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
         raise UserError(f"target {spec!r} must return floating-point Q values, got {out.dtype}")
     with torch.enable_grad():  # every fit follows grad_a Q (reparameterised draws, Stein, the guide)
         tracked = probe.clone().requires_grad_()
-        if not fn(tracked).requires_grad:
+        q = fn(tracked)
+        if not q.requires_grad or torch.autograd.grad(q.sum(), tracked, allow_unused=True)[0] is None:
             raise UserError(
                 f"target {spec!r} is not differentiable in the actions: compute Q with torch operations "
                 "on the actions it is given (no .detach(), numpy or torch.no_grad())"
