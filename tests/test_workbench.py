@@ -145,7 +145,7 @@ def test_default_fits_keep_many_and_light_modes(tmp_path: Path) -> None:
     """Measured with the defaults (docs/workbench.md), seeds 0 / 1 / 2: flow on grid16 16 / 16 /
     12 of 16 modes (4 / 12 / 3 at tau from the start); flow on widths4 4 / 4 / 4 of 4, against
     2 / 4 / 3 with reverse KL alone (the negative control of the covering-kl default); diffusion
-    (guided) on unequal3 UNEQ of 3, and on the banana kl_bound 0.260 / 0.287 / 0.298 (median of 5
+    (guided) on unequal3 3 / 3 / 3 of 3, and on the banana kl_bound 0.260 / 0.287 / 0.298 (median of 5
     seeds 0.298)."""
     flow = [_fit("flow", "grid16", seed, tmp_path)["modes_covered"] for seed in range(3)]
     assert statistics.median(flow) >= 15, flow
