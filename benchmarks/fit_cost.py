@@ -46,7 +46,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="pairs per sampler (median of each side)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print("| sampler | target | default s | before s | ratio |\n|---|---|---|---|---|")
+    print("| sampler | target | default s | before s | ratio | pairs (s) |\n|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for sampler in args.sampler or sorted(BEFORE):
             now, then = [], []
@@ -54,7 +54,8 @@ def main() -> None:
                 now.append(seconds(sampler, args.target, args.seed, False, Path(tmp) / f"{sampler}-now-{k}"))
                 then.append(seconds(sampler, args.target, args.seed, True, Path(tmp) / f"{sampler}-then-{k}"))
             a, b = statistics.median(now), statistics.median(then)
-            print(f"| {sampler} | {args.target} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)
+            pairs = ", ".join(f"{x:.0f}/{y:.0f}" for x, y in zip(now, then, strict=True))
+            print(f"| {sampler} | {args.target} | {a:.1f} | {b:.1f} | {a / b:.2f}x | {pairs} |", flush=True)
 
 
 if __name__ == "__main__":
