@@ -184,8 +184,9 @@ class DiffusionChain(Sampler):
         cond = self.in_t(self.time_features) + self.in_x.bias  # [steps, H]
         rows_context = repeat_rows(context, n)
         ctx = self.in_c(rows_context) if self.in_c is not None else None  # [rows, H]
-        guided = self.score_gain is not None and self.guide is not None
-        gains = (self.score_gain * h * sigma**2).unbind(0) if guided and self.score_gain is not None else ()
+        gain = self.score_gain if self.guide is not None else None  # the guided steps' gains, if any
+        guided = gain is not None
+        gains = (gain * h * sigma**2).unbind(0) if gain is not None else ()
         weight_x = self.in_x.weight.t()
         if noise:
             eps = torch.randn(steps + 1, rows, dim, device=context.device, dtype=context.dtype)
@@ -265,10 +266,10 @@ class DiffusionChain(Sampler):
             log_scale = log_scale.clamp(-5.0, 1.0)
         log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma) + log_scale  # of F's step
         mean = torch.lerp(x, out, h)
-        if self.score_gain is not None and self.guide is not None:
-            # the stored states are fixed: the score needs no graph, only its gains
+        gain = self.score_gain if self.guide is not None else None
+        if gain is not None:  # the stored states are fixed: the score needs no graph, only its gains
             score = self._score(context.repeat(steps, 1), x.reshape(steps * batch, dim)).reshape(steps, batch, dim)
-            mean = mean + (self.score_gain * sigma**2)[:, None, None] * h * score
+            mean = mean + (gain * sigma**2)[:, None, None] * h * score
         z = (chain[1:] - mean) * torch.exp(-log_std)
         log_f = -(0.5 * z.square() + log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
         log_prior = -0.5 * (chain[0] / sigma).square().sum(-1) - dim * (math.log(sigma) + LOG_SQRT_2PI)

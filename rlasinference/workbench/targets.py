@@ -211,12 +211,16 @@ def get_target(spec: str) -> Target:
 
 
 def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
-    """Call a user target once on a few actions: it must return one finite Q per action."""
+    """Call a user target once on a few actions: it must return one finite Q per action,
+    differentiable in the actions (every fit follows grad_a Q: reparameterised draws, Stein, the
+    guide)."""
     n = 5
     probe = torch.rand(n, dim, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8
+    probe.requires_grad_()
     expected = f"a tensor of shape [{n}] for actions of shape [{n}, {dim}]"
     try:
-        out = fn(probe)
+        with torch.enable_grad():
+            out = fn(probe)
     except Exception as exc:  # a user's function: any failure is reported in one line
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise UserError(
@@ -228,11 +232,8 @@ def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
         raise UserError(f"target {spec!r} must return {expected}, got shape {list(out.shape)}")
     if not out.dtype.is_floating_point:
         raise UserError(f"target {spec!r} must return floating-point Q values, got {out.dtype}")
-    with torch.enable_grad():  # every fit follows grad_a Q (reparameterised draws, Stein, the guide)
-        tracked = probe.clone().requires_grad_()
-        q = fn(tracked)
-        if not q.requires_grad or torch.autograd.grad(q.sum(), tracked, allow_unused=True)[0] is None:
-            raise UserError(
-                f"target {spec!r} is not differentiable in the actions: compute Q with torch operations "
-                "on the actions it is given (no .detach(), numpy or torch.no_grad())"
-            )
+    if not out.requires_grad or torch.autograd.grad(out.sum(), probe, allow_unused=True)[0] is None:
+        raise UserError(
+            f"target {spec!r} is not differentiable in the actions: compute Q with torch operations "
+            "on the actions it is given (no .detach(), numpy or torch.no_grad())"
+        )
