@@ -244,6 +244,29 @@ def test_compare_env_narrows_the_aggregate_to_the_envs_every_algorithm_reached(t
     assert_one_line_error(bad, "--env 'Hopper-v5': no run on it; the runs are on A, B")
 
 
+def test_compare_aggregate_leaves_out_an_env_few_algorithms_ran(tmp_path: Path) -> None:
+    """A side check on one env (SAC on an older task version) does not empty the aggregate of
+    every other algorithm; naming the envs keeps it."""
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    for seed in range(3):
+        for algo in ("sac", "meow", "sql"):
+            for env in ("A", "B"):
+                _fake_run(sweep, f"{algo}-{env}-s{seed}", algo, env, seed, [0.0, 1.0 + seed])
+        _fake_run(sweep, f"sac-Aold-s{seed}", "sac", "Aold", seed, [0.0, 3.0 + seed])
+    whole = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--out", str(tmp_path / "all")])
+    assert whole.exit_code == 0, whole.output
+    assert "Aold: run by 1 of 3 algorithms, left out of the aggregate (--env keeps it)" in whole.output
+    table = (tmp_path / "all" / "table.md").read_text()
+    assert all(f"| {algo} | 3 x 2 |" in table for algo in ("sac", "meow", "sql")), table
+    named = ["--env", "A", "--env", "B", "--env", "Aold", "--out", str(tmp_path / "named")]
+    kept = runner.invoke(app, ["compare", str(sweep), "--reps", "200", *named])
+    assert kept.exit_code == 0, kept.output
+    assert "meow: not run on every env, left out of the aggregate" in kept.output
+    table = (tmp_path / "named" / "table.md").read_text()
+    assert "| sac | 3 x 3 |" in table and "| meow | 3 x" not in table, table
+
+
 def test_compare_single_run_just_plots(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     _fake_run(tmp_path, "one", "sac", "A", 0, [1.0, 2.0, 3.0])

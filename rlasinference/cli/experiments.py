@@ -186,8 +186,9 @@ def compare(
     --reference adds published results (e.g. benchmarks/reference/mujoco_published.csv) to the
     table and the curves, matched by env name (or by name without version: Hopper-v4 for
     Hopper-v5, labelled so); --export writes ours in the same format. The aggregate and the
-    profiles take the algorithms that ran on every env compared: --env narrows the envs (e.g. to
-    those a partial sweep has reached for every algorithm)."""
+    profiles take the algorithms that ran on every env compared, leaving out an env that fewer
+    than half of them ran on; --env names the envs (e.g. those a partial sweep has reached for
+    every algorithm)."""
     from rlasinference.experiments import compare as cmp
 
     try:
@@ -221,7 +222,7 @@ def compare(
         colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
         cmp.plot_curves(curves, out / "curves.png", colours)
         if finished and len(finished) + len(published) > 1:
-            scores, _, agg_notes = cmp.normalised_scores(finished + published)
+            scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
             notes += agg_notes
             env_rows = cmp.per_env_table(finished + published, reps)
             agg_rows = cmp.aggregate_table(scores, reps) if scores else []

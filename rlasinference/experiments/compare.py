@@ -334,15 +334,22 @@ def per_env_table(runs: list[Run], reps: int, seed: int = 0) -> list[dict[str, A
     return rows
 
 
-def normalised_scores(runs: list[Run]) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+def normalised_scores(runs: list[Run], every_env: bool = False) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """``{algorithm: [runs, envs]}`` of final returns normalised per env to [0, 1] by the lowest
-    and highest final return there; envs and notes on what was left out."""
+    and highest final return there; envs and notes on what was left out.
+
+    An env that fewer than half of the algorithms ran on (a side check, such as one algorithm on
+    an older task version) is left out of the aggregate, with a note, unless ``every_env`` (the
+    user named the envs): otherwise it would leave out every algorithm but the few that ran it."""
     published = sorted({r.label for r in runs if r.published})
     notes = [f"{a}: published results, left out of the aggregate" for a in published]
     runs = [r for r in runs if not r.published]
     by_env = _finals(runs)
-    envs = sorted(by_env)
     labels = sorted({r.label for r in runs})
+    envs = sorted(e for e in by_env if every_env or 2 * len(by_env[e]) >= len(labels)) or sorted(by_env)
+    for e in sorted(set(by_env) - set(envs)):
+        ran = f"run by {len(by_env[e])} of {len(labels)} algorithms"
+        notes.append(f"{e}: {ran}, left out of the aggregate (--env keeps it)")
     complete = [a for a in labels if all(a in by_env[e] for e in envs)]
     for a in set(labels) - set(complete):
         notes.append(f"{a}: not run on every env, left out of the aggregate")
