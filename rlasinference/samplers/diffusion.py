@@ -161,6 +161,11 @@ class DiffusionChain(Sampler):
     def follows_guide(self) -> bool:
         return self.score_gain is not None
 
+    @property
+    def _active_gain(self) -> Tensor | None:
+        """The per-step gains on the guide's score, where the chain has them and a guide is set."""
+        return self.score_gain if self.guide is not None else None
+
     def _load_from_state_dict(self, state_dict: dict[str, Tensor], prefix: str, *args: Any, **kwargs: Any) -> None:
         # a checkpoint written before the chain had gains (an RL run, which sets no guide and so
         # never used them) loads with the gains' initial values
@@ -184,7 +189,7 @@ class DiffusionChain(Sampler):
         cond = self.in_t(self.time_features) + self.in_x.bias  # [steps, H]
         rows_context = repeat_rows(context, n)
         ctx = self.in_c(rows_context) if self.in_c is not None else None  # [rows, H]
-        gain = self.score_gain if self.guide is not None else None  # the guided steps' gains, if any
+        gain = self._active_gain
         guided = gain is not None
         gains = (gain * h * sigma**2).unbind(0) if gain is not None else ()
         weight_x = self.in_x.weight.t()
@@ -266,7 +271,7 @@ class DiffusionChain(Sampler):
             log_scale = log_scale.clamp(-5.0, 1.0)
         log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma) + log_scale  # of F's step
         mean = torch.lerp(x, out, h)
-        gain = self.score_gain if self.guide is not None else None
+        gain = self._active_gain
         if gain is not None:  # the stored states are fixed: the score needs no graph, only its gains
             score = self._score(context.repeat(steps, 1), x.reshape(steps * batch, dim)).reshape(steps, batch, dim)
             mean = mean + (gain * sigma**2)[:, None, None] * h * score
