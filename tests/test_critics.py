@@ -4,13 +4,14 @@ projection, batch renormalisation and the categorical critic."""
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from rlasinference.core.nets import EnsembleBatchRenorm
+from rlasinference.core.nets import BatchRenorm
 from rlasinference.critics import CategoricalCritic, QEnsemble, polyak_update, project_onto_support
 
 
@@ -70,7 +71,7 @@ def test_c51_projection_keeps_mass_and_mean() -> None:
 
 def test_batch_renorm_is_batch_norm_in_warmup_and_uses_running_stats_in_eval() -> None:
     torch.manual_seed(1)
-    norm = EnsembleBatchRenorm(2, 3, momentum=0.1, warmup=2)
+    norm = BatchRenorm(3, members=2, momentum=0.1, warmup=2)
     x = torch.randn(2, 64, 3) * 4 + 1
     out = norm(x)
     for k in range(2):  # plain batch norm per member (biased variance, eps 1e-3)
@@ -85,6 +86,41 @@ def test_batch_renorm_is_batch_norm_in_warmup_and_uses_running_stats_in_eval() -
     after = norm(x)  # third call: past warmup, corrected towards the running statistics
     assert not torch.allclose(after, out, atol=1e-3)
     assert norm.calls.item() == 3
+
+
+def _renormalising(var_b: float, r: float, d: float, members: int | None) -> BatchRenorm:
+    """A layer past its warm-up whose running statistics give ``r`` and ``d`` on a batch with
+    mean 0 and variance ``var_b`` (eps 1e-3)."""
+    norm = BatchRenorm(1, members=members, warmup=0)
+    running_std = math.sqrt(var_b + 1e-3) / r
+    norm.running_var.fill_(running_std**2 - 1e-3)
+    norm.running_mean.fill_(-d * running_std)
+    return norm
+
+
+@pytest.mark.parametrize("members", [None, 1])
+def test_batch_renorm_adds_eps_where_the_reference_code_does(members: int | None) -> None:
+    # var_B 4e-3, r 1.58, d 1.12; inputs at -1 / +1 batch std (a batch of two), then at
+    # -sqrt(1.5) / 0 / +sqrt(1.5) (a batch of three with the same variance). Hand-computed from
+    # the reference's (x - mu_B + d sigma_B / r) / sqrt(var_B / r^2 + eps); Ioffe's
+    # (x - mu_B) / sqrt(var_B + eps) * r + d would give [-0.293, 2.533] and [-0.611, 1.120, 2.851].
+    sigma = math.sqrt(4e-3)
+    for points, expected in (
+        ([-1.0, 1.0], [-0.3610, 2.1186]),
+        ([-math.sqrt(1.5), 0.0, math.sqrt(1.5)], [-0.6396, 0.8788, 2.3973]),
+    ):
+        norm = _renormalising(4e-3, 1.58, 1.12, members)
+        x = torch.tensor(points) * sigma
+        out = norm(x.view(-1, 1) if members is None else x.view(1, -1, 1)).flatten()
+        torch.testing.assert_close(out, torch.tensor(expected), atol=2e-4, rtol=0)
+
+
+def test_batch_renorm_of_a_constant_feature_has_finite_gradients() -> None:
+    # a ReLU unit dead over the batch: var_B = 0, where sqrt's gradient is infinite
+    norm = _renormalising(4e-3, 1.58, 1.12, None)
+    x = torch.zeros(8, 1, requires_grad=True)
+    (norm(x) * torch.arange(8.0).view(8, 1)).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and torch.isfinite(norm.weight.grad).all()
 
 
 def test_categorical_critic_q_is_the_expected_return() -> None:

@@ -57,21 +57,28 @@ def orthogonal_init(net: nn.Module, last_gain: float) -> None:
         nn.init.zeros_(layer.bias)
 
 
-class EnsembleBatchRenorm(nn.Module):
-    """Batch renormalisation (Ioffe 2017) of ``[E, B, F]`` features, separately per member.
+class BatchRenorm(nn.Module):
+    """Batch renormalisation (Ioffe 2017) of ``[..., F]`` features, or of ``[E, B, F]`` features
+    separately per ensemble member when ``members`` is given.
 
     Training mode normalises with the batch's statistics, corrected towards the running ones by
     ``r = clip(sigma_B / sigma, 1/r_max, r_max)`` and ``d = clip((mu_B - mu) / sigma, -d_max, d_max)``
     (both without gradient; ``r = 1, d = 0`` during the first ``warmup`` training calls, i.e.
     plain batch norm), and updates the running statistics; evaluation mode uses the running
-    statistics. This is CrossQ's critic normalisation (Bhatt et al. 2024). Written here because
-    torch has batch norm but not batch renorm, and not for stacked ensemble members.
+    statistics. This is CrossQ's normalisation (Bhatt et al. 2024). Written here because torch
+    has batch norm but not batch renorm, and not for stacked ensemble members.
+
+    Where epsilon enters follows CrossQ's reference code and its SBX / sb3-contrib ports, not
+    Ioffe's formula ``(x - mu_B) / sqrt(var_B + eps) * r + d``: the batch is normalised with the
+    mean ``mu_B - d sigma_B / r`` and the variance ``var_B / r^2``, and epsilon is added to that
+    variance. The two agree while ``r = 1, d = 0`` and differ after the warm-up, most where
+    ``var_B`` is small next to epsilon.
     """
 
     def __init__(
         self,
-        members: int,
         features: int,
+        members: int | None = None,
         momentum: float = 0.01,
         r_max: float = 3.0,
         d_max: float = 5.0,
@@ -80,31 +87,38 @@ class EnsembleBatchRenorm(nn.Module):
     ) -> None:
         super().__init__()
         self.momentum, self.r_max, self.d_max, self.warmup, self.eps = momentum, r_max, d_max, warmup, eps
-        self.weight = nn.Parameter(torch.ones(members, 1, features))
-        self.bias = nn.Parameter(torch.zeros(members, 1, features))
+        self.members = members
+        shape = (features,) if members is None else (members, 1, features)
+        self.weight = nn.Parameter(torch.ones(shape))
+        self.bias = nn.Parameter(torch.zeros(shape))
         self.running_mean: Tensor
         self.running_var: Tensor
         self.calls: Tensor
-        self.register_buffer("running_mean", torch.zeros(members, 1, features))
-        self.register_buffer("running_var", torch.ones(members, 1, features))
+        self.register_buffer("running_mean", torch.zeros(shape))
+        self.register_buffer("running_var", torch.ones(shape))
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))
 
     def forward(self, x: Tensor, detach_params: bool = False) -> Tensor:
+        x = x.float()  # statistics in float32 (bf16 precision)
         weight, bias = (self.weight.detach(), self.bias.detach()) if detach_params else (self.weight, self.bias)
         if not self.training:
             return (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps) * weight + bias
-        mean = x.mean(dim=1, keepdim=True)
-        var = x.var(dim=1, unbiased=False, keepdim=True)
-        std = torch.sqrt(var + self.eps)
+        # the batch axis of each member, or every axis but the features'
+        dims, keep = ((1,), True) if self.members is not None else (tuple(range(x.dim() - 1)), False)
+        mean = x.mean(dim=dims, keepdim=keep)
+        var = x.var(dim=dims, unbiased=False, keepdim=keep)
         with torch.no_grad():
             running_std = torch.sqrt(self.running_var + self.eps)
             renorm = self.calls >= self.warmup  # a tensor test: no host synchronisation
-            r = torch.where(renorm, (std / running_std).clamp(1 / self.r_max, self.r_max), 1.0)
+            r = torch.where(renorm, (torch.sqrt(var + self.eps) / running_std).clamp(1 / self.r_max, self.r_max), 1.0)
             d = torch.where(renorm, ((mean - self.running_mean) / running_std).clamp(-self.d_max, self.d_max), 0.0)
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(var, self.momentum)
             self.calls += 1
-        return ((x - mean) / std * r + d) * weight + bias
+        # sigma_B from a variance held above 0: sqrt's gradient at a constant feature (a ReLU unit
+        # dead over the batch) is infinite, and 0 * inf would put NaN into every gradient
+        mean = mean - d * var.clamp_min(1e-12).sqrt() / r
+        return (x - mean) / torch.sqrt(var / r.square() + self.eps) * weight + bias
 
 
 class EnsembleMLP(nn.Module):
@@ -137,9 +151,7 @@ class EnsembleMLP(nn.Module):
             self.biases.append(nn.Parameter(torch.empty(members, 1, d_out).uniform_(-bound, bound)))
         # CrossQ: batch renormalisation in front of every linear layer, the input's included
         self.norms = (
-            nn.ModuleList(
-                EnsembleBatchRenorm(members, d, momentum=renorm_momentum, warmup=renorm_warmup) for d in dims[:-1]
-            )
+            nn.ModuleList(BatchRenorm(d, members, momentum=renorm_momentum, warmup=renorm_warmup) for d in dims[:-1])
             if batch_renorm
             else None
         )
@@ -159,7 +171,7 @@ class EnsembleMLP(nn.Module):
             if detach_params:
                 w, b = w.detach(), b.detach()
             if self.norms is not None:
-                h = self.norms[i](h.float(), detach_params)  # statistics in float32 (bf16 precision)
+                h = self.norms[i](h, detach_params)
             h = torch.baddbmm(b, h, w)
             if i < last:
                 h = h.relu_()  # in place: baddbmm's backward does not need its output
