@@ -145,6 +145,21 @@ def test_hl_gauss_projection() -> None:
     assert one[0, 7] == pytest.approx(1.0)
 
 
+def test_hl_gauss_does_not_clamp_targets_beyond_the_support() -> None:
+    # support [-100, 100], 101 atoms, sigma 0.75 bins: a target of 103 keeps the part of N(103, 1.5^2)
+    # that falls on the support (Farebrother et al. 2024), mean 99.915; clamped to the last atom
+    # first it would be N(100, 1.5^2) cut at the edge, mean 99.262
+    support = torch.linspace(-100, 100, 101)
+    out = hl_gauss_projection(torch.ones(1, 1), torch.tensor([[103.0]]), support, sigma=1.5)
+    assert (out @ support).item() == pytest.approx(99.915, abs=1e-3)
+    # the same integral below the support, and targets far beyond it: finite, one-hot on the end atom
+    low = hl_gauss_projection(torch.ones(1, 1), torch.tensor([[-103.0]]), support, sigma=1.5)
+    assert (low @ support).item() == pytest.approx(-99.915, abs=1e-3)
+    far = hl_gauss_projection(torch.ones(2, 1), torch.tensor([[1e6], [-1e6]]), support, sigma=1.5)
+    assert torch.isfinite(far).all()
+    torch.testing.assert_close(far[:, [-1, 0]], torch.eye(2))
+
+
 def test_shared_update_golden_target_and_one_backward_equals_three() -> None:
     """The twin critic's target is r * reward_scale + gamma (1 - d) V(s') with V from the target
     critic's min; the joint backward of the three losses equals their separate gradients, each

@@ -47,12 +47,23 @@ def project_onto_support(probs: Tensor, target_values: Tensor, support: Tensor) 
 
 def hl_gauss_projection(probs: Tensor, target_values: Tensor, support: Tensor, sigma: float) -> Tensor:
     """HL-Gauss: each target value y (mass ``probs``) becomes N(y, sigma^2) integrated over the
-    support's bins (atom +- half a bin), renormalised to the support's range; ``[B, K]``."""
+    support's bins (atom +- half a bin) and renormalised over them; ``[B, K]``.
+
+    As Farebrother et al. (2024), y is not clamped to the support: a target beyond the outermost
+    atom keeps the part of its Gaussian that falls on the support. Each bin's mass is formed in
+    log space, from the Gaussian tail on the side away from y, so that a target many sigmas
+    beyond the support still gives its (nearly one-hot) mass instead of 0 / 0.
+    """
     delta = (support[-1] - support[0]) / (support.shape[0] - 1)
     edges = torch.cat([support - delta / 2, support[-1:] + delta / 2])  # [K + 1]
-    y = target_values.clamp(support[0], support[-1]).unsqueeze(-1)  # [B, K, 1]
-    cdf = torch.special.ndtr((edges - y) / sigma)  # [B, K, K + 1]
-    mass = (cdf[..., 1:] - cdf[..., :-1]) / (cdf[..., -1:] - cdf[..., :1])  # [B, K(source), K(bin)]
+    u = (edges - target_values.unsqueeze(-1)) / sigma  # [B, K(source), K + 1]
+    lo, hi = u[..., :-1], u[..., 1:]
+    # Phi(hi) - Phi(lo) = Phi(-lo) - Phi(-hi): take the form whose arguments lie on the lower tail
+    flip = lo + hi > 0
+    a, b = torch.where(flip, -hi, lo), torch.where(flip, -lo, hi)
+    log_b = torch.special.log_ndtr(b)
+    log_mass = log_b + torch.log1p(-torch.exp(torch.special.log_ndtr(a) - log_b))
+    mass = torch.softmax(log_mass, dim=-1)  # [B, K(source), K(bin)]
     return (probs.unsqueeze(-1) * mass).sum(1)
 
 
