@@ -402,3 +402,37 @@ def test_meow_with_the_critic_first_trains() -> None:
 def test_categorical_critic_refuses_batch_renorm_with_a_target_network() -> None:
     with pytest.raises(UserError, match=r"needs critic\.target_network=false"):
         CategoricalCritic(3, 2, [8], 2, None, batch_renorm=True, target_network=True)  # type: ignore[arg-type]
+
+
+def test_crossq_actor_is_batch_renormalised_in_its_loss_only() -> None:
+    # the references (adityab/CrossQ 'brn_actor', SBX, sb3-contrib): the actor trains on batch
+    # statistics and acts, and samples the critic's next actions, on running statistics
+    from rlasinference.core.nets import BatchRenorm
+
+    crossq, sac = PRESETS.get("crossq"), PRESETS.get("sac")
+    assert crossq.default_sampler_options("gaussian")["batch_renorm"] is True
+    assert sac.default_sampler_options("gaussian")["batch_renorm"] is False  # --set critic=crossq keeps SAC's actor
+    config = resolve({"algo": "crossq", "critic_hidden": [16], "sampler.hidden": [16], "batch_size": 8})
+    agent = crossq.build(config.algo, config.sampler_options, 3, 2)
+    norms = [m for m in agent.sampler.modules() if isinstance(m, BatchRenorm)]
+    assert len(norms) == 2  # in front of each linear layer (one hidden layer), the input's included
+    batch = _batch()
+    agent.policy.act(batch.obs, deterministic=False)
+    agent.policy.act(batch.obs, deterministic=True)
+    assert all(m.calls.item() == 0 for m in norms)  # acting reads the running statistics
+    for _ in range(6):
+        agent.update(batch)
+    # policy_delay 3: two actor updates in six, each one pass in training mode; the value
+    # estimator's next actions did not count
+    assert all(m.calls.item() == 2 for m in norms)
+    assert not agent.sampler.training
+    # in evaluation mode the input layer is (x - running mean) / sqrt(running var + eps)
+    first = norms[0]
+    expected = (batch.obs - first.running_mean) / torch.sqrt(first.running_var + 1e-3) * first.weight + first.bias
+    torch.testing.assert_close(first(batch.obs), expected)
+
+
+def test_on_policy_presets_refuse_a_batch_renormalised_sampler() -> None:
+    config = resolve({"algo": "ppo", "sampler.batch_renorm": True})
+    with pytest.raises(UserError, match=r"sampler\.batch_renorm needs an off-policy preset"):
+        PRESETS.get("ppo").build(config.algo, config.sampler_options, 3, 2)

@@ -180,6 +180,9 @@ class ActorCritic(Agent):
         self.updates_per_step = config.updates_per_step
 
         self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
+        # evaluation mode except while the policy loss is formed: a batch-renormalised actor
+        # (CrossQ's) acts and samples the critic's next actions with its running statistics
+        self.sampler.eval()
         critic_cls = get_critic_class(config.critic)
         try:
             self.critic = critic_cls(
@@ -259,8 +262,13 @@ class ActorCritic(Agent):
             self._step(critic_out["loss_critic"], metrics)
             loss = None
         if actor_step:
-            # 2. policy: the objective differentiates through the critic into the sampler only
-            out = self.objective(batch.obs, self.sampler, self.actor_q, tau)
+            # 2. policy: the objective differentiates through the critic into the sampler only,
+            # the sampler in training mode (batch statistics, as CrossQ's actor update)
+            self.sampler.train()
+            try:
+                out = self.objective(batch.obs, self.sampler, self.actor_q, tau)
+            finally:
+                self.sampler.eval()
             actor_loss = out["loss_policy"]
             metrics["loss_policy"] = actor_loss.detach()
             # 3. temperature: dual descent on log tau from the same samples' entropy estimate

@@ -191,6 +191,10 @@ class OnPolicyAgent(Agent):
             raise UserError("on-policy presets learn a state value, not a Q critic: they take no critic options")
         sampler_cls = get_sampler_class(config.sampler)
         check_on_policy_parts(config, sampler_cls)
+        if sampler_options.get("batch_renorm"):
+            # acting and the rollout's log-densities would use batch statistics of whatever batch
+            # comes: the actor-critic recipe alone switches the modes (training for the loss only)
+            raise UserError("sampler.batch_renorm needs an off-policy preset (sac, crossq, ...), not an on-policy one")
         self.config = config
         self.batch_size = config.num_steps * config.num_envs
         self.learning_starts, self.updates_per_step = 0, 1

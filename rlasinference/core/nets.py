@@ -37,11 +37,22 @@ class MLP(nn.Sequential):
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.ReLU) -> MLP:
-    """MLP ``in_dim -> hidden... -> out_dim`` (ReLU unless told); ``in_dim == 0`` (empty context) is allowed."""
+def mlp(
+    in_dim: int,
+    hidden: Sequence[int],
+    out_dim: int,
+    activation: type[nn.Module] = nn.ReLU,
+    batch_renorm: dict[str, float] | None = None,
+) -> MLP:
+    """MLP ``in_dim -> hidden... -> out_dim`` (ReLU unless told); ``in_dim == 0`` (empty context) is allowed.
+
+    ``batch_renorm``: ``BatchRenorm`` options; given, a batch renormalisation stands in front of
+    every linear layer, the input's included (CrossQ's actor)."""
     dims = [in_dim, *hidden, out_dim]
     layers: list[nn.Module] = []
     for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
+        if batch_renorm is not None and d_in > 0:
+            layers.append(BatchRenorm(d_in, **batch_renorm))  # type: ignore[arg-type]
         layers.append(_Constant(d_out) if d_in == 0 else nn.Linear(d_in, d_out))
         if i < len(dims) - 2:
             layers.append(activation(inplace=True) if activation is nn.ReLU else activation())

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from rlasinference.core.checks import FINITE, Range
+from rlasinference.core.checks import FINITE, NON_NEGATIVE, Range
 from rlasinference.core.nets import ACTIVATIONS, mlp
 from rlasinference.core.nets import orthogonal_init as init_orthogonal
 from rlasinference.samplers.base import (
@@ -33,11 +33,19 @@ class TanhGaussian(Sampler):
     :param log_std_init: initial ``log sigma`` of the free parameter (``state_std`` false).
     :param orthogonal_init: orthogonal weights, gain sqrt(2), and 0.01 on the mean's layer (the
         PPO references); else torch's default.
+    :param batch_renorm: batch renormalisation in front of every linear layer (CrossQ's actor):
+        batch statistics in training mode, which an actor-critic agent sets only while it forms
+        the policy loss, and running statistics when acting and in the critic's target.
+    :param renorm_momentum: rate of its running statistics (CrossQ: 0.01, a decay of 0.99).
+    :param renorm_warmup: training passes of plain batch norm before renormalisation (CrossQ: 100,000).
     """
 
     density: ClassVar[DensityKind] = "exact"
     mode_rule: ClassVar[str] = "tanh of the Gaussian mean"
-    option_ranges: ClassVar[dict[str, Range]] = {"hidden": Range(1), "log_std_min": FINITE, "log_std_max": FINITE}
+    option_ranges: ClassVar[dict[str, Range]] = {
+        "hidden": Range(1), "log_std_min": FINITE, "log_std_max": FINITE,
+        "renorm_momentum": Range(0, 1, low_open=True), "renorm_warmup": NON_NEGATIVE,
+    }  # fmt: skip
     ordered_options: ClassVar[tuple[tuple[str, str], ...]] = (("log_std_min", "log_std_max"),)
 
     def __init__(
@@ -51,11 +59,15 @@ class TanhGaussian(Sampler):
         state_std: bool = True,
         log_std_init: float = 0.0,
         orthogonal_init: bool = False,
+        batch_renorm: bool = False,
+        renorm_momentum: float = 0.01,
+        renorm_warmup: int = 100_000,
     ) -> None:
         super().__init__(context_dim, action_dim)
         if activation not in ACTIVATIONS:
             raise ValueError(f"sampler.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.net = mlp(context_dim, hidden, (2 if state_std else 1) * action_dim, ACTIVATIONS[activation])
+        renorm = {"momentum": renorm_momentum, "warmup": renorm_warmup} if batch_renorm else None
+        self.net = mlp(context_dim, hidden, (2 if state_std else 1) * action_dim, ACTIVATIONS[activation], renorm)
         if orthogonal_init:
             init_orthogonal(self.net, 0.01)
         self.log_std = None if state_std else nn.Parameter(torch.full((action_dim,), float(log_std_init)))
