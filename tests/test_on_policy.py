@@ -128,6 +128,42 @@ def test_a_learned_temperature_follows_the_entropy() -> None:
     assert agent.tau() > 0.1
 
 
+@pytest.mark.parametrize("learn_dt", [True, False])
+def test_diffppo_keeps_the_gradient_of_the_bound_at_a_fixed_path(learn_dt: bool) -> None:
+    """The soft reward -tau bound_old enters the surrogate as a constant; the gradient of
+    E_path[-tau bound] also holds -tau E[grad bound] at a fixed path, whose backward-kernel part
+    -grad log B is not 0 when the step size is learned. The policy loss's gradient on the step
+    size is the clipped surrogate's plus tau grad mean(bound - log p(path)); with a fixed step
+    size the extra part is 0."""
+    torch.manual_seed(0)
+    agent = _agent(
+        algo="diffppo", max_grad_norm=0.0, learn_temperature=False, temperature=0.5, norm_adv=False,
+        **{"sampler.steps": 3, "sampler.hidden": [16], "sampler.learn_dt": learn_dt},
+    )  # fmt: skip
+    obs = torch.randn(32, 3)
+    taken = agent.explore(obs)[1].clone()  # (explored in inference mode)
+    log_joint, bound, values = (t.clone() for t in agent.judge(obs, taken))
+    mb = {"obs": obs, "taken": taken, "log_density": log_joint, "log_pi": bound, "values": values,
+          "advantages": torch.randn(32), "returns": torch.randn(32)}  # fmt: skip
+    # what the update's gradient on the sampler must be, at the parameters before its step
+    params = list(agent.sampler.parameters())
+    new_joint, new_bound = agent.taken_log_density(obs, taken)
+    ratio = (new_joint - log_joint).exp()  # 1 here: nothing is clipped
+    surrogate = -(mb["advantages"] * ratio).mean()
+    extra = 0.5 * (new_bound - new_joint).mean()
+    g_surrogate = torch.autograd.grad(surrogate, params, retain_graph=True, allow_unused=True)
+    g_extra = torch.autograd.grad(extra, params, allow_unused=True)
+    agent._minibatch(mb)
+    for p, a, b in zip(params, g_surrogate, g_extra):
+        expected = (torch.zeros_like(p) if a is None else a) + (torch.zeros_like(p) if b is None else b)
+        torch.testing.assert_close(p.grad if p.grad is not None else torch.zeros_like(p), expected)
+    step_size = agent.sampler.raw_dt
+    if learn_dt:
+        assert g_extra[params.index(step_size)].abs().sum() > 0
+    else:
+        assert all(b is None or b.abs().sum() == 0 for b in g_extra)
+
+
 def _same(a: object, b: object) -> bool:
     """Equal tensors, or equal dicts of them (the normalisation statistics are extra state)."""
     if isinstance(a, dict) and isinstance(b, dict):

@@ -309,7 +309,8 @@ class OnPolicyAgent(Agent):
 
     def _minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
         cfg = self.config
-        log_ratio = self.taken_log_density(mb["obs"], mb["taken"])[0] - mb["log_density"]
+        log_density, log_pi = self.taken_log_density(mb["obs"], mb["taken"])
+        log_ratio = log_density - mb["log_density"]
         ratio = log_ratio.exp()
         adv = mb["advantages"]
         if cfg.norm_adv and adv.numel() > 1:
@@ -333,6 +334,14 @@ class OnPolicyAgent(Agent):
                 estimate = fresh
             else:
                 estimate = mb["log_pi"]
+                if self.sampler.density != "exact":
+                    # The soft reward -tau bound_old is a constant in the surrogate. The gradient of
+                    # E_path[-tau bound(path)] also has -tau E[grad bound] at a fixed path: that of
+                    # log p(path) vanishes in expectation, that of the backward kernel B does not when
+                    # B depends on the parameters (the chain's learned step size). Its estimate on the
+                    # stored paths: bound - log p(path) = -log B - log|tanh'|, whose gradient is
+                    # -grad log B (docs/algorithms/diffppo.md).
+                    loss = loss + tau * (log_pi - log_density).mean()
             if cfg.learn_temperature:
                 metrics["loss_temperature"] = temperature_loss(self.temperature.log_tau, estimate, self.target_entropy)
                 loss = loss + metrics["loss_temperature"]
