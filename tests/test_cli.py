@@ -169,9 +169,12 @@ def test_bad_train_input(tmp_path: Path, args: list[str], fragments: list[str]) 
 def test_failed_start_in_an_existing_directory_keeps_the_directory(tmp_path: Path) -> None:
     out = tmp_path / "mine"
     out.mkdir()
-    (out / "notes.txt").write_text("the user's file")
     result = runner.invoke(app, ["train", "--env", "CartPole-v1", "--out", str(out), "--quiet"])
     assert_one_line_error(result, "only continuous Box action spaces")
+    assert list(out.iterdir()) == []
+    (out / "notes.txt").write_text("the user's file")  # not empty, not a run: refused before anything
+    result = runner.invoke(app, ["train", "--out", str(out), "--quiet"])
+    assert_one_line_error(result, "is not empty and holds no run of this project")
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 

@@ -81,6 +81,7 @@ def test_a_live_run_cannot_be_resumed_or_trained_over_and_a_dead_owner_is_taken_
 def test_a_lock_held_in_this_process_is_refused(tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()
+    (out / ".rlai-run").touch()  # a run directory another process is making
     with RunLock(out).acquire("rlai train (a test)"):
         result = runner.invoke(app, ["train", "--steps", "100", "--out", str(out), *SHORT])
         assert_one_line_error(result, "in use by process", "rlai train (a test)")

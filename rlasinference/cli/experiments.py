@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from rlasinference.cli.output import console, fail, say
+from rlasinference.cli.output import console, fail, out_path, say
 from rlasinference.core.errors import UserError
 
 
@@ -27,7 +29,7 @@ def sweep(
     grid: Annotated[
         list[str] | None, typer.Option(help="Config key=v1,v2,... crossed with the rest, repeatable.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Sweep directory. \\[default: runs/sweep-<name>]")] = None,
+    out: Annotated[str | None, typer.Option(help="Sweep directory. \\[default: runs/sweep-<name>]")] = None,
     cpus_per_trial: Annotated[float, typer.Option(help="CPUs per trial (also its torch threads).")] = 1.0,
     gpus_per_trial: Annotated[float, typer.Option(help="GPUs per trial (with --set device=cuda).")] = 0.0,
     max_concurrent: Annotated[int | None, typer.Option(help="At most this many trials at once.")] = None,
@@ -51,6 +53,7 @@ def sweep(
     finished trials and resumes interrupted ones from their checkpoints."""
     from rlasinference.experiments.sweep import (
         check_keep,
+        check_resources,
         execute,
         final_returns,
         keep_finished,
@@ -59,13 +62,21 @@ def sweep(
         write_spec,
     )
     from rlasinference.training.config import parse_set
+    from rlasinference.training.lock import RunLock
+    from rlasinference.training.run_dir import make_dir
 
+    stack = contextlib.ExitStack()
     try:
         spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
-        sweep_dir = out if out is not None else Path("runs") / f"sweep-{spec['name']}"
+        sweep_dir = out_path(out) or Path("runs") / f"sweep-{spec['name']}"
         if keep is not None:
             check_keep(keep, sweep_dir)
-        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep)
+        local = address is None
+        check_resources(cpus_per_trial, gpus_per_trial, max_concurrent, local)
+        if not dry_run:  # one sweep per directory: a second one on it stops here (a dry run writes nothing)
+            make_dir(sweep_dir)
+            stack.enter_context(RunLock(sweep_dir, "sweep").acquire())
+        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep, local=local)
         counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
         running = f", {counts['running']} running now" if counts["running"] else ""
         say(
@@ -88,9 +99,11 @@ def sweep(
         left = unfinished(planned, sweep_dir)
     except UserError as exc:
         raise fail(str(exc)) from None
+    finally:
+        stack.close()
     finals = final_returns(sweep_dir, planned)
     failed = {line.split(":", 1)[0] for line in failures}
-    table = Table(title=f"sweep {spec['name']}", title_justify="left")
+    table = Table(title=f"sweep {escape(str(spec['name']))}", title_justify="left")
     for col in ("run", "status", "final eval return"):
         table.add_column(col)
     for p in planned:
@@ -101,10 +114,10 @@ def sweep(
             status = "unfinished"
         else:
             status = "skipped" if p.action == "done" else "finished"
-        table.add_row(p.trial.name, status, "-" if value is None else f"{value:.2f}")
+        table.add_row(escape(p.trial.name), status, "-" if value is None else f"{value:.2f}")
     console.print(table)
     for line in failures:
-        say(f"[bold red]failed:[/] {line}", err=True)
+        say(line, err=True, label="failed:")
     interrupted = len(left - failed)
     if interrupted:
         say(f"{interrupted} trials unfinished (interrupted?): run the same command again to continue them", err=True)
@@ -132,7 +145,12 @@ def _spec(
         key, _, values = item.partition("=")
         if not key or not values:
             raise UserError(f"--grid takes key=v1,v2,..., got {item!r}")
-        grid_values[key] = [parse_set([f"{key}={v}"])[key] for v in values.split(",")]
+        try:
+            grid_values[key] = [parse_set([f"{key}={v}"])[key] for v in split_values(values)]
+        except UserError:
+            raise UserError(
+                f"malformed --grid {item!r}: each value must be valid YAML, e.g. key=[16,16],[32,32]"
+            ) from None
     if spec_file is not None:
         spec = load_spec(spec_file)
         if axes or grid_values:
@@ -155,10 +173,23 @@ def _spec(
     return spec
 
 
+def split_values(text: str) -> list[str]:
+    """``--grid``'s ``v1,v2,...`` split at the commas outside brackets: ``[16,16],[32,32]`` is two
+    lists."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "[{("
+        depth -= ch in "]})"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
 def compare(
     paths: Annotated[list[Path], typer.Argument(help="Run directories and/or directories of runs (a sweep).")],
     out: Annotated[
-        Path | None, typer.Option(help="Output directory. \\[default: <sweep>/compare, or runs/compare]")
+        str | None, typer.Option(help="Output directory. \\[default: <sweep>/compare, or runs/compare]")
     ] = None,
     reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
     reference: Annotated[
@@ -202,10 +233,11 @@ def compare(
         notes = [n for n in notes if not n.startswith("warning:")]
         if not runs:
             raise UserError("no run with an evaluation to compare")
-        if out is None:
+        out_dir = out_path(out)
+        if out_dir is None:
             single = len(paths) == 1
-            out = paths[0] / "compare" if single else Path("runs") / "compare"
-        out.mkdir(parents=True, exist_ok=True)
+            out_dir = paths[0] / "compare" if single else Path("runs") / "compare"
+        out_dir.mkdir(parents=True, exist_ok=True)
         if reference_algo and not reference:
             raise UserError("--reference-algo needs --reference CSV")
         finished, unfinished = cmp.finished_runs(runs)
@@ -220,7 +252,7 @@ def compare(
         written = ["curves.png"]
         curves = cmp.curves((finished or runs) + published, reps)
         colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
-        cmp.plot_curves(curves, out / "curves.png", colours)
+        cmp.plot_curves(curves, out_dir / "curves.png", colours)
         if finished and len(finished) + len(published) > 1:
             scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
             notes += agg_notes
@@ -229,10 +261,10 @@ def compare(
             better = (
                 None if baseline is None else (baseline, cmp.improvement_table(finished + published, baseline, reps))
             )
-            say(cmp.write_tables(env_rows, agg_rows, out, reps, better))
+            say(cmp.write_tables(env_rows, agg_rows, out_dir, reps, better))
             written += ["table.md", "table.csv"]
             if scores:
-                cmp.plot_profiles(scores, out / "profiles.png", reps, colours)
+                cmp.plot_profiles(scores, out_dir / "profiles.png", reps, colours)
                 written.append("profiles.png")
         elif len(runs) == 1:
             r = runs[0]
@@ -241,4 +273,4 @@ def compare(
         raise fail(str(exc)) from None
     for note in notes:
         say(f"note: {note}", err=True)
-    say(f"wrote {', '.join(written)} to {out}" + (f"; per-seed results to {export}" if export is not None else ""))
+    say(f"wrote {', '.join(written)} to {out_dir}" + (f"; per-seed results to {export}" if export is not None else ""))

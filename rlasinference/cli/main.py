@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rlasinference.cli import experiments
-from rlasinference.cli.output import EXIT_INTERRUPTED, console
+from rlasinference.cli.output import EXIT_INTERRUPTED, console, out_path
 from rlasinference.cli.output import fail as _fail
 from rlasinference.cli.output import say as _say
 from rlasinference.core.errors import UserError
@@ -40,7 +40,7 @@ def train(
     eval_every: Annotated[int | None, typer.Option(help="Env steps between evaluations. \\[default: 5000]")] = None,
     eval_episodes: Annotated[int | None, typer.Option(help="Episodes per evaluation. \\[default: 10]")] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Run directory (exactly this path). \\[default: runs/<algo>-...-<time>]")
+        str | None, typer.Option(help="Run directory (exactly this path). \\[default: runs/<algo>-...-<time>]")
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Any config key, repeatable: --set lr_critic=1e-3.")
@@ -67,7 +67,7 @@ def train(
         overrides.update({k: v for k, v in flags.items() if v is not None})
         overrides.update(parse_set(set_ or []))
         cfg = resolve(overrides)
-        run_dir = out if out is not None else default_run_dir(cfg)
+        run_dir = out_path(out) or default_run_dir(cfg)
         _train(cfg, run_dir, quiet, new=True)
     except UserError as exc:
         raise _fail(str(exc)) from None
@@ -83,9 +83,7 @@ def resume(
     from rlasinference.training.run_dir import read_config
 
     try:
-        cfg = read_config(run_dir)
-        if steps is not None:
-            cfg.run.steps = steps
+        cfg = read_config(run_dir, {"steps": steps} if steps is not None else None)
         _train(cfg, run_dir, quiet, new=False)
     except UserError as exc:
         raise _fail(str(exc)) from None
@@ -216,7 +214,7 @@ def sample(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Sampler options, repeatable: --set sampler.layers=4.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory. \\[default: runs/sample-...]")] = None,
+    out: Annotated[str | None, typer.Option(help="Output directory. \\[default: runs/sample-...]")] = None,
     spec: Annotated[
         Path | None, typer.Option(help="YAML grid spec (samplers, targets, seeds, tau, steps, batch, lr, set).")
     ] = None,
@@ -230,6 +228,7 @@ def sample(
 
     samplers, targets = sampler or ["gaussian"], target or ["banana"]
     try:
+        out_dir = out_path(out)
         if spec is not None:
             from rlasinference.workbench.grid import load_spec
 
@@ -242,14 +241,26 @@ def sample(
             anneal, anneal_from = grid_spec.get("anneal", anneal), grid_spec.get("anneal_from", anneal_from)
             objective = grid_spec.get("objective", objective)
             set_ = [f"{k}={v}" for k, v in (grid_spec.get("set") or {}).items()] + (set_ or [])
-            out = out if out is not None else Path("runs") / f"sample-grid-{grid_spec['name']}"
+            out_dir = out_dir or Path("runs") / f"sample-grid-{grid_spec['name']}"
         if len(samplers) * len(targets) > 1 or seeds is not None:
             fit: dict[str, Any] = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "anneal": anneal}
             fit |= {"anneal_from": anneal_from, "objective": objective}
-            _sample_grid(samplers, targets, seeds or 1, out, workers, fit, set_ or [])
+            _sample_grid(samplers, targets, seeds or 1, out_dir, workers, fit, set_ or [])
             return
         summary = run_workbench(
-            samplers[0], targets[0], tau, steps, seed, batch, lr, set_ or [], out, quiet, anneal, anneal_from, objective
+            samplers[0],
+            targets[0],
+            tau,
+            steps,
+            seed,
+            batch,
+            lr,
+            set_ or [],
+            out_dir,
+            quiet,
+            anneal,
+            anneal_from,
+            objective,
         )
     except UserError as exc:
         raise _fail(str(exc)) from None
@@ -287,7 +298,7 @@ def _sample_grid(
     _say(grid.write_table(grid.summarise(fits, root), root))
     image = grid.plot_grid(fits, root, fit["tau"])
     for line in failures:
-        _say(f"[bold red]failed:[/] {escape(line)}", err=True)
+        _say(line, err=True, label="failed:")
     _say(f"wrote table.md, table.csv{', grid.png' if image else ''} to {root}")
     if failures:
         raise typer.Exit(1)

@@ -45,7 +45,12 @@ class Range:
         return "finite"
 
     def contains(self, x: Any) -> bool:
-        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            return False
+        try:
+            if not math.isfinite(x):  # (an int beyond float's range overflows here)
+                return False
+        except OverflowError:
             return False
         if self.low is not None and (x <= self.low if self.low_open else x < self.low):
             return False
@@ -59,9 +64,16 @@ class Range:
                 need = "a non-empty list of numbers" if self.min_len == 1 else "a list of numbers"
                 if self.min_len > 1:
                     need = f"a list of at least {self.min_len} numbers"
-                raise UserError(f"{name} must be {need} {self}, got {list(value)!r}")
+                raise UserError(f"{name} must be {need} {self}, got {shown(list(value))}")
         elif not self.contains(value):
-            raise UserError(f"{name} must be {self}, got {value!r}")
+            large = isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000
+            raise UserError(f"{name} must be {self}, got {shown(value)}" + (": too large for a float" if large else ""))
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a 400-digit number stays on one short line)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 15]}... ({len(text)} characters)"
 
 
 def _num(x: float) -> str:

@@ -15,6 +15,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
     instead of ``path``; it replaces ``path`` when the block ends and is removed if it raises
     (a full disk leaves neither a partial file nor a temporary one, and the old file intact)."""
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    # made anew by us: whatever has that name (a file cut by a kill, a link planted to redirect
+    # the write) is removed, not written through
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
     try:
         yield tmp
         os.replace(tmp, path)

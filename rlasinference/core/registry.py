@@ -60,6 +60,8 @@ def import_user_module(module_name: str, kind: str, spec: str) -> ModuleType:
     """Import a user's module, the one loading rule of every ``module:attr`` name (samplers,
     presets, targets, envs): modules in the current directory are found too, as with
     ``python -m`` (the ``rlai`` script's own path is its venv's bin)."""
+    if not all(part.isidentifier() for part in module_name.split(".")):  # empty, relative, a:b:c
+        raise UserError(f"{kind} {spec!r}: {module_name!r} is not a module name (expected my_pkg.module:Name)")
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.append(os.getcwd())
     try:
@@ -71,6 +73,8 @@ def import_user_module(module_name: str, kind: str, spec: str) -> ModuleType:
 def load_object(spec: str, kind: str) -> object:
     """Import ``module:attr`` (e.g. ``my_pkg.samplers:MySampler``), by ``import_user_module``'s rule."""
     module_name, _, attr = spec.partition(":")
+    if not attr.isidentifier():
+        raise UserError(f"{kind} {spec!r}: {attr!r} is not an attribute name (expected module:Name)")
     module = import_user_module(module_name, kind, spec)
     try:
         return getattr(module, attr)

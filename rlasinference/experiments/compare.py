@@ -33,6 +33,7 @@ import yaml
 
 from rlasinference.core.errors import UserError
 from rlasinference.core.files import atomic_path, save_figure
+from rlasinference.core.yaml_text import read_yaml
 from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
@@ -67,7 +68,7 @@ def _label(config: dict[str, Any]) -> str:
 
 def load_run(path: Path) -> Run | None:
     """The run in ``path``, or ``None`` when it has no evaluation yet."""
-    config = yaml.safe_load((path / "config.yaml").read_text()) or {}
+    config = read_yaml(path / "config.yaml") or {}
     if not isinstance(config, dict):
         raise TypeError("config.yaml is not a mapping")
     rows = eval_rows(path)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
 from rlasinference.training.config import load_yaml_config
 
@@ -39,18 +40,32 @@ class Trial:
     overrides: dict[str, Any]
 
 
+#: a sweep plans at most this many trials (a typo such as seeds: 1000000000 is refused at once)
+MAX_TRIALS = 10_000
+MAX_SEED = 2**32 - 1  # numpy's seed range, as a run's seed
+
+
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
 def _seeds(value: Any, where: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
-        if value < 1:
-            raise UserError(f"{where}: seeds must be >= 1 (a count) or a list of seeds, got {value}")
+        if not 1 <= value <= MAX_TRIALS:
+            raise UserError(
+                f"{where}: seeds must be a count in [1, {MAX_TRIALS}] or a list of seeds, got {shown(value)}"
+            )
         return list(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and s >= 0 for s in value):
+    if (
+        isinstance(value, list)
+        and 0 < len(value) <= MAX_TRIALS
+        and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= MAX_SEED for s in value)
+    ):
         return list(value)
-    raise UserError(f"{where}: seeds must be a count or a list of non-negative integers, got {value!r}")
+    raise UserError(
+        f"{where}: seeds must be a count or a list of at most {MAX_TRIALS} integers in [0, {MAX_SEED}], "
+        f"got {shown(value)}"
+    )
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -105,6 +120,8 @@ def expand(spec: dict[str, Any]) -> list[Trial]:
                 if name in trials and trials[name].overrides != overrides:
                     raise UserError(f"two trials of the sweep would share the directory {name!r}")
                 trials[name] = Trial(name, overrides)
+                if len(trials) > MAX_TRIALS:
+                    raise UserError(f"the sweep has more than {MAX_TRIALS} trials; split it into several sweeps")
     return list(trials.values())
 
 

@@ -13,8 +13,10 @@ run again on a new machine with the same ``--keep`` runs only what was not finis
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +26,12 @@ import torch
 import yaml
 
 from rlasinference.core.errors import UserError
+from rlasinference.core.yaml_text import read_yaml
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, run_peer
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import holder, owner
-from rlasinference.training.loop import build_agent
+from rlasinference.training.loop import build_agent, resolve_device
 from rlasinference.training.metrics import eval_rows, last_eval_step
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training
@@ -95,12 +98,18 @@ def _where(p: Planned, sweep_dir: Path) -> Path:
 
 
 def plan(
-    spec: dict[str, Any], sweep_dir: Path, threads: int, look: bool = False, keep: Path | None = None
+    spec: dict[str, Any],
+    sweep_dir: Path,
+    threads: int,
+    look: bool = False,
+    keep: Path | None = None,
+    local: bool = True,
 ) -> list[Planned]:
     """Resolve every trial (a bad key or value fails here, before anything runs) and look at its
     directory: finished, resumable or new (peer baselines cannot resume: they start over), or
     finished in ``keep``. A trial another process is running stops the plan with one line naming
-    it, or, with ``look`` (a dry run, which runs nothing), is listed as running."""
+    it, or, with ``look`` (a dry run, which runs nothing), is listed as running. ``local``: the
+    trials run on this machine, so their devices must exist here."""
     planned: list[Planned] = []
     checked: set[str] = set()
     for trial in expand(spec):
@@ -115,6 +124,9 @@ def plan(
             resolved = resolve(overrides)
             config = resolved.flat()
             _check_buildable(resolved, config, checked)
+        if local and str(config.get("device", "cpu")) not in checked:
+            resolve_device(str(config.get("device", "cpu")))
+            checked.add(str(config.get("device", "cpu")))
         step = trial_step(run_dir, config["algo"], config["steps"])
         where = None
         if keep is not None and live is None and (step or 0) < config["steps"]:
@@ -127,10 +139,7 @@ def plan(
             peer = config["algo"] in PEERS
             # a peer's stored config read through today's defaults, as ours is: a key added since
             # (at its default) is no difference
-            if peer:
-                stored = peer_config(yaml.safe_load((run_dir / CONFIG).read_text()))
-            else:
-                stored = read_config(run_dir).flat()
+            stored = peer_config(read_yaml(run_dir / CONFIG)) if peer else read_config(run_dir).flat()
             different = _differs(stored, config)
         if different is not None:
             raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
@@ -210,6 +219,35 @@ def _tune_trainable(config: dict[str, Any]) -> None:
     run_trial(params["sweep_dir"], params["name"], params["config"], report, params.get("keep"))
 
 
+def check_resources(cpus_per_trial: float, gpus_per_trial: float, max_concurrent: int | None, local: bool) -> None:
+    """One line for resources no trial could ever get (Ray would wait for them forever)."""
+    if not math.isfinite(cpus_per_trial) or cpus_per_trial <= 0:
+        raise UserError(f"--cpus-per-trial must be > 0, got {cpus_per_trial:g}")
+    if not math.isfinite(gpus_per_trial) or gpus_per_trial < 0:
+        raise UserError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial:g}")
+    if max_concurrent is not None and max_concurrent < 1:
+        raise UserError(f"--max-concurrent must be >= 1, got {max_concurrent}")
+    if not local:
+        return
+    cpus, gpus = os.cpu_count() or 1, torch.cuda.device_count()
+    if cpus_per_trial > cpus:
+        raise UserError(f"--cpus-per-trial {cpus_per_trial:g} is more than this machine's {cpus} CPUs")
+    if gpus_per_trial > gpus:
+        raise UserError(f"--gpus-per-trial {gpus_per_trial:g} is more than this machine's {gpus} GPUs")
+
+
+def check_address(address: str, timeout: float = 10.0) -> None:
+    """A ``host:port`` Ray address must answer within ``timeout`` seconds (Ray itself retries for
+    minutes); ``auto`` and the like are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(f"no Ray cluster answers at {address!r} ({exc.strerror or exc}) within {timeout:g} s") from None
+
+
 def execute(
     planned: list[Planned],
     sweep_dir: Path,
@@ -232,6 +270,7 @@ def execute(
     if address is None:
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, configure_logging=False)
     else:
+        check_address(address)
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
         params = [

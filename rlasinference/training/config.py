@@ -13,9 +13,10 @@ from typing import Any
 import yaml
 
 from rlasinference.algorithms import PRESETS, Preset
-from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged
+from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged, shown
 from rlasinference.core.errors import UserError
 from rlasinference.core.precision import PRECISIONS
+from rlasinference.core.yaml_text import load_yaml, read_yaml
 from rlasinference.critics import get_critic_class
 from rlasinference.samplers import get_sampler_class
 
@@ -94,7 +95,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise UserError(f"malformed --set {item!r}: expected key=value")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip()] = load_yaml(raw) if raw.strip() else None
         except yaml.YAMLError:
             raise UserError(f"malformed --set {item!r}: the value is not valid YAML") from None
     return out
@@ -104,9 +105,11 @@ def load_yaml_config(path: Path, what: str = "config file", holds: str = "config
     """A YAML mapping from ``path`` (a ``--config`` file by default); every way it can be wrong is
     a one-line ``UserError`` naming ``what`` it is."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml(path)
     except OSError as exc:
         raise UserError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {str(path)!r} is not a UTF-8 text file") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{what} {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if data is None:
@@ -237,13 +240,16 @@ def _coerce_scalar(key: str, value: Any, typ: type) -> Any:
         if isinstance(value, str):
             value = _number(value)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise UserError(f"config key {key!r} expects a float, got {shown(value)}: too large") from None
     elif typ is str:
         if isinstance(value, str):
             return value
     else:
         return value
-    raise UserError(f"config key {key!r} expects {typ.__name__}, got {value!r}")
+    raise UserError(f"config key {key!r} expects {typ.__name__}, got {shown(value)}")
 
 
 def _number(text: str) -> Any:

@@ -4,6 +4,8 @@ The operating system releases the lock when its process ends, however it ends (S
 power loss included), so a lock left by a dead process is taken over without a word, while a
 second ``rlai train``, ``rlai resume`` or sweep trial on a live run stops with one line naming
 the process that holds it. The file holds the owner's pid and command line, for that message.
+It is opened without following a symbolic link (``O_NOFOLLOW``): a ``.lock`` that points
+elsewhere is refused, not written through.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ LOCK = ".lock"
 class RunLock:
     """Held from ``acquire`` until ``release`` (or the process's end)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, what: str = "run") -> None:
         self.path = run_dir / LOCK
+        self.what = what  # "run", or "sweep" for a sweep's directory
         self._fd: int | None = None
 
     def acquire(self, command: str | None = None) -> RunLock:
@@ -32,16 +35,16 @@ class RunLock:
             command = " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).name, *sys.argv[1:]])
         while True:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
             except OSError as exc:
-                raise UserError(f"cannot write to run directory {str(self.path.parent)!r}: {exc.strerror}") from None
+                raise UserError(_open_error(self.path, exc)) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 owner = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
                 os.close(fd)
                 raise UserError(
-                    f"run {str(self.path.parent)!r} is in use by {owner.splitlines()[0]}; "
+                    f"{self.what} {str(self.path.parent)!r} is in use by {owner.splitlines()[0]}; "
                     "wait for it to finish or stop it first"
                 ) from None
             try:
@@ -68,16 +71,30 @@ class RunLock:
         self.release()
 
 
+def _open_error(path: Path, exc: OSError) -> str:
+    if path.is_symlink():
+        return f"{str(path)!r} is a symbolic link: a run's lock file must be a plain file (remove the link)"
+    return f"cannot write to run directory {str(path.parent)!r}: {exc.strerror}"
+
+
 def holder(run_dir: Path) -> str | None:
     """Who holds ``run_dir``'s lock now, as the one-line error a second owner gets (``None``:
-    nobody); takes and drops it to find out."""
+    nobody, or no lock file). Looks without writing anything: the file is opened read-only, not
+    created, and not followed if it is a link (a ``UserError``, the one a run would get)."""
     path = run_dir / LOCK
-    if not path.exists():
-        return None
     try:
-        RunLock(run_dir).acquire().release()
-    except UserError as exc:
-        return str(exc)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise UserError(_open_error(path, exc)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+        return f"run {str(run_dir)!r} is in use by {owner.splitlines()[0]}; wait for it to finish or stop it first"
+    finally:
+        os.close(fd)  # (closing drops a lock this look took)
     return None
 
 
@@ -85,7 +102,11 @@ def owner(run_dir: Path) -> str:
     """The holder's line in ``run_dir``'s lock file (``process PID (command)``), as written when
     it took the lock."""
     try:
-        text = (run_dir / LOCK).read_text(errors="replace").strip()
+        fd = os.open(run_dir / LOCK, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            text = os.read(fd, 4096).decode(errors="replace").strip()
+        finally:
+            os.close(fd)
     except OSError:
         text = ""
     return text.splitlines()[0] if text else "another process"

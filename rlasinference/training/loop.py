@@ -62,8 +62,12 @@ def resolve_device(name: str) -> torch.device:
         device = torch.device(name)
     except RuntimeError:
         raise UserError(f"invalid device {name!r}; use cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):  # mps, meta, xpu, ...: not supported here
+        raise UserError(f"device {name!r} is not supported; use cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} requested but this torch build has no usable CUDA device")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise UserError(f"device {name!r} requested but there are {torch.cuda.device_count()} CUDA devices")
     return device
 
 
@@ -362,7 +366,7 @@ class Trainer:
             ret = self.evaluate()
             self.save()
             extra = "".join(f"  {k} {v:g}" for k, v in self.last_env_report.items())
-            progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}")
+            progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}", markup=False)
             if self.on_eval is not None:
                 self.on_eval(self.step, ret)
         elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:

@@ -10,6 +10,11 @@ Layout::
     RUN_DIR/tb/                TensorBoard event files
     RUN_DIR/checkpoints/       last.pt (with replay buffer), best.pt (weights only)
     RUN_DIR/learning_curve.png written when the run ends
+    RUN_DIR/.rlai-run          the marker: this directory was made for a run by this project
+
+A directory is ours to write into, and to start over in, only when it carries the marker (made
+with ``O_CREAT | O_EXCL`` before anything else is written), is empty, or does not exist: a
+folder of the user's own files is refused with one line, never overwritten.
 """
 
 from __future__ import annotations
@@ -29,16 +34,51 @@ import torch
 import yaml
 
 from rlasinference.core.errors import UserError
+from rlasinference.core.yaml_text import read_yaml
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import LOCK
 
 CONFIG = "config.yaml"
+MARKER = ".rlai-run"
 
 
 def default_run_dir(config: Config, root: Path = Path("runs")) -> Path:
     env = re.sub(r"[^A-Za-z0-9_.-]+", "_", config.run.env)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return root / f"{config.run.algo}-{config.algo.sampler.replace(':', '_')}-{env}-s{config.run.seed}-{stamp}"
+
+
+def is_ours(path: Path) -> bool:
+    """Whether ``path`` carries the marker this project writes into its run directories."""
+    return (path / MARKER).is_file() and not (path / MARKER).is_symlink()
+
+
+def claim_run_dir(path: Path) -> tuple[bool, bool]:
+    """Make ``path`` ours for a new run: create it, or take it when it is empty or already
+    marked; a one-line ``UserError`` for anything else (a file, a folder of other files).
+    Returns ``(created, marked)``: whether this call created the directory, and the marker."""
+    if str(path) == "":
+        raise UserError("--out must name a directory, got an empty path")
+    created = not path.exists() and not path.is_symlink()
+    make_dir(path)
+    if is_ours(path):
+        return created, False
+    try:
+        empty = not any(path.iterdir())
+    except OSError as exc:
+        raise UserError(f"cannot read run directory {str(path)!r}: {exc.strerror}") from None
+    if not empty:
+        raise UserError(
+            f"{str(path)!r} is not empty and holds no run of this project (no {MARKER}): "
+            "choose a new or empty directory for --out"
+        )
+    try:
+        os.close(os.open(path / MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+    except FileExistsError:  # another process claimed it first: its marker serves both
+        pass
+    except OSError as exc:
+        raise UserError(f"cannot write to run directory {str(path)!r}: {exc.strerror}") from None
+    return created, True
 
 
 def make_dir(path: Path) -> None:
@@ -56,20 +96,21 @@ def create_run_dir(path: Path, config: Config, command: str | None = None, repla
     ``replace`` (the caller has checked that the run there never reached a checkpoint)."""
     if (path / CONFIG).exists() and not replace:
         raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
-    make_dir(path)
+    claim_run_dir(path)
     write_config(path, config)
     write_versions(path)
     record_command(path, command)
     return path
 
 
-def discard_run_dir(path: Path, created: bool) -> None:
+def discard_run_dir(path: Path, created: bool, marked: bool) -> None:
     """Undo ``create_run_dir`` for a run that failed before its first step: remove the
-    directory if this run created it, else only the files it wrote there."""
+    directory if this run created it, else only the files a run writes there (the directory is
+    ours: marked, or empty before) and the marker if this run wrote it."""
     if created:
         shutil.rmtree(path, ignore_errors=True)
         return
-    for name in (CONFIG, "versions.yaml", "command.txt", LOCK):
+    for name in (CONFIG, "versions.yaml", "command.txt", LOCK, *((MARKER,) if marked else ())):
         (path / name).unlink(missing_ok=True)
 
 
@@ -92,20 +133,25 @@ def record_command(path: Path, command: str | None = None) -> None:
         f.write(command + "\n")
 
 
-def read_config(path: Path) -> Config:
-    """The config of an existing run directory, or a one-line ``UserError``."""
+def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
+    """The config of an existing run directory, with ``overrides`` (``rlai resume --steps``)
+    checked as every config key is; a one-line ``UserError`` otherwise."""
     if not path.is_dir():
         raise UserError(f"run directory {str(path)!r} does not exist")
     file = path / CONFIG
     if not file.is_file():
         raise UserError(f"{str(path)!r} is not a run directory (no {CONFIG})")
     try:
-        data = yaml.safe_load(file.read_text())
-    except yaml.YAMLError:
-        raise UserError(f"{str(file)!r} is corrupt (not valid YAML)") from None
+        data = read_yaml(file)
+    except OSError as exc:
+        raise UserError(f"cannot read {str(file)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{str(file)!r} is corrupt (not UTF-8 text)") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{str(file)!r} is corrupt (not valid YAML: {str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise UserError(f"{str(file)!r} is corrupt (not a mapping of config keys)")
-    return resolve(data)
+    return resolve({**data, **(overrides or {})})
 
 
 def write_versions(path: Path, extra: tuple[str, ...] = ()) -> None:

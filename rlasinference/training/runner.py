@@ -20,9 +20,11 @@ from rlasinference.training.metrics import last_eval_step
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import (
     CONFIG,
+    MARKER,
+    claim_run_dir,
     create_run_dir,
     discard_run_dir,
-    make_dir,
+    is_ours,
     os_error_line,
     read_config,
     record_command,
@@ -68,11 +70,15 @@ def _run(
     command: str | None,
     note: Callable[[str], None],
 ) -> dict[str, Any]:
-    created = new and not run_dir.exists()
+    created = marked = False
     if new:
-        make_dir(run_dir)
+        created, marked = claim_run_dir(run_dir)
     elif not (run_dir / CONFIG).is_file():
         raise UserError(f"{str(run_dir)!r} is not a run directory (no {CONFIG})")
+    elif not is_ours(run_dir) and not (run_dir / "checkpoints" / LAST).is_file():  # (not even a lock file)
+        raise UserError(
+            f"{str(run_dir)!r} holds no checkpoint and no {MARKER}: it is not a run of this project to resume"
+        )
     lock = RunLock(run_dir).acquire(command)
     try:
         done = checkpoint_step(run_dir) if (run_dir / CONFIG).exists() else None
@@ -89,6 +95,10 @@ def _run(
                     f"{str(run_dir)!r} already holds a run; use `rlai resume {run_dir}` or choose another --out"
                 )
             note(f"{run_dir} holds a run that never reached its first checkpoint: starting it over")
+        if not new and done is None and not is_ours(run_dir):
+            raise UserError(
+                f"{str(run_dir)!r} holds no checkpoint and no {MARKER}: it is not a run of this project to start over"
+            )
         if not new and done is None:
             note(f"no checkpoint in {run_dir} (the run stopped before its first one): starting it over from step 0")
         if done is not None and done >= cfg.run.steps:
@@ -103,7 +113,7 @@ def _run(
             trainer = trainer_cls(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
         except UserError:
             if new:  # the env or agent could not be built: leave no half-made run behind (lock held)
-                discard_run_dir(run_dir, created)
+                discard_run_dir(run_dir, created, marked)
             raise
         if not new:
             write_config(run_dir, cfg)

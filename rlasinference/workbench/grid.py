@@ -41,6 +41,14 @@ SPEC_KEYS = {
 }  # fmt: skip
 
 
+# the types of the spec's values that the flags' checks do not see (those check the numbers)
+SCALARS: tuple[tuple[str, type, str], ...] = (
+    ("name", str, "a name"),
+    ("seeds", int, "an integer"),
+    ("objective", str, "a name"),
+)
+
+
 def load_spec(path: Path) -> dict[str, Any]:
     """A grid spec from YAML (``benchmarks/workbench.yaml``): samplers, targets, seeds and the fit
     settings, with ``set`` a mapping of ``sampler.<option>`` values for every sampler."""
@@ -55,6 +63,12 @@ def load_spec(path: Path) -> dict[str, Any]:
             raise UserError(f"grid spec {str(path)!r}: {key} must be a non-empty list of names")
     if not isinstance(spec.get("set") or {}, dict):
         raise UserError(f"grid spec {str(path)!r}: set must be a mapping of sampler.<option> values")
+    for key, kinds, what in SCALARS:
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+            raise UserError(f"grid spec {str(path)!r}: {key} must be {what}, got {value!r}")
+    if spec.get("seeds") is not None and spec["seeds"] < 1:
+        raise UserError(f"grid spec {str(path)!r}: seeds must be >= 1, got {spec['seeds']}")
     spec.setdefault("name", path.stem)
     return spec
 

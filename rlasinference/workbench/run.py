@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, Range
@@ -81,7 +82,7 @@ def run_workbench(
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     progress = Progress(
-        TextColumn(f"[bold blue]fit {sampler_name} to {target.name}"),
+        TextColumn(f"[bold blue]fit {escape(f'{sampler_name} to {target.name}')}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]}"),

@@ -1,0 +1,132 @@
+"""Never touch what is not ours: a folder of the user's files is refused, a symlinked lock is not
+written through, a dry run writes nothing, a failed command leaves its inputs as they were, and
+every YAML the tool reads refuses aliases and non-UTF-8 bytes with one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+from tests.helpers import TINY
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+SHORT = ["--steps", "200", "--eval-every", "200", "--eval-episodes", "1", "--quiet", *TINY, "--set", "threads=1"]
+USER_FILES = {
+    "config.yaml": b"database: prod\n",
+    "metrics.csv": b"date,value\n2024-01-01,42\n",
+    "command.txt": b"make deploy\n",
+    "versions.yaml": b"app: 3.1\n",
+}
+# 9 levels of 9 aliases: about 400 million strings once expanded
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
+) + "steps: *i\n"
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file and link under ``root`` (links by their target, never followed)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            out[rel] = b"link:" + os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    return out
+
+
+def test_no_command_writes_outside_its_run(tmp_path: Path) -> None:
+    user, victim = tmp_path / "proj", tmp_path / "victim.txt"
+    user.mkdir()
+    for name, data in USER_FILES.items():
+        (user / name).write_bytes(data)
+    victim.write_bytes(b"the user's own file\n")
+    run = tmp_path / "runs" / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    (run / ".lock").unlink()
+    (run / ".lock").symlink_to(victim)
+    sweep = tmp_path / "sweep"
+    (sweep / "sac-Pendulum-v1-s0").mkdir(parents=True)
+    (sweep / "sac-Pendulum-v1-s0" / ".lock").symlink_to(victim)
+    before = snapshot(tmp_path)
+
+    # 1. a folder of the user's files is no run directory, whatever the command
+    assert_one_line_error(runner.invoke(app, ["train", *SHORT, "--out", str(user)]), "is not empty", ".rlai-run")
+    assert_one_line_error(runner.invoke(app, ["train", "--env", "Nope-v0", "--out", str(user)]), "is not empty")
+    assert_one_line_error(runner.invoke(app, ["train", *SHORT, "--out", ""]), "--out must name a directory")
+    assert_one_line_error(runner.invoke(app, ["resume", str(user)]), "unknown config key 'database'")
+    (mine := tmp_path / "mine").mkdir()  # a user's --config file, and nothing of a run
+    (mine / "config.yaml").write_text("algo: sac\nsteps: 400\n")
+    before[str(Path("mine") / "config.yaml")] = (mine / "config.yaml").read_bytes()
+    assert_one_line_error(runner.invoke(app, ["resume", str(mine)]), "holds no checkpoint and no .rlai-run")
+    # 2. a symlinked lock is refused, not written through; a dry run writes nothing
+    assert_one_line_error(runner.invoke(app, ["resume", str(run), "--steps", "400"]), "is a symbolic link")
+    dry = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--out", str(sweep), "--dry-run", "--set", "steps=200"]
+    assert_one_line_error(runner.invoke(app, dry), "is a symbolic link")
+    # 3. a bad --steps is checked before anything is written
+    assert_one_line_error(runner.invoke(app, ["resume", str(run), "--steps", "0"]), "steps must be >= 1")
+    # reading is fine: eval and compare write only their own outputs
+    assert runner.invoke(app, ["eval", str(run), "--episodes", "1"]).exit_code == 0
+    compared = runner.invoke(app, ["compare", str(tmp_path / "runs"), "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0, compared.output
+
+    after = snapshot(tmp_path)
+    written = {k for k in after if k.startswith("cmp/")}
+    assert {k: v for k, v in after.items() if k not in written} == before
+
+
+def test_a_failed_start_in_an_empty_folder_leaves_it_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(runner.invoke(app, ["train", "--env", "Nope-v0", "--out", str(empty)]), "Nope")
+    assert list(empty.iterdir()) == []
+    # and the same folder then takes the run, which marks it as ours
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(empty)]).exit_code == 0
+    assert (empty / ".rlai-run").is_file() and (empty / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_bad_steps_on_resume_leaves_a_run_without_checkpoint_resumable(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    for name in ("checkpoints/last.pt", "checkpoints/best.pt", "metrics.csv"):  # as if killed before its first
+        (run / name).unlink()
+    config = (run / "config.yaml").read_bytes()
+    assert_one_line_error(runner.invoke(app, ["resume", str(run), "--steps", "0"]), "steps must be >= 1")
+    assert (run / "config.yaml").read_bytes() == config
+    assert runner.invoke(app, ["resume", str(run), "--quiet"]).exit_code == 0
+
+
+def test_yaml_aliases_and_non_utf8_are_refused_in_one_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(BOMB)
+    assert_one_line_error(runner.invoke(app, ["train", "--config", str(bomb)]), "aliases are not accepted")
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"env: Pendul\xffm-v1\n")
+    assert_one_line_error(runner.invoke(app, ["train", "--config", str(latin)]), "not a UTF-8 text file")
+    assert_one_line_error(runner.invoke(app, ["train", "--set", "steps=*a"]), "not valid YAML")
+    # a run's own config.yaml: resume and eval refuse it, compare skips that run with a warning
+    runs = tmp_path / "runs"
+    good, bad = runs / "good", runs / "bad"
+    for run in (good, bad):
+        assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    text = (bad / "config.yaml").read_text()
+    (bad / "config.yaml").write_text(BOMB + text.replace("steps: 200\n", ""))
+    assert_one_line_error(runner.invoke(app, ["resume", str(bad), "--steps", "400"]), "is corrupt")
+    assert_one_line_error(runner.invoke(app, ["eval", str(bad)]), "is corrupt")
+    compared = runner.invoke(app, ["compare", str(runs), "--out", str(tmp_path / "cmp")])
+    assert compared.exit_code == 0 and "bad is damaged, skipped" in compared.stderr
+    (bad / "config.yaml").write_bytes(text.encode().replace(b"Pendulum", b"Pend\xffulum"))
+    assert_one_line_error(runner.invoke(app, ["eval", str(bad)]), "not UTF-8")
+
+
+def test_square_brackets_in_paths_are_printed_as_they_are(tmp_path: Path) -> None:
+    for name in ("mk[/]x", "[old]"):
+        run = tmp_path / name
+        result = runner.invoke(app, ["train", *SHORT, "--out", str(run)])
+        assert result.exit_code == 0, result.output
+        assert f"run directory: {run}" in result.output
+        assert runner.invoke(app, ["eval", str(run), "--episodes", "1"]).exit_code == 0
+        assert runner.invoke(app, ["resume", str(run), "--steps", "300", "--quiet"]).exit_code == 0
