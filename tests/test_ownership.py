@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rlasinference.cli.main import app
@@ -22,9 +23,11 @@ USER_FILES = {
     "versions.yaml": b"app: 3.1\n",
 }
 # 9 levels of 9 aliases: about 400 million strings once expanded
-BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")
-) + "steps: *i\n"
+BOMB = (
+    "a: &a [x,x,x,x,x,x,x,x,x]\n"
+    + "".join(f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi"))
+    + "steps: *i\n"
+)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -130,3 +133,82 @@ def test_square_brackets_in_paths_are_printed_as_they_are(tmp_path: Path) -> Non
         assert f"run directory: {run}" in result.output
         assert runner.invoke(app, ["eval", str(run), "--episodes", "1"]).exit_code == 0
         assert runner.invoke(app, ["resume", str(run), "--steps", "300", "--quiet"]).exit_code == 0
+
+
+BIG = "9" * 400
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        # 9. integers beyond a float's range
+        (["train", "--steps", BIG], "steps must be >= 1, got 9999"),
+        (["train", "--seed", BIG], "seed must be in [0, 4294967295]"),
+        (["train", "--set", f"lr_critic={BIG}"], "expects a float"),
+        (["train", "--set", f"batch_size={BIG}"], "too large for a float"),
+        (["sample", "--seed", BIG], "--seed must be in"),
+        # 10. malformed module:attr
+        (["train", "--env", ".foo:Env-v0"], "is not a module name"),
+        (["train", "--env", "..:Env-v0"], "is not a module name"),
+        (["train", "--env", ":Env-v0"], "is not a module name"),
+        (["train", "--sampler", ":X"], "is not a module name"),
+        (["train", "--algo", "a:b:c"], "is not an attribute name"),
+        (["sample", "--target", ":X"], "is not a module name"),
+        # 11. devices this project does not run on
+        (["train", "--device", "mps"], "device 'mps' is not supported"),
+        (["train", "--device", "meta"], "device 'meta' is not supported"),
+        # 5. sweeps: resources no trial could get, devices, counts, a dead cluster
+        (["sweep", "--algo", "sac", "--dry-run", "--gpus-per-trial", "64"], "GPUs"),
+        (["sweep", "--algo", "sac", "--dry-run", "--cpus-per-trial", "-1"], "--cpus-per-trial must be > 0"),
+        (["sweep", "--algo", "sac", "--dry-run", "--cpus-per-trial", "4096"], "more than this machine's"),
+        (["sweep", "--algo", "sac", "--dry-run", "--set", "device=mps"], "device 'mps' is not supported"),
+        (["sweep", "--algo", "sac", "--dry-run", "--seeds", "1000000000"], "seeds must be a count in [1, 10000]"),
+        (["sweep", "--algo", "sac", "--address", "127.0.0.1:1", "--set", "steps=100"], "no Ray cluster answers"),
+    ],
+)
+def test_bad_values_are_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
+    if args[0] == "sweep":
+        args = [*args, "--out", str(tmp_path / "sweep")]
+    assert_one_line_error(runner.invoke(app, args), fragment)
+
+
+def test_eval_seeds_and_devices_are_one_line(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    assert_one_line_error(runner.invoke(app, ["eval", str(run), "--seed", BIG]), "--seed must be in")
+    for device in ("mps", "meta"):
+        assert_one_line_error(runner.invoke(app, ["eval", str(run), "--device", device]), "is not supported")
+
+
+def test_a_sweep_file_with_a_huge_seed_count_is_one_line(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"name: s\nseeds: {'9' * 50}\nruns:\n  - algo: sac\n")
+    assert_one_line_error(runner.invoke(app, ["sweep", str(spec), "--dry-run"]), "seeds must be a count")
+
+
+def test_a_second_sweep_on_a_directory_in_use_is_refused(tmp_path: Path) -> None:
+    from rlasinference.training.lock import RunLock
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    args = ["sweep", "--algo", "sac", "--out", str(sweep), "--set", "steps=100"]
+    with RunLock(sweep, "sweep").acquire("rlai sweep (the first one)"):
+        assert_one_line_error(runner.invoke(app, args), "sweep", "is in use by process", "the first one")
+
+
+def test_grid_values_may_be_lists(tmp_path: Path) -> None:
+    args = ["sweep", "--algo", "sac", "--grid", "critic_hidden=[16,16],[32,32]", "--dry-run", "--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "critic_hidden=_16_16" in result.output and "critic_hidden=_32_32" in result.output
+    bad = runner.invoke(app, ["sweep", "--algo", "sac", "--grid", "lr_critic=[1,", "--dry-run"])
+    assert_one_line_error(bad, "malformed --grid")
+
+
+@pytest.mark.parametrize("line, fragment", [("seeds: abc", "seeds must be an integer"),
+                                            ("seeds: 1.5", "seeds must be an integer"),
+                                            ("objective: [1]", "objective must be a name")])  # fmt: skip
+def test_a_workbench_spec_of_the_wrong_types_is_one_line(tmp_path: Path, line: str, fragment: str) -> None:
+    spec = tmp_path / "g.yaml"
+    spec.write_text(f"samplers: [gaussian]\ntargets: [banana]\n{line}\n")
+    assert_one_line_error(runner.invoke(app, ["sample", "--spec", str(spec), "--out", str(tmp_path / "o")]), fragment)
