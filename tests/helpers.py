@@ -141,3 +141,111 @@ user_mix3d.dim = 3  # type: ignore[attr-defined]
 user_mix3d.modes = 0.5 * torch.tensor(  # type: ignore[attr-defined]
     [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]
 )
+
+
+class WrongShapePendulum(PendulumEnv):
+    """Observations of 4 numbers where the space says 3."""
+
+    def reset(self, **kwargs: Any) -> Any:
+        obs, info = super().reset(**kwargs)
+        return np.append(obs, 0.0).astype(np.float32), info
+
+
+class ListObsPendulum(PendulumEnv):
+    """Observations as Python lists."""
+
+    def reset(self, **kwargs: Any) -> Any:
+        obs, info = super().reset(**kwargs)
+        return obs.tolist(), info
+
+
+class StringRewardPendulum(PendulumEnv):
+    def step(self, action: np.ndarray) -> Any:
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, "high", terminated, truncated, info
+
+
+class NoneRewardPendulum(PendulumEnv):
+    def step(self, action: np.ndarray) -> Any:
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, None, terminated, truncated, info
+
+
+class EmptyActionPendulum(PendulumEnv):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(0,), dtype=np.float32)
+
+
+class CrashingPendulum(PendulumEnv):
+    """Raises at its 150th step (after the warm-up of a short run)."""
+
+    steps = 0
+
+    def step(self, action: np.ndarray) -> Any:
+        CrashingPendulum.steps += 1
+        if CrashingPendulum.steps == 150:
+            raise RuntimeError("the simulator lost its licence")
+        return super().step(action)
+
+
+for _name, _cls in [("WrongShape", WrongShapePendulum), ("ListObs", ListObsPendulum),
+                    ("StringReward", StringRewardPendulum), ("NoneReward", NoneRewardPendulum),
+                    ("EmptyAction", EmptyActionPendulum), ("Crashing", CrashingPendulum)]:  # fmt: skip
+    gym.register(f"rlai-test/{_name}-v0", entry_point=_cls, max_episode_steps=200)
+
+
+class _BrokenSampler(Sampler):
+    density: ClassVar[DensityKind] = "exact"
+
+    def __init__(self, context_dim: int, action_dim: int) -> None:
+        super().__init__(context_dim, action_dim)
+        self.net = mlp(context_dim, [8], action_dim)
+
+    def _actions(self, context: Tensor, n: int) -> Tensor:
+        return torch.tanh(self.net(context)).unsqueeze(1).expand(-1, n, -1)
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        return torch.zeros(actions.shape[:2])
+
+
+class WrongShapeSampler(_BrokenSampler):
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        actions = self._actions(context, n)
+        return Samples(actions=torch.cat([actions, actions], -1), log_density=torch.zeros(actions.shape[:2]))
+
+
+class NoDensitySampler(_BrokenSampler):
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        return Samples(actions=self._actions(context, n))
+
+
+class TupleSampler(_BrokenSampler):
+    def sample(self, context: Tensor, n: int = 1) -> Any:
+        actions = self._actions(context, n)
+        return actions, torch.zeros(actions.shape[:2])
+
+
+class RaisingSampler(_BrokenSampler):
+    def __init__(self, context_dim: int, action_dim: int) -> None:
+        raise ValueError("no weights file")
+
+
+class OutOfBoxSampler(_BrokenSampler):
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        actions = 2.0 * self._actions(context, n)  # in (-2, 2)
+        return Samples(actions=actions, log_density=torch.zeros(actions.shape[:2]))
+
+
+class _Later:
+    """A target that passes the start's check, then fails on the fit's batches."""
+
+    dim = 2
+
+    def __call__(self, a: Tensor) -> Tensor:
+        if a.shape[0] > 5:
+            raise KeyError("missing table entry")
+        return -(a**2).sum(-1)
+
+
+late_target = _Later()

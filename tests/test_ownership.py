@@ -169,6 +169,8 @@ BIG = "9" * 400
 def test_bad_values_are_one_line(tmp_path: Path, args: list[str], fragment: str) -> None:
     if args[0] == "sweep":
         args = [*args, "--out", str(tmp_path / "sweep")]
+    if args[0] == "train":  # (one thread: no note on a busy machine beside the error)
+        args = [*args, "--set", "threads=1"]
     assert_one_line_error(runner.invoke(app, args), fragment)
 
 
@@ -212,3 +214,137 @@ def test_a_workbench_spec_of_the_wrong_types_is_one_line(tmp_path: Path, line: s
     spec = tmp_path / "g.yaml"
     spec.write_text(f"samplers: [gaussian]\ntargets: [banana]\n{line}\n")
     assert_one_line_error(runner.invoke(app, ["sample", "--spec", str(spec), "--out", str(tmp_path / "o")]), fragment)
+
+
+# 12. in-range values that still could not run
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "--algo", "dime", "--set", "critic.v_min=-1e308", "--set", "critic.v_max=1e308"], ("float32",)),
+        (["train", "--algo", "dime", "--set", "critic.v_min=0", "--set", "critic.v_max=1e-300"], ("float32",)),
+        (["train", "--set", "lr_critic=1e300"], ("lr_critic must be in (0, 3e+38]",)),
+        (["sample", "--lr", "1e300"], ("--lr must be in (0, 3e+38]",)),
+        (
+            ["train", "--set", "critic_hidden=[1000000,1000000]"],
+            (
+                "the critic (critic_hidden",
+                "GiB",
+            ),
+        ),
+        (["train", "--algo", "ppo", "--set", "value_hidden=[1000000,1000000]"], ("value network (value_hidden)",)),
+        (
+            ["sample", "--set", "sampler.hidden=[100000000]"],
+            (
+                "sampler.hidden",
+                "GiB",
+            ),
+        ),
+    ],
+)
+def test_values_in_range_that_cannot_run_are_one_line(tmp_path: Path, args: list[str], fragments: tuple) -> None:
+    threads = ["--set", "threads=1"] if args[0] == "train" else []
+    assert_one_line_error(runner.invoke(app, [*args, *threads, "--out", str(tmp_path / "o"), "--quiet"]), *fragments)
+
+
+# 13. compare
+def test_compare_outputs_references_links_and_non_finite_returns(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        assert (
+            runner.invoke(app, ["train", *SHORT, "--seed", str(seed), "--out", str(runs / f"s{seed}")]).exit_code == 0
+        )
+    (tmp_path / "afile").write_text("x")
+    for out, fragment in ((tmp_path / "afile", "is not a directory"), (tmp_path / "afile" / "sub", "Not a directory")):
+        assert_one_line_error(runner.invoke(app, ["compare", str(runs), "--out", str(out)]), fragment)
+    assert_one_line_error(runner.invoke(app, ["compare", str(runs), "--reps", "1" + "0" * 21]), "--reps must be in")
+    # a link to a run is the same run, counted once
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "again").symlink_to(runs / "s0")
+    result = runner.invoke(app, ["compare", str(runs), str(tmp_path / "more"), "--out", str(tmp_path / "c1")])
+    assert result.exit_code == 0, result.output
+    assert "| 2 |" in (tmp_path / "c1" / "table.md").read_text()
+    # reference CSVs: a short row, a byte-order mark
+    short = tmp_path / "short.csv"
+    short.write_text("algo,env,seed,step,eval_return\nsac,Pendulum-v1,0,200\n")
+    bad = runner.invoke(app, ["compare", str(runs), "--reference", str(short), "--out", str(tmp_path / "c2")])
+    assert_one_line_error(bad, "line 2: fewer values than the header")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffalgo,env,seed,step,eval_return\nsac,Pendulum-v1,0,200,-1000\n".encode())
+    ok = runner.invoke(app, ["compare", str(runs), "--reference", str(bom), "--out", str(tmp_path / "c3")])
+    assert ok.exit_code == 0, ok.output
+    # a run whose evaluation return is not finite is skipped with a warning, not averaged in
+    metrics = runs / "s1" / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    header = lines[0].split(",")
+    last = lines[-1].split(",")
+    last[header.index("eval_return")] = "inf"
+    metrics.write_text("\n".join([*lines[:-1], ",".join(last)]) + "\n")
+    result = runner.invoke(app, ["compare", str(runs), "--out", str(tmp_path / "c4")])
+    assert result.exit_code == 0 and "s1 is damaged, skipped" in result.stderr and "nan" not in result.output
+
+
+def test_square_brackets_in_an_algorithm_name_reach_the_table_as_they_are(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for seed in (0, 1):
+        assert (
+            runner.invoke(app, ["train", *SHORT, "--seed", str(seed), "--out", str(runs / f"s{seed}")]).exit_code == 0
+        )
+    ref = tmp_path / "ref.csv"
+    ref.write_text("algo,env,seed,step,eval_return\n[/]x,Pendulum-v1,0,200,-900\n[/]x,Pendulum-v1,1,200,-800\n")
+    result = runner.invoke(app, ["compare", str(runs), "--reference", str(ref), "--out", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert "[/]x" in result.output
+
+
+# 15. a user's env, sampler or target that breaks the rules
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--env", "tests.helpers:rlai-test/WrongShape-v0"], ("not a numeric numpy array of its observation space",)),
+        (["--env", "tests.helpers:rlai-test/ListObs-v0"], ("a list",)),
+        (["--env", "tests.helpers:rlai-test/StringReward-v0"], ("reward that is not a number: 'high'",)),
+        (["--env", "tests.helpers:rlai-test/NoneReward-v0"], ("reward that is not a number: None",)),
+        (["--env", "tests.helpers:rlai-test/EmptyAction-v0"], ("empty action or observation space",)),
+        (["--env", "tests.helpers:rlai-test/Crashing-v0"], ("raised in step: RuntimeError: the simulator lost",)),
+        (
+            ["--sampler", "tests.helpers:WrongShapeSampler"],
+            (
+                "breaks the sampler contract",
+                "(4, 7, 2), not (4, 7, 1)",
+            ),
+        ),
+        (
+            ["--sampler", "tests.helpers:NoDensitySampler"],
+            (
+                "breaks the sampler contract",
+                "needs log_density",
+            ),
+        ),
+        (
+            ["--sampler", "tests.helpers:TupleSampler"],
+            (
+                "breaks the sampler contract",
+                "must return Samples",
+            ),
+        ),
+        (["--sampler", "tests.helpers:RaisingSampler"], ("failed its contract check: ValueError: no weights file",)),
+        (
+            ["--sampler", "tests.helpers:OutOfBoxSampler"],
+            (
+                "breaks the sampler contract",
+                "outside (-1, 1)",
+            ),
+        ),
+    ],
+)
+def test_a_user_component_that_breaks_the_rules_is_one_line(tmp_path: Path, args: list[str], fragments: tuple) -> None:
+    small = ["--steps", "300", "--eval-every", "300", "--eval-episodes", "1", "--quiet", "--set", "threads=1"]
+    small += ["--set", "learning_starts=100", "--set", "batch_size=32", "--set", "critic_hidden=[16]"]
+    result = runner.invoke(app, ["train", *small, *args, "--out", str(tmp_path / "o")])
+    assert_one_line_error(result, *fragments)
+
+
+def test_a_user_target_that_fails_during_the_fit_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sample", "--target", "tests.helpers:late_target", "--steps", "5", "--quiet",
+                                 "--out", str(tmp_path / "o")])  # fmt: skip
+    assert_one_line_error(result, "failed during the fit: KeyError")

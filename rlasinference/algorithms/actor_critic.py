@@ -22,8 +22,8 @@ import torch
 from torch import Tensor
 
 from rlasinference.algorithms.base import Agent, Batch
-from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
-from rlasinference.core.errors import UserError
+from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, STEP_SIZE, UNIT, Range, ranged
+from rlasinference.core.errors import UserError, allocating
 from rlasinference.critics import CRITICS, TargetInputs, get_critic_class
 from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
 from rlasinference.policies import Policy
@@ -88,9 +88,9 @@ class ActorCriticConfig:
     gamma: float = ranged(0.99, UNIT)
     polyak: float = ranged(0.005, Range(0, 1, low_open=True))
     target_update_every: int = ranged(1, AT_LEAST_ONE)
-    lr_policy: float = ranged(3e-4, POSITIVE)
-    lr_critic: float = ranged(3e-4, POSITIVE)
-    lr_temperature: float = ranged(3e-4, POSITIVE)
+    lr_policy: float = ranged(3e-4, STEP_SIZE)
+    lr_critic: float = ranged(3e-4, STEP_SIZE)
+    lr_temperature: float = ranged(3e-4, STEP_SIZE)
     batch_size: int = ranged(256, AT_LEAST_ONE)
     buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
     learning_starts: int = ranged(5000, NON_NEGATIVE)
@@ -179,15 +179,17 @@ class ActorCritic(Agent):
         self.learning_starts = config.learning_starts
         self.updates_per_step = config.updates_per_step
 
-        self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
+        with allocating("the sampler (sampler.hidden and its other options)"):
+            self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
         # evaluation mode except while the policy loss is formed: a batch-renormalised actor
         # (CrossQ's) acts and samples the critic's next actions with its running statistics
         self.sampler.eval()
         critic_cls = get_critic_class(config.critic)
         try:
-            self.critic = critic_cls(
-                obs_dim, action_dim, config.critic_hidden, config.ensemble_size, self.sampler, **critic_options
-            )
+            with allocating("the critic (critic_hidden, ensemble_size, critic.<option>)"):
+                self.critic = critic_cls(
+                    obs_dim, action_dim, config.critic_hidden, config.ensemble_size, self.sampler, **critic_options
+                )
         except ValueError as exc:
             raise UserError(f"cannot build critic {config.critic!r}: {exc}") from None
         self.temperature = Temperature(config.temperature, config.learn_temperature)

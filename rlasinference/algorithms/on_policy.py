@@ -27,8 +27,8 @@ import torch
 from torch import Tensor
 
 from rlasinference.algorithms.base import Agent
-from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, UNIT, Range, ranged
-from rlasinference.core.errors import UserError
+from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, STEP_SIZE, UNIT, Range, ranged
+from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.nets import ACTIVATIONS, mlp, orthogonal_init
 from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.objectives import Temperature, temperature_loss
@@ -88,7 +88,7 @@ class OnPolicyConfig:
     clip: float = ranged(0.2, POSITIVE)
     clip_value: bool = True
     value_coef: float = ranged(0.5, NON_NEGATIVE)
-    lr: float = ranged(3e-4, POSITIVE)
+    lr: float = ranged(3e-4, STEP_SIZE)
     anneal_lr: bool = True
     max_grad_norm: float = ranged(0.5, NON_NEGATIVE)
     norm_adv: bool = True
@@ -100,7 +100,7 @@ class OnPolicyConfig:
     temperature: float = ranged(0.0, NON_NEGATIVE)
     learn_temperature: bool = False
     target_entropy: float | None = ranged(None, Range(optional=True))
-    lr_temperature: float = ranged(3e-4, POSITIVE)
+    lr_temperature: float = ranged(3e-4, STEP_SIZE)
     entropy: str = "bonus"
 
     #: what the off-policy trainer reads; an on-policy agent learns from its rollouts only
@@ -198,8 +198,10 @@ class OnPolicyAgent(Agent):
         self.config = config
         self.batch_size = config.num_steps * config.num_envs
         self.learning_starts, self.updates_per_step = 0, 1
-        self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
-        self.value = mlp(obs_dim, config.value_hidden, 1, ACTIVATIONS[config.value_activation])
+        with allocating("the sampler (sampler.hidden and its other options)"):
+            self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
+        with allocating("the value network (value_hidden)"):
+            self.value = mlp(obs_dim, config.value_hidden, 1, ACTIVATIONS[config.value_activation])
         orthogonal_init(self.value, 1.0)
         self.obs_rms = RunningMeanStd(obs_dim) if config.norm_obs else None
         self.temperature = Temperature(config.temperature, config.learn_temperature) if config.temperature > 0 else None

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from rlasinference.cli.output import console, fail, out_path, say
+from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
 
 
@@ -74,7 +75,7 @@ def sweep(
         local = address is None
         check_resources(cpus_per_trial, gpus_per_trial, max_concurrent, local)
         if not dry_run:  # one sweep per directory: a second one on it stops here (a dry run writes nothing)
-            make_dir(sweep_dir)
+            make_dir(sweep_dir, "sweep directory")
             stack.enter_context(RunLock(sweep_dir, "sweep").acquire())
         planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep, local=local)
         counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
@@ -221,10 +222,11 @@ def compare(
     than half of them ran on; --env names the envs (e.g. those a partial sweep has reached for
     every algorithm)."""
     from rlasinference.experiments import compare as cmp
+    from rlasinference.training.run_dir import make_dir
 
     try:
-        if reps < 100:
-            raise UserError(f"--reps must be >= 100, got {reps}")
+        if not 100 <= reps <= 1_000_000:
+            raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
         runs, notes = cmp.find_runs(paths)
         if env:
             runs = cmp.on_envs(runs, env)
@@ -237,7 +239,7 @@ def compare(
         if out_dir is None:
             single = len(paths) == 1
             out_dir = paths[0] / "compare" if single else Path("runs") / "compare"
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dir(out_dir, "output directory")
         if reference_algo and not reference:
             raise UserError("--reference-algo needs --reference CSV")
         finished, unfinished = cmp.finished_runs(runs)

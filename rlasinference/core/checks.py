@@ -81,6 +81,8 @@ def _num(x: float) -> str:
 
 
 POSITIVE = Range(0, low_open=True)
+#: a step size: positive, and a float32 (the parameters' type; Adam cannot hold a larger one)
+STEP_SIZE = Range(0, 3.0e38, low_open=True)
 NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
 UNIT = Range(0, 1)  # [0, 1]

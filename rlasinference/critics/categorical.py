@@ -12,6 +12,7 @@ averaged over the members. Loss: each member's cross-entropy to that target, min
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -112,6 +113,15 @@ class CategoricalCritic(Critic):
             raise UserError(f"critic.projection must be one of {', '.join(PROJECTIONS)}, got {projection!r}")
         if batch_renorm and target_network:  # a Polyak copy would not carry the running statistics
             raise UserError("critic.batch_renorm needs critic.target_network=false (CrossQ's joint pass)")
+        try:
+            support = torch.linspace(v_min, v_max, atoms)  # float32, as the critic computes
+        except RuntimeError:  # (a bound beyond float32's range)
+            support = torch.full((2,), math.inf)
+        if not (torch.isfinite(support).all() and (support.diff() > 0).all()):
+            raise UserError(
+                f"critic.v_min={v_min:g} and critic.v_max={v_max:g} give {atoms} atoms that float32 cannot hold "
+                "apart (or at all): choose a support of ordinary size, e.g. -1600 and 1600"
+            )
         self.bin_width = (v_max - v_min) / (atoms - 1)
         self.projection, self.hl_sigma, self.entropy_coef = projection, hl_sigma, entropy_coef
 

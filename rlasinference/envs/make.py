@@ -7,6 +7,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -37,6 +38,51 @@ class FlattenAction(gym.ActionWrapper):
 
     def action(self, action: np.ndarray) -> np.ndarray:
         return np.asarray(action).reshape(self.shape)
+
+
+class CheckedEnv(gym.Wrapper):
+    """The outermost wrapper of every env made here: whatever the env's own code raises, and
+    an observation or reward that breaks gymnasium's API (a list, the wrong shape, a string or
+    ``None`` reward), becomes one line naming the env, instead of a traceback from inside the
+    agent. It checks types and shapes only, a few microseconds a step; values (a NaN reward) are
+    the trainer's to judge."""
+
+    def __init__(self, env: gym.Env, env_id: str, obs_dim: int) -> None:
+        super().__init__(env)
+        self.env_id, self.obs_dim = env_id, obs_dim
+
+    def _fail(self, where: str, exc: Exception) -> UserError:
+        text = str(exc).strip().splitlines()
+        return UserError(f"env {self.env_id!r} raised in {where}: {type(exc).__name__}: {text[0] if text else ''}")
+
+    def _obs(self, obs: object, where: str) -> np.ndarray:
+        if not isinstance(obs, np.ndarray) or obs.shape != (self.obs_dim,) or obs.dtype.kind not in "fiub":
+            got = f"{obs.dtype} {obs.shape}" if isinstance(obs, np.ndarray) else f"a {type(obs).__name__}"
+            raise UserError(
+                f"env {self.env_id!r}: {where} returned an observation that is not a numeric numpy array of its "
+                f"observation space's shape ({self.obs_dim},): {got}"
+            )
+        return obs
+
+    def reset(self, **kwargs: Any) -> Any:
+        try:
+            obs, info = self.env.reset(**kwargs)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise self._fail("reset", exc) from None
+        return self._obs(obs, "reset"), info
+
+    def step(self, action: Any) -> Any:
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise self._fail("step", exc) from None
+        if isinstance(reward, bool) or not isinstance(reward, int | float | np.number) or np.ndim(reward) != 0:
+            raise UserError(f"env {self.env_id!r}: step returned a reward that is not a number: {reward!r}")
+        return self._obs(obs, "step"), reward, terminated, truncated, info
 
 
 def _mujoco_warning(message: str) -> None:
@@ -90,10 +136,14 @@ def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
     if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) < 1:
         env.close()
         raise UserError(f"env {env_id!r} must have a Box observation space, got {obs_space}")
+    spec = EnvSpec(obs_dim=int(np.prod(obs_space.shape)), action_dim=int(np.prod(act_space.shape)))
+    if spec.action_dim < 1 or spec.obs_dim < 1:
+        env.close()
+        raise UserError(f"env {env_id!r} has an empty action or observation space; both need at least one dimension")
     unit = np.ones(act_space.shape, dtype=np.float32)
     env = RescaleAction(env, -unit, unit)
     if len(act_space.shape) != 1:
         env = FlattenAction(env)
     if len(obs_space.shape) != 1:
         env = FlattenObservation(env)
-    return env, EnvSpec(obs_dim=int(np.prod(obs_space.shape)), action_dim=int(np.prod(act_space.shape)))
+    return CheckedEnv(env, env_id, spec.obs_dim), spec

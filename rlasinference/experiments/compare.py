@@ -75,13 +75,16 @@ def load_run(path: Path) -> Run | None:
     if not rows:
         return None
     times = [float(r["time_s"]) for r in read_metrics(path / "metrics.csv") if r.get("time_s")]
+    returns = np.array([float(r["eval_return"]) for r in rows])
+    if not np.isfinite(returns).all():
+        raise ValueError("an evaluation return is not finite")
     return Run(
         path=path,
         label=_label(config),
         env=str(config.get("env")),
         seed=int(config.get("seed", 0)),
         steps=np.array([int(float(r["step"])) for r in rows]),
-        returns=np.array([float(r["eval_return"]) for r in rows]),
+        returns=returns,
         target_steps=int(config.get("steps", 0)),
         seconds=times[-1] if times else math.nan,
         config=config,
@@ -137,6 +140,7 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
     """Runs under ``paths`` (run directories, or directories holding them, e.g. a sweep), and a
     note per directory left out."""
     runs, notes = [], []
+    seen: set[Path] = set()
     for path in paths:
         if not path.is_dir():
             raise UserError(f"{str(path)!r} is not a directory")
@@ -144,6 +148,9 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
         if not dirs:
             raise UserError(f"{str(path)!r} holds no run directories (no config.yaml in it or one level down)")
         for d in dirs:
+            if d.resolve() in seen:  # a link to a run, or a path given twice: one run
+                continue
+            seen.add(d.resolve())
             try:
                 run = load_run(d)
             except (OSError, ValueError, KeyError, TypeError, csv.Error, yaml.YAMLError) as exc:
@@ -168,7 +175,7 @@ def env_base(env: str) -> str:
 def read_long_csv(path: Path) -> list[dict[str, Any]]:
     """Rows of a long-format results CSV (``REFERENCE_COLUMNS``), checked: one line per problem."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # (-sig: a spreadsheet's byte-order mark)
             reader = csv.DictReader(f)
             missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
@@ -176,6 +183,8 @@ def read_long_csv(path: Path) -> list[dict[str, Any]]:
                 raise UserError(f"reference {str(path)!r} has no column {missing[0]!r}; it needs {need}")
             rows = []
             for i, row in enumerate(reader, start=2):
+                if any(row.get(c) is None for c in REFERENCE_COLUMNS):
+                    raise UserError(f"reference {str(path)!r}, line {i}: fewer values than the header has columns")
                 try:
                     seed, step, value = int(row["seed"]), int(float(row["step"])), float(row["eval_return"])
                 except (TypeError, ValueError, OverflowError):

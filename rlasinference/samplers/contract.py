@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from rlasinference.core.errors import UserError
 from rlasinference.samplers.base import DENSITY_KINDS, Sampler
 
 
@@ -20,11 +21,13 @@ def _require(condition: bool, message: str) -> None:
         raise ContractError(message)
 
 
-def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **options: Any) -> None:
+def check_sampler(
+    cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), action_dim: int = 3, **options: Any
+) -> None:
     """Build ``cls`` and check the contract on random contexts; raises ``ContractError``.
 
     Checked for each context size (0: a toy target without state): ``sample(context [4, C], 7)``
-    returns actions ``[4, 7, 3]`` inside (-1, 1); ``log_density`` is ``[4, 7]`` and finite
+    returns actions ``[4, 7, A]`` inside (-1, 1) (``A = action_dim``); ``log_density`` is ``[4, 7]`` and finite
     unless the density is ``none``; gradients of the actions reach the parameters
     (reparameterised); ``mode`` is ``None`` or ``[4, 3]`` inside (-1, 1); for ``exact``
     samplers ``log_prob`` of the drawn actions equals their ``log_density``; ``draw`` gives
@@ -37,7 +40,7 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
     _require(isinstance(cls, type) and issubclass(cls, Sampler), f"{name} is not a Sampler subclass")
     _require(getattr(cls, "density", None) in DENSITY_KINDS, f"{name}.density must be one of {DENSITY_KINDS}")
     for context_dim in context_dims:
-        sampler = cls(context_dim, 3, **options)
+        sampler = cls(context_dim, action_dim, **options)
         _check_draws(sampler, torch.randn(4, context_dim), f"{name} (context_dim {context_dim})")
         if sampler.follows_guide:
             sampler.zero_grad()
@@ -47,9 +50,11 @@ def check_sampler(cls: type[Sampler], context_dims: tuple[int, ...] = (0, 5), **
 
 def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
     """The checks of ``check_sampler`` on one built sampler."""
-    cls = type(sampler)
+    cls, dim = type(sampler), sampler.action_dim
     out = sampler.sample(context, 7)
-    _require(tuple(out.actions.shape) == (4, 7, 3), f"{where}: actions {tuple(out.actions.shape)}, not (4, 7, 3)")
+    _require(hasattr(out, "actions") and hasattr(out, "log_density"), f"{where}: sample must return Samples")
+    shape = tuple(out.actions.shape)
+    _require(shape == (4, 7, dim), f"{where}: actions {shape}, not (4, 7, {dim})")
     _require(bool(out.actions.abs().max() < 1.0), f"{where}: actions outside (-1, 1)")
     if cls.density == "none":
         _require(out.log_density is None, f"{where}: density 'none' but a log_density was returned")
@@ -67,14 +72,14 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
     )
     mode = sampler.mode(context)
     if mode is not None:
-        _require(tuple(mode.shape) == (4, 3), f"{where}: mode {tuple(mode.shape)}, not (4, 3)")
+        _require(tuple(mode.shape) == (4, dim), f"{where}: mode {tuple(mode.shape)}, not (4, {dim})")
         _require(bool(mode.abs().max() < 1.0), f"{where}: mode outside (-1, 1)")
     with torch.no_grad():
         state = torch.get_rng_state()
         drawn = sampler.draw(context)
         torch.set_rng_state(state)
         sampled = sampler.sample(context, 1).actions[:, 0]
-    _require(tuple(drawn.shape) == (4, 3), f"{where}: draw {tuple(drawn.shape)}, not (4, 3)")
+    _require(tuple(drawn.shape) == (4, dim), f"{where}: draw {tuple(drawn.shape)}, not (4, {dim})")
     _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
     path_log_prob = getattr(sampler, "path_log_prob", None)
     if path_log_prob is not None and "path" in out.extras:
@@ -93,3 +98,20 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
         assert out.log_density is not None
         gap = (again - out.log_density).abs().max().item()
         _require(gap < 1e-3 * (1 + out.log_density.abs().max().item()), f"{where}: log_prob differs by {gap:.3g}")
+
+
+def check_user_sampler(spec: str, cls: type[Sampler], context_dim: int, action_dim: int, options: Any) -> None:
+    """``check_sampler`` on a user's ``module:Class`` sampler at the sizes a run will use, before
+    it trains: a broken contract, or any error the sampler's own code raises, is one line
+    (``UserError``) instead of a traceback from deep inside a run. The global random state is
+    left as it was, so the run draws what it would have drawn without the check."""
+    with torch.random.fork_rng():
+        try:
+            check_sampler(cls, (context_dim,), action_dim, **options)
+        except ContractError as exc:
+            raise UserError(f"sampler {spec!r} breaks the sampler contract: {exc}") from None
+        except Exception as exc:  # the user's code: whatever it raises is reported, in one line
+            text = str(exc).strip().splitlines()
+            raise UserError(
+                f"sampler {spec!r} failed its contract check: {type(exc).__name__}: {text[0] if text else ''}"
+            ) from None

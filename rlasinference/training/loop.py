@@ -24,6 +24,8 @@ from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import NonFiniteLossError, UserError
 from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
+from rlasinference.samplers import get_sampler_class
+from rlasinference.samplers.contract import check_user_sampler
 from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import COMPILE_MIN_UPDATES, Config
@@ -98,6 +100,9 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSp
     """The agent of ``config`` on ``device``, a training env (built first: its sizes size the
     agent) and the sizes it used."""
     env, spec = make_env(config.run.env)
+    if ":" in config.algo.sampler:  # a user's module:Class: its contract is checked before it trains
+        sampler_cls = get_sampler_class(config.algo.sampler)
+        check_user_sampler(config.algo.sampler, sampler_cls, spec.obs_dim, spec.action_dim, config.sampler_options)
     try:
         agent = config.preset.build(
             config.algo, config.sampler_options, spec.obs_dim, spec.action_dim, config.critic_options

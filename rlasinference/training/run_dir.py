@@ -81,14 +81,14 @@ def claim_run_dir(path: Path) -> tuple[bool, bool]:
     return created, True
 
 
-def make_dir(path: Path) -> None:
+def make_dir(path: Path, what: str = "run directory") -> None:
     """``mkdir -p path``, or a one-line ``UserError`` (a file in the way, no permission, ...)."""
     if path.exists() and not path.is_dir():
         raise UserError(f"--out {str(path)!r} exists and is not a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"cannot create run directory {str(path)!r}: {exc.strerror}") from None
+        raise UserError(f"cannot create {what} {str(path)!r}: {exc.strerror}") from None
 
 
 def create_run_dir(path: Path, config: Config, command: str | None = None, replace: bool = False) -> Path:

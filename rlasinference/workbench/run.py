@@ -12,8 +12,8 @@ import torch
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, Range
-from rlasinference.core.errors import UserError
+from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, STEP_SIZE, Range
+from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.files import atomic_path
 from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers import get_sampler_class, sampler_options
@@ -30,7 +30,7 @@ def check_fit_settings(objective: str | None = None, **settings: float | None) -
     if objective is not None:
         OBJECTIVES.get(objective)
     valid = {
-        "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": POSITIVE,
+        "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": STEP_SIZE,
         "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
     }  # fmt: skip
     for name, value in settings.items():
@@ -72,7 +72,8 @@ def run_workbench(
         anneal_from = auto_anneal_from(target, tau) if anneal > 0 else 1.0
     torch.manual_seed(seed)
     try:
-        sampler = cls(0, target.dim, **options)
+        with allocating(f"sampler {sampler_name!r} (sampler.hidden and its other options)"):
+            sampler = cls(0, target.dim, **options)
     except ValueError as exc:  # an option out of its range, caught by the constructor
         raise UserError(f"cannot build sampler {sampler_name!r}: {exc}") from None
     objective = fit_objective(sampler, objective).name
@@ -96,7 +97,8 @@ def run_workbench(
             if step % 25 == 0 or step == steps:
                 progress.update(task, completed=step, loss=f"{loss:.4f}")
 
-        losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step, anneal, anneal_from, objective)
+        with allocating(f"the fit of sampler {sampler_name!r} (sampler.hidden and its other options, --batch)"):
+            losses = fit_sampler(sampler, target, tau, steps, batch, lr, on_step, anneal, anneal_from, objective)
     seconds = time.perf_counter() - start
     result = evaluate_fit(sampler, target, tau, seed=seed)
     exact, actions = result.pop("_exact"), result.pop("_actions")

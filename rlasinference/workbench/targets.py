@@ -207,7 +207,15 @@ def get_target(spec: str) -> Target:
     if modes is not None and (not isinstance(modes, Tensor) or modes.shape[-1] != dim):
         raise UserError(f"target {spec!r}: modes must be a tensor [m, {dim}]")
     _check_output(spec, fn, dim)
-    return Target(spec, dim, fn, modes)
+
+    def guarded(actions: Tensor) -> Tensor:  # a later failure of the user's code: one line too
+        try:
+            return fn(actions)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise UserError(f"target {spec!r} failed during the fit: {type(exc).__name__}: {first}") from None
+
+    return Target(spec, dim, guarded, modes)
 
 
 def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
