@@ -348,3 +348,88 @@ def test_a_user_target_that_fails_during_the_fit_is_one_line(tmp_path: Path) -> 
     result = runner.invoke(app, ["sample", "--target", "tests.helpers:late_target", "--steps", "5", "--quiet",
                                  "--out", str(tmp_path / "o")])  # fmt: skip
     assert_one_line_error(result, "failed during the fit: KeyError")
+
+
+# 16. smaller items
+def test_async_workers_start_with_ctrl_c_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool starts its workers with SIGINT and SIGTERM ignored, a disposition a spawned
+    interpreter keeps from its first instruction: a Ctrl-C while they import prints nothing."""
+    import multiprocessing as mp
+    import signal
+
+    from rlasinference.training import env_pool
+
+    seen = []
+    spawn_process = mp.get_context("spawn").Process
+    start = spawn_process.start
+
+    def recorded_start(self) -> None:
+        seen.append((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)))
+        start(self)
+
+    monkeypatch.setattr(spawn_process, "start", recorded_start)
+    before = signal.getsignal(signal.SIGINT)
+    pool = env_pool.AsyncPool("Pendulum-v1", 2)
+    pool.close()
+    assert seen == [(signal.SIG_IGN, signal.SIG_IGN)] * 2
+    assert signal.getsignal(signal.SIGINT) == before  # the parent's own handler is back
+
+
+def test_a_run_killed_after_its_last_checkpoint_finishes_its_outputs(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    (run / "learning_curve.png").unlink()  # killed between the last checkpoint and the plot
+    result = runner.invoke(app, ["resume", str(run), "--quiet"])
+    assert result.exit_code == 0 and "finishing its outputs" in result.stderr
+    assert (run / "learning_curve.png").is_file()
+    assert_one_line_error(runner.invoke(app, ["resume", str(run)]), "already reached step 200")
+
+
+def test_eval_json_is_strict_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from rlasinference.training import evaluation
+
+    run = tmp_path / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    original = evaluation.run_episodes
+
+    def infinite(*args, **kwargs):
+        result = original(*args, **kwargs)
+        result.returns[0] = float("inf")
+        return result
+
+    monkeypatch.setattr("rlasinference.training.evaluation.run_episodes", infinite)
+    out = runner.invoke(app, ["eval", str(run), "--episodes", "1", "--json"]).stdout
+    assert "Infinity" not in out and json.loads(out)["returns"] == [None]
+
+
+def test_a_tensorboard_thread_failure_is_not_printed(capfd: pytest.CaptureFixture) -> None:
+    import threading
+
+    from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
+
+    from rlasinference.training.metrics import quiet_tensorboard_thread
+
+    quiet_tensorboard_thread()
+
+    class Full(_AsyncWriterThread):
+        def __init__(self) -> None:
+            threading.Thread.__init__(self, daemon=True)
+
+        def run(self) -> None:
+            raise OSError(28, "No space left on device")
+
+    thread = Full()
+    thread.start()
+    thread.join()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_workbench_fit_never_writes_into_a_folder_of_other_files(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["sample", "--steps", "5", "--quiet", "--out", str(mine)])
+    assert_one_line_error(result, "holds files that are not a fit's outputs (notes.txt)")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,6 +90,17 @@ def resume(
         raise _fail(str(exc)) from None
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float, at any depth of lists and dicts, as ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def _train(cfg: Any, run_dir: Path, quiet: bool, new: bool) -> None:
     from rlasinference.training.runner import run_training
 
@@ -122,7 +134,7 @@ def eval_(
     from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
     from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, restore_agent, seed_everything
-    from rlasinference.training.run_dir import read_config
+    from rlasinference.training.run_dir import os_error_line, read_config
 
     try:
         if checkpoint not in ("last", "best"):
@@ -140,12 +152,14 @@ def eval_(
         agent, env, _ = build_agent(cfg, dev)
         restore_agent(agent, state["agent"], f"checkpoint {checkpoint!r} of {str(run_dir)!r}", with_optimizers=False)
         result = run_episodes(agent, env, episodes, run_seed, deterministic=not stochastic)
+        mode = "stochastic" if stochastic else "deterministic"
+        plot = run_dir / f"eval-trajectories-{mode}.png"
+        title = f"{run_dir.name}\n{checkpoint} checkpoint, step {state['step']}: {episodes} {mode} episodes"
+        env_metrics = env_report(env, result, plot, title)  # (may draw a plot: a full disk is one line)
+    except OSError as exc:
+        raise _fail(os_error_line(exc, run_dir)) from None
     except UserError as exc:
         raise _fail(str(exc)) from None
-    mode = "stochastic" if stochastic else "deterministic"
-    plot = run_dir / f"eval-trajectories-{mode}.png"
-    title = f"{run_dir.name}\n{checkpoint} checkpoint, step {state['step']}: {episodes} {mode} episodes"
-    env_metrics = env_report(env, result, plot, title)
     summary = {
         "run_dir": str(run_dir),
         "checkpoint": checkpoint,
@@ -159,7 +173,8 @@ def eval_(
         **env_metrics,
     }
     if json_:
-        sys.stdout.write(json.dumps(summary) + "\n")
+        # strict JSON: a non-finite number (an env's infinite reward) is null, not Infinity
+        sys.stdout.write(json.dumps(_finite(summary), allow_nan=False) + "\n")
         return
     extra = "".join(f", {k} {v:g}" for k, v in env_metrics.items())
     _say(

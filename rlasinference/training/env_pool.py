@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -91,12 +92,21 @@ class AsyncPool:
         ctx = mp.get_context("spawn")  # a clean interpreter: no copy of torch's thread pools
         self.conns: list[Connection] = []
         self.procs = []
-        for _ in range(num_envs):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(env_id, child), daemon=True)
-            proc.start()
-            self.conns.append(parent)
-            self.procs.append(proc)
+        # A worker ignores Ctrl-C and SIGTERM from its first instruction: an ignored signal stays
+        # ignored across the new interpreter's exec, so a Ctrl-C while the workers import their
+        # modules prints no traceback from each of them (the parent stops the run).
+        main = threading.current_thread() is threading.main_thread()
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+        try:
+            for _ in range(num_envs):
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(target=_worker, args=(env_id, child), daemon=True)
+                proc.start()
+                self.conns.append(parent)
+                self.procs.append(proc)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         for conn in self.conns:
             self._answer(conn)
 

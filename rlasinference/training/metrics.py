@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ class MetricsWriter:
         self._file = open(self.path, "a", newline="")  # noqa: SIM115 (closed by close())
         self._csv = csv.DictWriter(self._file, fieldnames=self.columns)
         # purge_step: TensorBoard drops events a killed process wrote after this step
+        quiet_tensorboard_thread()
         self._tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step)
 
     def _rewrite(self, rows: list[dict[str, str]]) -> None:
@@ -80,6 +83,24 @@ class MetricsWriter:
             self._file.close()
         finally:
             self._tb.close()
+
+
+@functools.cache
+def quiet_tensorboard_thread() -> None:
+    """TensorBoard writes its event files from a thread of its own; when that fails (a full disk)
+    the thread keeps the error, which the writer raises at our next write or close (and the run
+    reports in one line), and also re-raises it, which Python prints as a traceback. That second
+    report is dropped; any other thread's errors print as before. Once per process."""
+    from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
+
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if isinstance(args.thread, _AsyncWriterThread) and isinstance(args.exc_value, OSError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 def _fmt(value: Any) -> Any:

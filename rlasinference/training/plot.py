@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt
 from rlasinference.core.files import save_figure
 from rlasinference.training.metrics import read_metrics
 
+PLOT = "learning_curve.png"
+
 
 def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Path:
     """Evaluation return (mean +- std over episodes) and training episode returns vs env steps;
@@ -40,4 +42,4 @@ def plot_learning_curve(run_dir: Path, title: str, warmup_steps: int = 0) -> Pat
     ax.grid(alpha=0.3)
     if train or evals or warmup_steps > 0:  # (a run stopped before its first episode has nothing yet)
         ax.legend(loc="lower right", fontsize=8)
-    return save_figure(fig, run_dir / "learning_curve.png")
+    return save_figure(fig, run_dir / PLOT)

@@ -18,6 +18,7 @@ from rlasinference.training.lock import RunLock
 from rlasinference.training.loop import LAST, Trainer, print_note
 from rlasinference.training.metrics import last_eval_step
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
+from rlasinference.training.plot import PLOT
 from rlasinference.training.run_dir import (
     CONFIG,
     MARKER,
@@ -101,7 +102,10 @@ def _run(
             )
         if not new and done is None:
             note(f"no checkpoint in {run_dir} (the run stopped before its first one): starting it over from step 0")
-        if done is not None and done >= cfg.run.steps:
+        finishing = not new and done is not None and done >= cfg.run.steps and not (run_dir / PLOT).exists()
+        if finishing:  # killed after its last checkpoint, before its learning curve: finish that
+            note(f"{run_dir} reached step {done} but not its learning curve: finishing its outputs")
+        elif done is not None and done >= cfg.run.steps:
             raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
         fresh = done is None
         if fresh:  # a best.pt without a last.pt belongs to an attempt that is started over

@@ -42,6 +42,23 @@ def check_fit_settings(objective: str | None = None, **settings: float | None) -
         valid[name].check(flag, value)
 
 
+OUTPUTS = ("samples.png", "metrics.json")
+
+
+def claim_output(out: Path) -> None:
+    """Make ``out`` for a fit's outputs; a folder holding anything else (the user's own files) is
+    refused in one line, never written into."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {str(out)!r} exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        other = sorted(p.name for p in out.iterdir() if p.name not in OUTPUTS)
+    except OSError as exc:
+        raise UserError(f"cannot create output directory {str(out)!r}: {exc.strerror}") from None
+    if other:
+        raise UserError(f"{str(out)!r} holds files that are not a fit's outputs ({other[0]}): choose another --out")
+
+
 def run_workbench(
     sampler_name: str,
     target_name: str,
@@ -80,7 +97,7 @@ def run_workbench(
     if out is None:  # created only once the sampler exists: bad options leave no directory behind
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
         out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output(out)
     start = time.perf_counter()
     progress = Progress(
         TextColumn(f"[bold blue]fit {escape(f'{sampler_name} to {target.name}')}"),
@@ -116,7 +133,14 @@ def run_workbench(
         }
     )
     result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
-    plot_fit(out / "samples.png", target, tau, actions, exact, f"{sampler_name} on {target.name}, τ = {tau:g}")
-    with atomic_path(out / "metrics.json") as tmp:  # last: a fit with metrics.json is complete
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    try:
+        # a fit with metrics.json is complete: an earlier fit's goes first, this one's last, so a
+        # failure between them (a full disk) leaves no metrics.json beside another fit's picture
+        (out / "metrics.json").unlink(missing_ok=True)
+        plot_fit(out / "samples.png", target, tau, actions, exact, f"{sampler_name} on {target.name}, τ = {tau:g}")
+        with atomic_path(out / "metrics.json") as tmp:
+            tmp.write_text(json.dumps(result, indent=2) + "\n")
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else out
+        raise UserError(f"file system error on {str(where)!r}: {exc.strerror or exc}") from None
     return {**result, "out": str(out)}
