@@ -1,3 +1,30 @@
-"""rlasinference: maximum-entropy reinforcement learning as probabilistic inference."""
+"""rlasinference: maximum-entropy reinforcement learning as probabilistic inference.
+
+The public API (docs/python-api.md)::
+
+    import rlasinference as rlai
+    run = rlai.train("sac", "Pendulum-v1", steps=15_000)
+    policy = rlai.load(run.dir)              # or run.policy()
+    action = policy.predict(obs)             # in the env's units and shape
+    rlai.evaluate(policy, episodes=10)       # the numbers of `rlai eval`
+"""
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+_API = ("Callback", "Policy", "Run", "StopAtReturn", "UserError", "evaluate", "fit_sampler", "load", "resume", "train")
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    # imported on first use: `import rlasinference` (and `rlai --help`) stays light
+    if name == "UserError":
+        from rlasinference.core.errors import UserError
+
+        return UserError
+    if name in _API:
+        from rlasinference import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rlasinference' has no attribute {name!r}")

@@ -32,6 +32,10 @@ class Agent(nn.Module):
         """``obs [B, S] -> actions [B, A]`` in (-1, 1)."""
         return self.policy.act(obs, deterministic)
 
+    def normalize_obs(self, obs: Tensor) -> Tensor:
+        """Observations as the sampler reads them (an agent that normalises them overrides this)."""
+        return obs
+
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """One gradient update; returns detached scalar metrics named as in ``metric_names``."""
         raise NotImplementedError

@@ -129,13 +129,12 @@ def eval_(
 
     Envs with their own evaluation metrics report them too, and draw the episodes into the run
     directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
-    from rlasinference.core.precision import resolve_precision, set_precision
-    from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.api import evaluate, load
     from rlasinference.training.config import RUN_SEEDS
-    from rlasinference.training.evaluation import env_report, run_episodes
-    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, restore_agent, seed_everything
-    from rlasinference.training.run_dir import os_error_line, read_config
+    from rlasinference.training.run_dir import os_error_line
 
+    mode = "stochastic" if stochastic else "deterministic"
+    plot = run_dir / f"eval-trajectories-{mode}.png"
     try:
         if checkpoint not in ("last", "best"):
             raise UserError(f"--checkpoint must be last or best, got {checkpoint!r}")
@@ -143,43 +142,29 @@ def eval_(
             raise UserError(f"--episodes must be positive, got {episodes}")
         if seed is not None:
             RUN_SEEDS.check("--seed", seed)
-        cfg = read_config(run_dir)
-        state = load_checkpoint(run_dir / "checkpoints" / (LAST if checkpoint == "last" else BEST))
-        dev = resolve_device(device)
-        set_precision(resolve_precision(cfg.run.precision, dev))
-        run_seed = cfg.run.seed if seed is None else seed
-        seed_everything(run_seed)
-        agent, env, _ = build_agent(cfg, dev)
-        restore_agent(agent, state["agent"], f"checkpoint {checkpoint!r} of {str(run_dir)!r}", with_optimizers=False)
-        result = run_episodes(agent, env, episodes, run_seed, deterministic=not stochastic)
-        mode = "stochastic" if stochastic else "deterministic"
-        plot = run_dir / f"eval-trajectories-{mode}.png"
-        title = f"{run_dir.name}\n{checkpoint} checkpoint, step {state['step']}: {episodes} {mode} episodes"
-        env_metrics = env_report(env, result, plot, title)  # (may draw a plot: a full disk is one line)
-    except OSError as exc:
+        policy = load(run_dir, checkpoint, device)
+        result = evaluate(policy, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot)
+    except OSError as exc:  # (a full disk while the env draws its episodes)
         raise _fail(os_error_line(exc, run_dir)) from None
     except UserError as exc:
         raise _fail(str(exc)) from None
     summary = {
         "run_dir": str(run_dir),
         "checkpoint": checkpoint,
-        "step": state["step"],
+        "step": policy.step,
         "deterministic": not stochastic,
         "episodes": episodes,
-        "mean_return": result.mean,
-        "std_return": result.std,
-        "mean_length": sum(result.lengths) / episodes,
-        "returns": result.returns,
-        **env_metrics,
+        **result,
     }
     if json_:
         # strict JSON: a non-finite number (an env's infinite reward) is null, not Infinity
         sys.stdout.write(json.dumps(_finite(summary), allow_nan=False) + "\n")
         return
+    env_metrics = {k: v for k, v in result.items() if k not in ("mean_return", "std_return", "mean_length", "returns")}
     extra = "".join(f", {k} {v:g}" for k, v in env_metrics.items())
     _say(
-        f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {state['step']}): "
-        f"return {result.mean:.2f} ± {result.std:.2f}, length {summary['mean_length']:.1f}{extra}"
+        f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {policy.step}): "
+        f"return {result['mean_return']:.2f} ± {result['std_return']:.2f}, length {result['mean_length']:.1f}{extra}"
     )
     if plot.exists():
         _say(f"trajectories: {plot}")

@@ -10,7 +10,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -132,8 +132,11 @@ class Trainer:
         resume: bool = False,
         on_eval: Callable[[int, float], None] | None = None,
         note: Callable[[str], None] = print_note,
+        callbacks: Sequence[Any] = (),
     ) -> None:
         self.config, self.run_dir, self.quiet, self.on_eval = config, run_dir, quiet, on_eval
+        self.callbacks = tuple(callbacks)
+        self.step_hooks = [cb.on_step for cb in self.callbacks if callable(getattr(cb, "on_step", None))]
         self.ckpt_dir = run_dir / "checkpoints"
         for stale in [*self.ckpt_dir.glob(".*.tmp.*"), *run_dir.glob(".*.tmp.*")]:  # writes cut by a kill
             stale.unlink(missing_ok=True)
@@ -243,6 +246,15 @@ class Trainer:
         save_checkpoint(self._state(), self.ckpt_dir / LAST)
         self.last_checkpoint_step = self.step
         self.last_save_time = time.perf_counter()
+        self.notify("on_checkpoint", self.ckpt_dir / LAST)
+
+    def notify(self, hook: str, *args: Any) -> None:
+        """Call ``hook`` on every callback that has it (``rlasinference.callbacks``); one that
+        returns ``False`` asks the run to stop, as Ctrl-C does: it saves and can be resumed."""
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if callable(method) and method(*args) is False:
+                self.request_stop()
 
     def _check_finite(self) -> None:
         self.window.check_finite(self.step)
@@ -343,6 +355,9 @@ class Trainer:
             self.episode.record(action, float(reward))
             obs = next_obs
             self.step += 1
+            for hook in self.step_hooks:
+                if hook(self.step) is False:
+                    self.request_stop()
             if terminated or truncated:
                 self.window.episodes.append(self.episode.next())
                 obs = self._begin_episode()
@@ -374,6 +389,7 @@ class Trainer:
             progress.console.print(f"step {self.step:>8d}  eval return {ret:10.2f}{extra}", markup=False)
             if self.on_eval is not None:
                 self.on_eval(self.step, ret)
+            self.notify("on_eval", self.step, {"eval_return": ret, **self.last_env_report})
         elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
             self.save()  # a checkpoint by wall time; it changes nothing the run computes
 

@@ -141,6 +141,9 @@ class OnPolicyTrainer(Trainer):
                 rewards[t] = self._scale_rewards(rewards[t], terminated)
                 obs = self._observe(raw)
                 self.step += n
+                for hook in self.step_hooks:  # (a stop request ends the run after this rollout)
+                    if hook(self.step) is False:
+                        self.request_stop()
             assert buf_taken is not None
             judged = agent.judge(buf_obs.flatten(0, 1), buf_taken.flatten(0, 1))
             buf_logp, buf_log_pi, buf_values = (x.reshape(steps_per_rollout, n) for x in judged)

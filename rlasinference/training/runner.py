@@ -7,7 +7,7 @@ was killed or crashed before) is started over from step 0, by ``resume`` as by `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +50,16 @@ def run_training(
     on_eval: Callable[[int, float], None] | None = None,
     command: str | None = None,
     note: Callable[[str], None] = print_note,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train a new run in ``run_dir`` (``new``) or continue it from its last checkpoint; returns
     the trainer's summary. ``on_eval(step, eval_return)`` is called after every evaluation;
     ``command`` goes to command.txt (default: this process's command line); ``note`` prints
-    one-line notes (a run started over, a repaired metrics file). A filesystem error is a
-    one-line ``UserError`` naming the path."""
+    one-line notes (a run started over, a repaired metrics file); ``callbacks`` are the
+    ``rlasinference.callbacks`` objects of the run. A filesystem error is a one-line
+    ``UserError`` naming the path."""
     try:
-        return _run(cfg, run_dir, new, quiet, on_eval, command, note)
+        return _run(cfg, run_dir, new, quiet, on_eval, command, note, callbacks)
     except OSError as exc:
         raise UserError(os_error_line(exc, run_dir)) from None
 
@@ -70,6 +72,7 @@ def _run(
     on_eval: Callable[[int, float], None] | None,
     command: str | None,
     note: Callable[[str], None],
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     created = marked = False
     if new:
@@ -114,7 +117,9 @@ def _run(
             create_run_dir(run_dir, cfg, command, replace=True)
         try:
             trainer_cls = OnPolicyTrainer if cfg.preset.on_policy else Trainer
-            trainer = trainer_cls(cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note)
+            trainer = trainer_cls(
+                cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note, callbacks=callbacks
+            )
         except UserError:
             if new:  # the env or agent could not be built: leave no half-made run behind (lock held)
                 discard_run_dir(run_dir, created, marked)

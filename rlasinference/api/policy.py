@@ -1,0 +1,182 @@
+"""``rlasinference.load`` and ``rlasinference.evaluate``: a trained policy in the env's own
+units, for scripts and notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rlasinference.core.errors import UserError
+
+
+class Policy:
+    """A run's trained policy. Observations and actions are the env's: an action comes back in
+    the env's action space (its bounds and shape), and actions given to ``log_prob`` and ``q``
+    are read in those units.
+
+    Every method takes one observation (the env's observation shape) or a batch of them (a
+    leading axis), as numpy or torch, and answers numpy for numpy input, torch for torch.
+    """
+
+    def __init__(self, agent: Any, config: Any, action_space: Any, observation_space: Any, step: int) -> None:
+        self.agent, self.config = agent, config
+        self.action_space, self.observation_space = action_space, observation_space
+        self.step = step  # the env step of the checkpoint
+        self.device = next(agent.parameters()).device
+        low = torch.as_tensor(np.asarray(action_space.low, dtype=np.float32).reshape(-1), device=self.device)
+        high = torch.as_tensor(np.asarray(action_space.high, dtype=np.float32).reshape(-1), device=self.device)
+        self._centre, self._half = (high + low) / 2, (high - low) / 2
+
+    # -- units ---------------------------------------------------------------------------------
+    def _obs(self, obs: Any) -> tuple[Tensor, bool, bool]:
+        """``obs`` as a float32 ``[B, S]`` tensor on the policy's device (as the env gives it: not
+        normalised), whether it was a single observation, and whether it was numpy."""
+        is_numpy = not isinstance(obs, Tensor)
+        t = torch.as_tensor(np.asarray(obs) if is_numpy else obs, dtype=torch.float32, device=self.device)
+        shape = tuple(self.observation_space.shape)
+        single = tuple(t.shape) == shape
+        if not single and tuple(t.shape[1:]) != shape:
+            raise UserError(f"observations must have shape {shape} or (batch, *{shape}), got {tuple(t.shape)}")
+        return t.reshape(1 if single else t.shape[0], -1), single, is_numpy
+
+    def _to_env(self, unit: Tensor) -> Tensor:
+        """Actions in (-1, 1)^A ``[..., A]`` to the env's units and shape."""
+        return (self._centre + self._half * unit).reshape(*unit.shape[:-1], *self.action_space.shape)
+
+    def _from_env(self, actions: Any, batch: int) -> Tensor:
+        t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
+        flat = t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))  # [B, n, A]
+        return ((flat - self._centre) / self._half).clamp(-1.0, 1.0)
+
+    @staticmethod
+    def _out(t: Tensor, single: bool, is_numpy: bool) -> Any:
+        t = t[0] if single else t
+        return t.detach().cpu().numpy() if is_numpy else t.detach()
+
+    # -- the policy ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, obs: Any, deterministic: bool = True) -> Any:
+        """The action for ``obs`` in the env's units and shape (the sampler's ``mode`` when
+        deterministic, else one draw)."""
+        o, single, is_numpy = self._obs(obs)
+        return self._out(self._to_env(self.agent.act(o, deterministic)), single, is_numpy)
+
+    @torch.no_grad()
+    def sample(self, obs: Any, n: int) -> Any:
+        """``n`` actions per observation, ``[n, *action_shape]`` (a batch: ``[B, n, ...]``)."""
+        o, single, is_numpy = self._obs(obs)
+        actions = self.agent.policy.sampler.sample(self.agent.normalize_obs(o), n).actions
+        return self._out(self._to_env(actions), single, is_numpy)
+
+    @torch.no_grad()
+    def log_prob(self, obs: Any, actions: Any) -> Any:
+        """``log pi(a|s)`` of actions in the env's units, ``[n]`` per observation (actions
+        ``[n, *action_shape]``, or one action: a scalar), for samplers with an exact density. It
+        is the density of the squashed action in (-1, 1) minus the log of the rescaling to the
+        env's bounds."""
+        sampler = self.agent.policy.sampler
+        if sampler.density != "exact":
+            what = "an upper bound on log pi for its own draws" if sampler.density == "bound" else "no density"
+            raise UserError(
+                f"sampler {type(sampler).__name__} has {what} (density {sampler.density!r}), not an exact log_prob"
+            )
+        o, single, is_numpy = self._obs(obs)
+        one = np.ndim(actions) == len(self.action_space.shape) + (0 if single else 1)
+        unit = self._from_env(actions, o.shape[0])
+        out = sampler.log_prob(self.agent.normalize_obs(o), unit) - torch.log(self._half).sum()
+        return self._out(out[:, 0] if one else out, single, is_numpy)
+
+    @torch.no_grad()
+    def q(self, obs: Any, actions: Any) -> Any:
+        """The soft Q of actions in the env's units, as the policy is trained against it (min or
+        mean over the critic's members, the preset's ``actor_q``); ``[n]`` per observation, or a
+        scalar for one action. Off-policy presets only (on-policy ones learn V(s))."""
+        critic = getattr(self.agent, "actor_q", None)
+        if critic is None:
+            raise UserError(f"{self.config.run.algo!r} learns a state value V(s), not a Q function")
+        o, single, is_numpy = self._obs(obs)
+        one = np.ndim(actions) == len(self.action_space.shape) + (0 if single else 1)
+        unit = self._from_env(actions, o.shape[0])  # [B, n, A]
+        batch, n, dim = unit.shape
+        values = critic(o.repeat_interleave(n, dim=0), unit.reshape(batch * n, dim)).min(0).values
+        values = values.reshape(batch, n)
+        return self._out(values[:, 0] if one else values, single, is_numpy)
+
+    @property
+    def temperature(self) -> float:
+        """The temperature tau of the checkpoint."""
+        tau = getattr(self.agent, "temperature", None)
+        return float(tau()) if callable(tau) else float(self.agent.tau())
+
+
+def load(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> Policy:
+    """The policy of a run directory's ``best`` (the best evaluation) or ``last`` checkpoint."""
+    from rlasinference.core.precision import resolve_precision, set_precision
+    from rlasinference.training.checkpoint import load_checkpoint
+    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, restore_agent
+    from rlasinference.training.run_dir import read_config
+
+    if checkpoint not in ("best", "last"):
+        raise UserError(f"checkpoint must be best or last, got {checkpoint!r}")
+    path = Path(run_dir)
+    cfg = read_config(path)
+    state = load_checkpoint(path / "checkpoints" / (BEST if checkpoint == "best" else LAST))
+    dev = resolve_device(device)
+    set_precision(resolve_precision(cfg.run.precision, dev))
+    agent, env, _ = build_agent(cfg, dev)
+    spaces = env.unwrapped.action_space, env.unwrapped.observation_space
+    env.close()
+    restore_agent(agent, state["agent"], f"checkpoint {checkpoint!r} of {str(path)!r}", with_optimizers=False)
+    agent.eval()
+    return Policy(agent, cfg, *spaces, step=int(state["step"]))
+
+
+def evaluate(
+    policy: Policy,
+    env: str | None = None,
+    episodes: int = 10,
+    seed: int | None = None,
+    deterministic: bool = True,
+    plot: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run ``episodes`` episodes (``rlai eval`` is this function): ``mean_return``,
+    ``std_return``, ``mean_length``, ``returns`` and the env's own metrics (MultiGoal:
+    ``goals_reached``, ...).
+
+    :param env: an env id (default: the run's env).
+    :param seed: the episodes' seed (default: the run's seed).
+    :param plot: where an env that draws its episodes (MultiGoal) draws them.
+    """
+    from rlasinference.core.checks import AT_LEAST_ONE
+    from rlasinference.envs import make_env
+    from rlasinference.training.config import RUN_SEEDS
+    from rlasinference.training.evaluation import env_report, run_episodes
+    from rlasinference.training.loop import seed_everything
+
+    AT_LEAST_ONE.check("episodes", episodes)
+    run_seed = policy.config.run.seed if seed is None else seed
+    RUN_SEEDS.check("seed", run_seed)
+    made, _ = make_env(env or policy.config.run.env)
+    try:
+        seed_everything(run_seed)
+        result = run_episodes(policy.agent, made, episodes, run_seed, deterministic=deterministic)
+        mode = "deterministic" if deterministic else "stochastic"
+        title = f"step {policy.step}: {episodes} {mode} episodes"
+        if plot is not None:
+            extra = env_report(made, result, Path(plot), title)
+        else:
+            hook = getattr(made.unwrapped, "evaluation_metrics", None)
+            extra = hook(result.trajectories) if hook is not None else {}
+    finally:
+        made.close()
+    return {
+        "mean_return": result.mean,
+        "std_return": result.std,
+        "mean_length": float(np.mean(result.lengths)),
+        "returns": result.returns,
+        **extra,
+    }

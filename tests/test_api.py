@@ -1,0 +1,112 @@
+"""The public Python API: train, resume, load, evaluate, callbacks; actions in the env's units
+and shape; the same numbers as the CLI. (docs/tutorials/python-api.md runs as written too.)"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import rlasinference as rlai
+from rlasinference.cli.main import app
+
+runner = CliRunner()
+SMALL = dict(steps=300, eval_every=300, eval_episodes=1, learning_starts=100, threads=1, batch_size=32)
+SMALL_NETS = dict(critic_hidden=[16], sampler__hidden=[16])
+
+
+def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Path) -> None:
+    run = rlai.train("sac", "tests.helpers:MatrixActionPendulum-v0", out=tmp_path / "r", **SMALL, **SMALL_NETS)
+    assert run.dir == tmp_path / "r" and (run.dir / ".rlai-run").is_file()
+    assert run.config["critic_hidden"] == [16] and run.config["sampler.hidden"] == [16]
+    assert run.metrics[-1]["step"] == 300 and "eval_return" in run.metrics[-1]
+    policy = run.policy("last")
+    space = gym.spaces.Box(-2.0, 2.0, shape=(2, 2), dtype=np.float32)
+    obs = np.zeros(3, dtype=np.float32)
+    action = policy.predict(obs)
+    assert action.shape == (2, 2) and space.contains(action.astype(np.float32))
+    assert policy.predict(np.stack([obs] * 5), deterministic=False).shape == (5, 2, 2)
+    assert policy.sample(obs, 4).shape == (4, 2, 2)
+    assert isinstance(policy.predict(torch.zeros(3)), torch.Tensor)
+    # the (-1, 1) action the agent takes, rescaled to [-2, 2]: twice as large
+    unit = policy.agent.act(torch.zeros(1, 3), True)[0].reshape(2, 2).numpy()
+    np.testing.assert_allclose(action, 2.0 * unit, rtol=1e-6)
+    # log_prob in the env's units: the (-1, 1) density minus log 2 per action dimension
+    draws = policy.sample(obs, 3)
+    inner = policy.agent.sampler.log_prob(torch.zeros(1, 3), torch.as_tensor(draws / 2.0).reshape(1, 3, 4))[0].detach()
+    np.testing.assert_allclose(policy.log_prob(obs, draws), inner.numpy() - 4 * math.log(2.0), rtol=1e-5)
+    assert np.isfinite(policy.q(obs, action)) and policy.q(obs, draws).shape == (3,)
+    assert policy.temperature > 0
+
+
+def test_evaluate_gives_the_numbers_of_rlai_eval(tmp_path: Path) -> None:
+    import json
+
+    run = rlai.train("sac", out=tmp_path / "r", **SMALL, **SMALL_NETS)
+    for deterministic in (True, False):
+        ours = rlai.evaluate(rlai.load(run.dir), episodes=2, seed=7, deterministic=deterministic)
+        flags = ["--episodes", "2", "--seed", "7", "--checkpoint", "best", "--json"]
+        cli = runner.invoke(app, ["eval", str(run.dir), *flags, *([] if deterministic else ["--stochastic"])])
+        assert json.loads(cli.stdout)["returns"] == ours["returns"]
+
+
+def test_on_policy_policies_normalise_observations_and_have_no_q(tmp_path: Path) -> None:
+    run = rlai.train("ppo", out=tmp_path / "p", steps=256, num_steps=128, eval_every=256, eval_episodes=1, threads=1)
+    policy = rlai.load(run.dir, "last")
+    obs = np.array([0.5, -0.5, 1.0], dtype=np.float32)
+    expected = policy.agent.act(torch.as_tensor(obs)[None], True)[0].numpy() * 2.0  # act normalises itself
+    np.testing.assert_allclose(policy.predict(obs), expected, rtol=1e-6)
+    assert np.isfinite(policy.log_prob(obs, policy.predict(obs)))
+    with pytest.raises(rlai.UserError, match="learns a state value"):
+        policy.q(obs, policy.predict(obs))
+
+
+def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
+    with pytest.raises(rlai.UserError, match="unknown config key 'lr_crtic'"):
+        rlai.train("sac", lr_crtic=1e-3, out=tmp_path / "x")
+    with pytest.raises(rlai.UserError, match="out must name a directory"):
+        rlai.train("sac", out="")
+    run = rlai.train("sac", out=tmp_path / "r", **SMALL, **SMALL_NETS)
+    with pytest.raises(rlai.UserError, match="checkpoint must be best or last"):
+        rlai.load(run.dir, "first")
+    with pytest.raises(rlai.UserError, match=r"observations must have shape \(3,\)"):
+        rlai.load(run.dir).predict(np.zeros(4))
+    with pytest.raises(rlai.UserError, match="episodes must be >= 1"):
+        rlai.evaluate(rlai.load(run.dir), episodes=0)
+
+
+def test_callbacks_see_every_event_and_stop_the_run_resumably(tmp_path: Path) -> None:
+    class Recorder:
+        def __init__(self) -> None:
+            self.steps: list[int] = []
+            self.evals: list[tuple[int, float]] = []
+            self.checkpoints: list[Path] = []
+
+        def on_step(self, step: int) -> None:
+            self.steps.append(step)
+
+        def on_eval(self, step: int, metrics: dict) -> bool | None:
+            self.evals.append((step, metrics["eval_return"]))
+            return None
+
+        def on_checkpoint(self, path: Path) -> None:
+            self.checkpoints.append(path)
+
+    seen = Recorder()
+    settings = {**SMALL, **SMALL_NETS, "steps": 400, "eval_every": 200}
+    straight = rlai.train("sac", out=tmp_path / "straight", callbacks=[seen], **settings)
+    assert seen.steps == list(range(1, 401)) and [s for s, _ in seen.evals] == [200, 400]
+    assert seen.checkpoints == [straight.dir / "checkpoints" / "last.pt"] * 2
+    # a stop at the first evaluation, then resume: the run an uninterrupted one is
+    stopped = rlai.train("sac", out=tmp_path / "stopped", callbacks=[rlai.StopAtReturn(-math.inf)], **settings)
+    assert stopped.summary["interrupted"] and stopped.summary["step"] == 200
+    resumed = rlai.resume(stopped.dir)
+    assert resumed.summary["step"] == 400 and not resumed.summary["interrupted"]
+    a = torch.load(straight.dir / "checkpoints" / "last.pt", weights_only=True)["agent"]["modules"]
+    b = torch.load(resumed.dir / "checkpoints" / "last.pt", weights_only=True)["agent"]["modules"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
