@@ -44,11 +44,21 @@ RUNS: dict[str, list[str]] = {
 def fingerprint(run_dir: Path) -> dict[str, str]:
     with open(run_dir / "metrics.csv", newline="") as f:
         rows = [{k: v for k, v in r.items() if k not in ("time_s", "sps")} for r in csv.DictReader(f)]
-    modules = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["agent"]["modules"]
+    modules = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)["agent"]["modules"]
     weights = hashlib.sha256()
-    for key in sorted(modules):
+
+    def add(key: str, value: object) -> None:  # tensors, and the extra state some modules keep (dicts)
         weights.update(key.encode())
-        weights.update(modules[key].detach().cpu().contiguous().numpy().tobytes())
+        if isinstance(value, dict):
+            for k in sorted(value):
+                add(f"{key}.{k}", value[k])
+        elif isinstance(value, torch.Tensor):
+            weights.update(value.detach().cpu().contiguous().numpy().tobytes())
+        else:
+            weights.update(repr(value).encode())
+
+    for key in sorted(modules):
+        add(key, modules[key])
     return {"metrics": hashlib.sha256(json.dumps(rows).encode()).hexdigest(), "weights": weights.hexdigest()}
 
 
