@@ -363,3 +363,37 @@ def test_reward_scale_is_a_temperature_change() -> None:
     torch.manual_seed(5)
     v = importance_soft_value(obs, sampler, critic, torch.tensor(2.0 / 7.0))
     torch.testing.assert_close(v_scaled, 7.0 * v)
+
+
+def test_clipped_surrogate_golden() -> None:
+    """Hand-computed, eps = 0.2: r = (0.5, 1.0, 1.5, 1.1), A = (1, -2, 2, -1).
+    -min(rA, clip(r)A) per sample: -min(0.5, 0.8) = -0.5; -min(-2, -2) = 2;
+    -min(3, 2.4) = -2.4; -min(-1.1, -1.1) = 1.1; mean (-0.5 + 2 - 2.4 + 1.1) / 4 = 0.05."""
+    from rlasinference.objectives.clipped_surrogate import clipped_surrogate
+
+    ratio, adv = torch.tensor([0.5, 1.0, 1.5, 1.1]), torch.tensor([1.0, -2.0, 2.0, -1.0])
+    torch.testing.assert_close(clipped_surrogate(ratio, adv, 0.2), torch.tensor(0.05))
+
+
+def test_clipped_value_loss_golden() -> None:
+    """V = (1, 3), V_old = (0, 2), R = (2, 0), clip 0.5. Unclipped errors (1, 9); the values moved
+    at most 0.5: (0.5, 2.5), errors (2.25, 6.25); the larger of each (2.25, 9): 0.5 * mean = 2.8125.
+    Without clipping: 0.5 * mean(1, 9) = 2.5."""
+    from rlasinference.objectives.clipped_surrogate import clipped_value_loss
+
+    value, old, returns = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 2.0]), torch.tensor([2.0, 0.0])
+    torch.testing.assert_close(clipped_value_loss(value, old, returns, 0.5, True), torch.tensor(2.8125))
+    torch.testing.assert_close(clipped_value_loss(value, old, returns, 0.5, False), torch.tensor(2.5))
+
+
+def test_lambda_returns_golden() -> None:
+    """One env, 2 steps, gamma 0.5, lambda 1: rewards (1, 2), values (0, 0), no end, last value 4.
+    Advantages: A_1 = 2 + 0.5 * 4 = 4, A_0 = 1 + 0.5 * 0 - 0 + 0.5 * 4 = 3; returns = A + V."""
+    from rlasinference.values.gae import gae, lambda_returns
+
+    rewards, values, ends = torch.tensor([[1.0], [2.0]]), torch.zeros(2, 1), torch.zeros(2, 1)
+    torch.testing.assert_close(gae(rewards, values, ends, torch.tensor([4.0]), 0.5, 1.0), torch.tensor([[3.0], [4.0]]))
+    values = torch.tensor([[1.0], [1.0]])  # returns do not depend on V with lambda 1: R_0 = 1 + .5 * 2 + .25 * 4
+    torch.testing.assert_close(
+        lambda_returns(rewards, values, ends, torch.tensor([4.0]), 0.5, 1.0)[0], torch.tensor([3.0])
+    )

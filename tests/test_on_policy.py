@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from rlasinference.algorithms import PRESETS
-from rlasinference.algorithms.on_policy import Rollout, gae, has_action_density
+from rlasinference.algorithms.on_policy import Rollout, has_action_density
 from rlasinference.cli.main import app
 from rlasinference.core.errors import UserError
 from rlasinference.core.normalize import RunningMeanStd
@@ -21,6 +21,7 @@ from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import create_run_dir
+from rlasinference.values.gae import gae
 from tests.helpers import stop_at_call
 
 TINY_PPO = {

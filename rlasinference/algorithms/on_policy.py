@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -31,9 +30,10 @@ from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITI
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.nets import ACTIVATIONS, mlp, orthogonal_init
 from rlasinference.core.normalize import RunningMeanStd
-from rlasinference.objectives import Temperature, temperature_loss
+from rlasinference.objectives import Temperature, clipped_surrogate, clipped_value_loss, temperature_loss
 from rlasinference.policies import Policy
 from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
+from rlasinference.values.gae import gae
 
 ENTROPY_MODES = ("bonus", "reward")
 VECTOR_MODES = ("sync", "async")
@@ -158,23 +158,6 @@ class Rollout(NamedTuple):
     log_pi: Tensor
 
 
-def gae(rewards: Tensor, values: Tensor, ends: Tensor, last_value: Tensor, gamma: float, lam: float) -> Tensor:
-    """GAE(lambda) advantages ``[T, N]`` (Schulman et al. 2016): no bootstrap across an episode's end.
-
-    The backward recursion runs in NumPy on the CPU: thousands of sequential steps on rows of
-    ``N`` numbers, where each torch operation would cost more than its arithmetic."""
-    r, v, e = (x.detach().cpu().double().numpy() for x in (rewards, values, ends))
-    advantages = np.zeros_like(r)
-    running = np.zeros_like(r[0])
-    next_value = last_value.detach().cpu().double().numpy()
-    for t in range(r.shape[0] - 1, -1, -1):
-        carry = 1.0 - e[t]
-        running = r[t] + gamma * next_value * carry - v[t] + gamma * lam * carry * running
-        advantages[t] = running
-        next_value = v[t]
-    return torch.as_tensor(advantages, dtype=rewards.dtype, device=rewards.device)
-
-
 class OnPolicyAgent(Agent):
     """The on-policy agent; see the module docstring for the update."""
 
@@ -261,6 +244,23 @@ class OnPolicyAgent(Agent):
         log_joint, bound = path_log_prob(obs, taken)
         return log_joint, bound
 
+    def soft_rewards(
+        self, rewards: Tensor, log_pi: Tensor, truncated: list[tuple[int, int]], final_obs: Tensor | None
+    ) -> Tensor:
+        """The rewards ``[T, N]`` GAE reads: the env's (scaled), with -tau log pi(a|s) added to
+        each where the entropy is in the reward (the soft return), and gamma V(final obs) added
+        where a time limit cut an episode at step ``t`` of env ``i`` (``truncated``, with the
+        normalised ``final_obs`` in that order): the episode did not end, the value stands for
+        what follows."""
+        tau = self.tau()
+        if tau > 0 and self.config.entropy == "reward":
+            rewards = rewards - tau * log_pi
+        if truncated:
+            assert final_obs is not None
+            for (t, i), v in zip(truncated, self.value_of(final_obs)):
+                rewards[t, i] += self.config.gamma * v
+        return rewards
+
     def tau(self) -> float:
         return 0.0 if self.temperature is None else float(self.temperature())
 
@@ -317,13 +317,9 @@ class OnPolicyAgent(Agent):
         adv = mb["advantages"]
         if cfg.norm_adv and adv.numel() > 1:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        loss_policy = torch.max(-adv * ratio, -adv * ratio.clamp(1.0 - cfg.clip, 1.0 + cfg.clip)).mean()
+        loss_policy = clipped_surrogate(ratio, adv, cfg.clip)
         value = self.value(mb["obs"])[:, 0]
-        error = (value - mb["returns"]).square()
-        if cfg.clip_value:
-            clipped = mb["values"] + (value - mb["values"]).clamp(-cfg.clip, cfg.clip)
-            error = torch.max(error, (clipped - mb["returns"]).square())
-        loss_value = 0.5 * error.mean()
+        loss_value = clipped_value_loss(value, mb["values"], mb["returns"], cfg.clip, cfg.clip_value)
         loss = loss_policy + cfg.value_coef * loss_value
         metrics: dict[str, Tensor] = {}
         if self.temperature is not None:

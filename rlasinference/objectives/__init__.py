@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
+from rlasinference.objectives.clipped_surrogate import clipped_surrogate, clipped_value_loss
 from rlasinference.objectives.covering_kl import covering_kl
 from rlasinference.objectives.reverse_kl import no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
@@ -58,4 +59,7 @@ OBJECTIVES.register(
     ),
 )
 
-__all__ = ["OBJECTIVES", "Temperature", "covering_kl", "no_policy_loss", "reverse_kl", "stein", "temperature_loss"]
+__all__ = [
+    "OBJECTIVES", "Temperature", "clipped_surrogate", "clipped_value_loss", "covering_kl", "no_policy_loss",
+    "reverse_kl", "stein", "temperature_loss",
+]  # fmt: skip

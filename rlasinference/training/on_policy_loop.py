@@ -148,14 +148,8 @@ class OnPolicyTrainer(Trainer):
             judged = agent.judge(buf_obs.flatten(0, 1), buf_taken.flatten(0, 1))
             buf_logp, buf_log_pi, buf_values = (x.reshape(steps_per_rollout, n) for x in judged)
             scaled = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
-            tau = agent.tau()
-            if tau > 0 and algo.entropy == "reward":
-                scaled = scaled - tau * buf_log_pi  # the soft return: -tau log pi(a|s) with every reward
-            if bootstrap:  # a time limit is not an end: gamma V(final obs) stands for what follows
-                finals = self._observe([o for _, _, o in bootstrap], update=False)
-                values = agent.value_of(finals)
-                for (t, i, _), v in zip(bootstrap, values):
-                    scaled[t, i] += algo.gamma * v
+            finals = self._observe([o for _, _, o in bootstrap], update=False) if bootstrap else None
+            scaled = agent.soft_rewards(scaled, buf_log_pi, [(t, i) for t, i, _ in bootstrap], finals)
             rollout = Rollout(
                 obs=buf_obs,
                 taken=buf_taken,

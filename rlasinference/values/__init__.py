@@ -1,13 +1,13 @@
-"""Value estimators: what V(s') is in the soft Bellman target, DESIGN.md section 3.
-
-Each is a pure function ``(next_context, sampler, target_critic, tau) -> V [B]``.
-"""
+"""Value estimators. Off-policy: what V(s') is in the soft Bellman target, each a registered pure
+function ``(next_context, sampler, target_critic, tau) -> V [B]`` (docs/concepts.md). On-policy:
+GAE(lambda) advantages and lambda-returns of a rollout (``gae``)."""
 
 from __future__ import annotations
 
 from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
 from rlasinference.values.closed_form import closed_form_value
+from rlasinference.values.gae import gae, lambda_returns
 from rlasinference.values.importance import importance_soft_value
 from rlasinference.values.sampled import sampled_soft_value
 
@@ -40,4 +40,6 @@ VALUE_ESTIMATORS.register(
     ),
 )
 
-__all__ = ["VALUE_ESTIMATORS", "closed_form_value", "importance_soft_value", "sampled_soft_value"]
+__all__ = [
+    "VALUE_ESTIMATORS", "closed_form_value", "gae", "importance_soft_value", "lambda_returns", "sampled_soft_value",
+]  # fmt: skip
