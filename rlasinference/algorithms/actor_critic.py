@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from rlasinference.algorithms.base import Agent, Batch
+from rlasinference.algorithms.base import Batch, ReplayAgent
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, STEP_SIZE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.critics import CRITICS, TargetInputs, get_critic_class
@@ -155,7 +155,7 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
         )
 
 
-class ActorCritic(Agent):
+class ActorCritic(ReplayAgent):
     """The actor-critic agent; see the module docstring for the update."""
 
     def __init__(

@@ -14,18 +14,15 @@ from rlasinference.policies import Policy
 class Agent(nn.Module):
     """An algorithm instance: owns its networks and optimizers.
 
-    Subclasses set ``policy``, ``metric_names`` (the keys ``update`` returns, which
-    become ``metrics.csv`` columns) and ``optimizers``, and implement ``update``.
-    ``updates`` counts gradient updates for schedules (target copies, delayed actors); it is
-    checkpointed.
+    Subclasses set ``policy``, ``metric_names`` (the keys of the metrics they return, which
+    become ``metrics.csv`` columns) and ``optimizers``, and learn as their recipe does
+    (``ReplayAgent.update``, or ``OnPolicyAgent.learn`` from a rollout). ``updates`` counts
+    gradient updates for schedules (target copies, delayed actors); it is checkpointed.
     """
 
     policy: Policy
     metric_names: tuple[str, ...] = ()
     optimizers: dict[str, torch.optim.Optimizer]
-    batch_size: int
-    learning_starts: int
-    updates_per_step: int
     updates: int = 0
 
     def act(self, obs: Tensor, deterministic: bool) -> Tensor:
@@ -35,10 +32,6 @@ class Agent(nn.Module):
     def normalize_obs(self, obs: Tensor) -> Tensor:
         """Observations as the sampler reads them (an agent that normalises them overrides this)."""
         return obs
-
-    def update(self, batch: Batch) -> dict[str, Tensor]:
-        """One gradient update; returns detached scalar metrics named as in ``metric_names``."""
-        raise NotImplementedError
 
     def checkpoint_state(self) -> dict[str, Any]:
         optimizers = {k: o.state_dict() for k, o in self.optimizers.items()}
@@ -50,6 +43,20 @@ class Agent(nn.Module):
         if with_optimizers:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(state["optimizers"][name])
+
+
+class ReplayAgent(Agent):
+    """An agent that learns from minibatches of a replay buffer (the off-policy recipe): uniform
+    random actions for ``learning_starts`` env steps, then ``updates_per_step`` updates on
+    ``batch_size`` transitions after each env step."""
+
+    batch_size: int
+    learning_starts: int
+    updates_per_step: int
+
+    def update(self, batch: Batch) -> dict[str, Tensor]:
+        """One gradient update; returns detached scalar metrics named as in ``metric_names``."""
+        raise NotImplementedError
 
 
 def by_env_prefix(env_id: str, table: dict[str, Any]) -> Any | None:

@@ -179,8 +179,6 @@ class OnPolicyAgent(Agent):
             # comes: the actor-critic recipe alone switches the modes (training for the loss only)
             raise UserError("sampler.batch_renorm needs an off-policy preset (sac, crossq, ...), not an on-policy one")
         self.config = config
-        self.batch_size = config.num_steps * config.num_envs
-        self.learning_starts, self.updates_per_step = 0, 1
         with allocating("the sampler (sampler.hidden and its other options)"):
             self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
         with allocating("the value network (value_hidden)"):

@@ -1,5 +1,7 @@
 """A preset is a config with a paper's defaults over a shared recipe: the off-policy actor-critic
-(``actor_critic.py``) or the on-policy one (``on_policy.py``)."""
+(``actor_critic.py``) or the on-policy one (``on_policy.py``). A ``Recipe`` says what a family of
+presets shares (its config class, its agent, how it checks its parts, how the trainer collects
+its data), so that nothing else asks which family a preset belongs to."""
 
 from __future__ import annotations
 
@@ -17,12 +19,52 @@ from rlasinference.samplers import Sampler, get_sampler_class, sampler_options
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """What the presets over one shared recipe have in common.
+
+    :param name: in words, for listings.
+    :param config_cls: the base config class of its presets.
+    :param agent_cls: built as ``agent_cls(config, sampler_options, critic_options, obs_dim, action_dim)``.
+    :param check_parts: ``(config, sampler_cls)``: one ``UserError`` when the parts do not go together.
+    :param parts: ``config -> (sampler, policy objective, value estimator, critic)``, for listings.
+    :param collector: how the trainer gathers its data: ``replay`` (a replay buffer, an update
+        per env step) or ``rollout`` (rollouts of ``num_steps`` steps, then epochs over them).
+    """
+
+    name: str
+    config_cls: type
+    agent_cls: type[Agent]
+    check_parts: Callable[[Any, type[Sampler]], None]
+    parts: Callable[[Any], tuple[str, str, str, str]]
+    collector: str
+
+
+OFF_POLICY = Recipe(
+    "off-policy actor-critic",
+    ActorCriticConfig,
+    ActorCritic,
+    check_parts,
+    lambda c: (c.sampler, c.objective, c.value_estimator, c.critic),
+    "replay",
+)
+ON_POLICY = Recipe(
+    "on-policy actor-critic",
+    OnPolicyConfig,
+    OnPolicyAgent,
+    check_on_policy_parts,
+    lambda c: (c.sampler, "clipped surrogate", "GAE(lambda)", "state value V(s)"),
+    "rollout",
+)
+RECIPES = (OFF_POLICY, ON_POLICY)
+
+
+@dataclass(frozen=True)
 class Preset:
     """A registered algorithm.
 
     :param name: the ``--algo`` name.
-    :param config_cls: an ``ActorCriticConfig`` (off-policy) or ``OnPolicyConfig`` subclass with
-        the paper's defaults.
+    :param config_cls: a subclass of a recipe's config class (``ActorCriticConfig``,
+        ``OnPolicyConfig``) with the paper's defaults.
     :param summary: one line for ``rlai list`` and the docs.
     :param temperature: how tau is set, in words.
     :param sampler_options: the paper's ``sampler.<option>`` values, used while the config keeps
@@ -36,7 +78,7 @@ class Preset:
     """
 
     name: str
-    config_cls: type[ActorCriticConfig] | type[OnPolicyConfig]
+    config_cls: type[Any]
     summary: str
     temperature: str
     sampler_options: Mapping[str, Any] = field(default_factory=dict)
@@ -51,9 +93,17 @@ class Preset:
         return options
 
     @property
+    def recipe(self) -> Recipe:
+        """The shared recipe this preset's config is a config of."""
+        for recipe in RECIPES:
+            if issubclass(self.config_cls, recipe.config_cls):
+                return recipe
+        raise UserError(f"preset {self.name!r}: its config is not a config of any recipe")
+
+    @property
     def on_policy(self) -> bool:
-        """Trained from rollouts (``OnPolicyTrainer``), not from replay."""
-        return issubclass(self.config_cls, OnPolicyConfig)
+        """Trained from rollouts, not from replay."""
+        return self.recipe.collector == "rollout"
 
     def default_critic_options(self, critic: str | None) -> dict[str, Any]:
         """The options of ``critic`` before the user's ``critic.<option>`` settings (none for an
@@ -76,25 +126,17 @@ class Preset:
         """The agent; ``critic_options`` default to ``default_critic_options(config.critic)``."""
         if critic_options is None:
             critic_options = self.default_critic_options(getattr(config, "critic", None))
-        if isinstance(config, OnPolicyConfig):
-            return OnPolicyAgent(config, sampler_options, critic_options, obs_dim, action_dim)
-        return ActorCritic(config, sampler_options, critic_options, obs_dim, action_dim)
+        return self.recipe.agent_cls(config, sampler_options, critic_options, obs_dim, action_dim)
 
     def parts(self) -> tuple[str, str, str, str]:
         """Default (sampler, policy objective, value estimator, critic), for listings."""
-        c = self.config_cls()
-        if isinstance(c, OnPolicyConfig):
-            return c.sampler, "clipped surrogate", "GAE(lambda)", "state value V(s)"
-        return c.sampler, c.objective, c.value_estimator, c.critic
+        return self.recipe.parts(self.config_cls())
 
     def accepts(self, sampler_cls: type[Sampler]) -> bool:
         """Whether the preset can be built with this sampler class (``--sampler``)."""
         config = dataclasses.replace(self.config_cls(), sampler=getattr(sampler_cls, "__name__", "?"))
         try:
-            if isinstance(config, OnPolicyConfig):
-                check_on_policy_parts(config, sampler_cls)
-            else:
-                check_parts(config, sampler_cls)
+            self.recipe.check_parts(config, sampler_cls)
         except UserError:
             return False
         return True

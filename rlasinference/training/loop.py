@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlasinference.algorithms.base import Agent
+from rlasinference.algorithms.base import Agent, ReplayAgent
 from rlasinference.core.errors import NonFiniteLossError, UserError
 from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
@@ -155,6 +155,7 @@ class Trainer:
         set_precision(self.precision)
         seed_everything(run.seed)
         self.agent, self.env, spec = build_agent(config, self.device)
+        self.learner = cast(ReplayAgent, self.agent)  # (what the replay loop calls; OnPolicyTrainer has its own)
         compile_setting = run.compile
         if run.compile == "auto" and "compiled" in chosen:
             compile_setting = "always" if chosen["compiled"] else "never"
@@ -272,14 +273,14 @@ class Trainer:
         return obs
 
     def _act(self, obs: np.ndarray) -> np.ndarray:
-        if self.step < self.agent.learning_starts:
+        if self.step < self.learner.learning_starts:
             return (torch.rand(self.action_dim) * 2 - 1).numpy()
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
         return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()
 
     def _update(self) -> None:
-        for _ in range(self.agent.updates_per_step):
-            self.window.add(self.agent.update(self.buffer.sample(self.agent.batch_size)))
+        for _ in range(self.learner.updates_per_step):
+            self.window.add(self.learner.update(self.buffer.sample(self.learner.batch_size)))
 
     def _log(self, sps: float) -> None:
         self._check_finite()
@@ -361,7 +362,7 @@ class Trainer:
             if terminated or truncated:
                 self.window.episodes.append(self.episode.next())
                 obs = self._begin_episode()
-            if self.step >= self.agent.learning_starts:
+            if self.step >= self.learner.learning_starts:
                 self._update()
             self._periodic(self.step - 1, progress)
             if self.step % 100 == 0:
@@ -398,7 +399,10 @@ class Trainer:
         error here would hide the first one, so it is dropped: the checkpoint is what counts."""
         run = self.config.run
         title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
-        for close in (self.metrics.close, lambda: plot_learning_curve(self.run_dir, title, self.agent.learning_starts)):
+        for close in (
+            self.metrics.close,
+            lambda: plot_learning_curve(self.run_dir, title, getattr(self.agent, "learning_starts", 0)),
+        ):
             try:
                 close()
             except (OSError, ValueError):

@@ -32,6 +32,9 @@ from rlasinference.training.run_dir import (
     write_config,
 )
 
+#: the trainer of each way a recipe collects its data (``Recipe.collector``)
+TRAINERS: dict[str, type[Trainer]] = {"replay": Trainer, "rollout": OnPolicyTrainer}
+
 
 def checkpoint_step(run_dir: Path) -> int | None:
     """The env step of ``run_dir``'s last checkpoint, ``None`` without one. Memory-mapped, so the
@@ -116,7 +119,7 @@ def _run(
         if new:
             create_run_dir(run_dir, cfg, command, replace=True)
         try:
-            trainer_cls = OnPolicyTrainer if cfg.preset.on_policy else Trainer
+            trainer_cls = TRAINERS[cfg.preset.recipe.collector]
             trainer = trainer_cls(
                 cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note, callbacks=callbacks
             )
