@@ -1,5 +1,5 @@
 """Algorithms are presets: a config with the paper's defaults over a shared recipe, the
-off-policy actor-critic (DESIGN.md section 5) or the on-policy one."""
+off-policy actor-critic or the on-policy one (docs/concepts.md, "Algorithms are presets")."""
 
 from __future__ import annotations
 

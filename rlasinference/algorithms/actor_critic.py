@@ -1,6 +1,6 @@
 """Soft actor-critic with any sampler, policy objective, value estimator and critic.
 
-The shared recipe of every preset (DESIGN.md section 5); one update:
+The shared recipe of the off-policy presets (docs/concepts.md); one update:
   1. critic:  its own soft Bellman loss (critic registry), V(s') from the value estimator
   2. policy:  minimise the policy objective (reverse KL / ELBO to exp(Q/tau)) against what the
               critic gives the actor (min or mean over members), every ``policy_delay`` updates

@@ -33,3 +33,15 @@ def allocating(what: str) -> Iterator[None]:
         else:
             need = f"{asked.group(1)} for one of its tensors"
         raise UserError(f"{what} is too large for this machine: it needs {need}") from None
+
+
+def first_line(exc: BaseException, empty: str | None = None) -> str:
+    """The first line of ``exc``'s message; ``empty`` when it has none (default: its type's name)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else (type(exc).__name__ if empty is None else empty)
+
+
+def described(exc: BaseException) -> str:
+    """``Type: first line``: how an exception from a user's code (an env, a sampler, a target)
+    is named in a one-line error."""
+    return f"{type(exc).__name__}: {first_line(exc, '')}".rstrip(": ")

@@ -1,4 +1,4 @@
-"""Critics: the fourth axis of an algorithm (DESIGN.md section 4), a registry like samplers.
+"""Critics: the fourth axis of an algorithm (docs/concepts.md), a registry like samplers.
 
 Registry names are the ``--set critic=NAME`` values; ``module:Class`` loads a user critic.
 """

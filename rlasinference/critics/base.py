@@ -1,4 +1,4 @@
-"""The critic contract (DESIGN.md section 4): a soft critic owns how its Bellman target is formed
+"""The critic contract (docs/concepts.md, "Algorithms are presets"): a soft critic owns how its Bellman target is formed
 and what the actor reads from it.
 
 Constructors take ``(obs_dim, action_dim, hidden, members, sampler, **options)``; the options

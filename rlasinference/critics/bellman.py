@@ -1,4 +1,4 @@
-"""The soft Bellman backup, DESIGN.md section 1."""
+"""The soft Bellman backup (docs/concepts.md, "Policy evaluation")."""
 
 from __future__ import annotations
 

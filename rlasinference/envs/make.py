@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, described
 from rlasinference.core.registry import import_user_module
 
 
@@ -52,8 +52,7 @@ class CheckedEnv(gym.Wrapper):
         self.env_id, self.obs_dim = env_id, obs_dim
 
     def _fail(self, where: str, exc: Exception) -> UserError:
-        text = str(exc).strip().splitlines()
-        return UserError(f"env {self.env_id!r} raised in {where}: {type(exc).__name__}: {text[0] if text else ''}")
+        return UserError(f"env {self.env_id!r} raised in {where}: {described(exc)}")
 
     def _obs(self, obs: object, where: str) -> np.ndarray:
         if not isinstance(obs, np.ndarray) or obs.shape != (self.obs_dim,) or obs.dtype.kind not in "fiub":

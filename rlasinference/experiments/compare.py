@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.files import atomic_path, save_figure
 from rlasinference.core.yaml_text import read_yaml
 from rlasinference.training.metrics import eval_rows, read_metrics
@@ -131,11 +131,6 @@ def split_variants(runs: list[Run]) -> None:
                 r.label = f"{r.label} {' '.join(own)}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else "unreadable"
-
-
 def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
     """Runs under ``paths`` (run directories, or directories holding them, e.g. a sweep), and a
     note per directory left out."""
@@ -154,7 +149,9 @@ def find_runs(paths: list[Path]) -> tuple[list[Run], list[str]]:
             try:
                 run = load_run(d)
             except (OSError, ValueError, KeyError, TypeError, csv.Error, yaml.YAMLError) as exc:
-                notes.append(f"warning: {d} is damaged, skipped ({type(exc).__name__}: {_first_line(exc)})")
+                notes.append(
+                    f"warning: {d} is damaged, skipped ({type(exc).__name__}: {first_line(exc, 'unreadable')})"
+                )
                 continue
             if run is None:
                 notes.append(f"{d}: no evaluation yet, left out")

@@ -310,12 +310,14 @@ def execute(
         )
         results = tuner.fit()
         outcomes = [results[i] for i in range(len(results))]
-        return [f"{(r.config or {})['trial']['name']}: {_first_line(r.error)}" for r in outcomes if r.error]
+        return [f"{(r.config or {})['trial']['name']}: {_last_line(r.error)}" for r in outcomes if r.error]
     finally:
         ray.shutdown()
 
 
-def _first_line(error: BaseException | None) -> str:
+def _last_line(error: BaseException | None) -> str:
+    """The last line of a trial's error: Ray wraps the trial's own message in a traceback whose
+    last line is that message."""
     text = str(error).strip()
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__

@@ -1,4 +1,4 @@
-"""Reverse-KL (ELBO) policy objective, DESIGN.md section 1."""
+"""Reverse-KL (ELBO) policy objective (docs/concepts.md, "Policy improvement")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Amortized Stein variational gradient (soft Q-learning's policy update, DESIGN.md section 2.5).
+"""Amortized Stein variational gradient (soft Q-learning's policy update, docs/samplers/svgd.md).
 
 Everything happens in the pre-tanh space u, where a = tanh(u). The target density there is
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, described
 from rlasinference.samplers.base import DENSITY_KINDS, Sampler
 
 
@@ -111,7 +111,4 @@ def check_user_sampler(spec: str, cls: type[Sampler], context_dim: int, action_d
         except ContractError as exc:
             raise UserError(f"sampler {spec!r} breaks the sampler contract: {exc}") from None
         except Exception as exc:  # the user's code: whatever it raises is reported, in one line
-            text = str(exc).strip().splitlines()
-            raise UserError(
-                f"sampler {spec!r} failed its contract check: {type(exc).__name__}: {text[0] if text else ''}"
-            ) from None
+            raise UserError(f"sampler {spec!r} failed its contract check: {described(exc)}") from None

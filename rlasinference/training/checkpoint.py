@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.files import atomic_path
 
 FORMAT = 2  # 2: critics from the critic registry (module names critic.q, critic.target, ...)
@@ -40,8 +40,7 @@ def load_checkpoint(path: Path, mmap: bool = False, any_format: bool = False) ->
     try:
         state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first}") from None
+        raise UserError(f"checkpoint {str(path)!r} is corrupt or unsafe to load: {first_line(exc)}") from None
     old = isinstance(state, dict) and isinstance(state.get("format"), int) and 0 < state["format"] < FORMAT
     if old and not any_format:
         raise UserError(

@@ -14,7 +14,7 @@ import yaml
 
 from rlasinference.algorithms import PRESETS, Preset
 from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, Range, check_config, check_options, ranged, shown
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.precision import PRECISIONS
 from rlasinference.core.yaml_text import load_yaml, read_yaml
 from rlasinference.critics import get_critic_class
@@ -111,7 +111,7 @@ def load_yaml_config(path: Path, what: str = "config file", holds: str = "config
     except UnicodeDecodeError:
         raise UserError(f"{what} {str(path)!r} is not a UTF-8 text file") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{what} {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"{what} {str(path)!r} is not valid YAML: {first_line(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

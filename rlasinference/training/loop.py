@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rlasinference.algorithms.base import Agent, ReplayAgent
-from rlasinference.core.errors import NonFiniteLossError, UserError
+from rlasinference.core.errors import NonFiniteLossError, UserError, first_line
 from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
 from rlasinference.samplers import get_sampler_class
@@ -434,8 +434,7 @@ def state_mismatch(agent: torch.nn.Module, state: Any, exc: BaseException) -> st
             theirs = modules[key]
             if isinstance(theirs, torch.Tensor) and theirs.shape != own[key].shape:
                 return f"{key!r} has shape {list(theirs.shape)} there, {list(own[key].shape)} here"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)
 
 
 def _check_buffer_fits(transitions: int, obs_dim: int, action_dim: int, device: torch.device) -> None:

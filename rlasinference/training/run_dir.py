@@ -33,7 +33,7 @@ from typing import Any
 import torch
 import yaml
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.yaml_text import read_yaml
 from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import LOCK
@@ -148,7 +148,7 @@ def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     except UnicodeDecodeError:
         raise UserError(f"{str(file)!r} is corrupt (not UTF-8 text)") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{str(file)!r} is corrupt (not valid YAML: {str(exc).splitlines()[0]})") from None
+        raise UserError(f"{str(file)!r} is corrupt (not valid YAML: {first_line(exc)})") from None
     if not isinstance(data, dict):
         raise UserError(f"{str(file)!r} is corrupt (not a mapping of config keys)")
     return resolve({**data, **(overrides or {})})

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.files import atomic_path, save_figure
 
 METRICS = ("mode_coverage", "mass_coverage", "kl", "kl_bound", "mmd", "seconds")
@@ -104,8 +104,7 @@ def run_grid(fits: list[Fit], root: Path, settings: dict[str, Any], workers: int
                 job.result()
                 say(f"  [{done}/{len(todo)}] {fit.name}")
             except Exception as exc:  # a fit's failure is reported, the others go on
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                failures.append(f"{fit.name}: {first}")
+                failures.append(f"{fit.name}: {first_line(exc)}")
     return failures
 
 

@@ -14,7 +14,7 @@ import normflows as nf
 import torch
 from torch import Tensor
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, described
 from rlasinference.core.registry import Registry, load_object
 
 
@@ -212,8 +212,7 @@ def get_target(spec: str) -> Target:
         try:
             return fn(actions)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise UserError(f"target {spec!r} failed during the fit: {type(exc).__name__}: {first}") from None
+            raise UserError(f"target {spec!r} failed during the fit: {described(exc)}") from None
 
     return Target(spec, dim, guarded, modes)
 
@@ -230,10 +229,7 @@ def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
         with torch.enable_grad():
             out = fn(probe)
     except Exception as exc:  # a user's function: any failure is reported in one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise UserError(
-            f"target {spec!r} failed on actions of shape [{n}, {dim}]: {type(exc).__name__}: {first}"
-        ) from None
+        raise UserError(f"target {spec!r} failed on actions of shape [{n}, {dim}]: {described(exc)}") from None
     if not isinstance(out, Tensor):
         raise UserError(f"target {spec!r} must return {expected}, got a {type(out).__name__}")
     if tuple(out.shape) != (n,):
