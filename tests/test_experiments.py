@@ -457,3 +457,14 @@ def test_compare_tells_apart_runs_of_one_algorithm_with_other_settings(tmp_path:
     assert sorted(r.label for r in runs) == ["sac", "sac", "sac lr_policy=0.001", "sac lr_policy=0.001"]
     # the runs at the preset's own value keep the plain label
     assert {r.label for r in runs if "lr" not in r.path.name} == {"sac"}
+
+
+def test_copies_of_the_run_schema_are_read_from_the_dataclass() -> None:
+    import dataclasses
+
+    from rlasinference.experiments import compare, peers
+    from rlasinference.training.config import RUN_KEYS, RunConfig
+
+    assert {f.name for f in dataclasses.fields(RunConfig)} == RUN_KEYS
+    assert compare._BOOKKEEPING == RUN_KEYS | {"sampler"}
+    assert all(peers.RUN_DEFAULTS[k] == getattr(RunConfig(), k) for k in peers.RUN_DEFAULTS)

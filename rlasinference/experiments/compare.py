@@ -34,6 +34,7 @@ import yaml
 from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.files import atomic_path, save_figure
 from rlasinference.core.yaml_text import read_yaml
+from rlasinference.training.config import RUN_KEYS
 from rlasinference.training.metrics import eval_rows, read_metrics
 
 MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
@@ -91,9 +92,9 @@ def load_run(path: Path) -> Run | None:
     )
 
 
-# keys that change how a run is run or evaluated, not what it learns
-_BOOKKEEPING = {"seed", "steps", "threads", "device", "eval_every", "eval_episodes", "log_every", "save_buffer"}
-_BOOKKEEPING |= {"checkpoint_every_s", "compile", "precision", "sampler", "algo", "env"}
+# keys that name a run or change how it is run or evaluated, not what its algorithm learns: the
+# run's own (RunConfig's fields) and the sampler, which is already in the label
+_BOOKKEEPING = RUN_KEYS | {"sampler"}
 
 
 def _preset_defaults(algo: str, env: str, sampler: Any) -> dict[str, Any]:

@@ -20,22 +20,19 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.ppo import REFERENCE_GAUSSIAN
 from rlasinference.core.errors import UserError
+from rlasinference.training.config import RunConfig
 
 PEERS = ("sb3-sac", "sb3-ppo")
 # the keys a peer trial takes, with our presets' defaults (RunConfig, then the preset's config)
+# the run keys a peer trial takes, at our runs' defaults (read from RunConfig, not copied)
 RUN_DEFAULTS: dict[str, Any] = {
-    "env": "Pendulum-v1",
-    "seed": 0,
-    "steps": 15000,
-    "eval_every": 5000,
-    "eval_episodes": 10,
-    "threads": 0,
-    "device": "cpu",
+    k: getattr(RunConfig(), k) for k in ("env", "seed", "steps", "eval_every", "eval_episodes", "threads", "device")
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "sb3-sac": {**RUN_DEFAULTS, "learning_starts": 5000},
+    "sb3-sac": {**RUN_DEFAULTS, "learning_starts": ActorCriticConfig().learning_starts},
     # num_envs, clip_value None: our ppo preset's on that env; squash: SB3's own Gaussian (False)
     # or ours
     "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None, "clip_value": None, "squash": False},

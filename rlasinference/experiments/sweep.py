@@ -29,7 +29,7 @@ from rlasinference.core.errors import UserError
 from rlasinference.core.yaml_text import read_yaml
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, run_peer
-from rlasinference.training.config import Config, resolve
+from rlasinference.training.config import RUN_KEYS, Config, resolve
 from rlasinference.training.lock import holder, owner
 from rlasinference.training.loop import build_agent, resolve_device
 from rlasinference.training.metrics import eval_rows, last_eval_step
@@ -64,7 +64,7 @@ def _differs(stored: dict[str, Any], wanted: dict[str, Any]) -> str | None:
 def _check_buildable(config: Config, flat: dict[str, Any], checked: set[str]) -> None:
     """Build the env and agent of each distinct (algo, sampler, options, env) once, on the CPU, so
     that an unknown env or an invalid combination stops the sweep before Ray starts."""
-    key = repr(sorted((k, str(v)) for k, v in flat.items() if k not in ("seed", "steps", "threads", "device")))
+    key = repr(sorted((k, str(v)) for k, v in flat.items() if k not in RUN_KEYS - {"algo", "env"}))
     if key in checked:
         return
     _, env, _ = build_agent(config, torch.device("cpu"))

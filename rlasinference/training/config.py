@@ -65,6 +65,11 @@ class RunConfig:
     checkpoint_every_s: float = ranged(300.0, NON_NEGATIVE)
 
 
+#: the run's own keys (``RunConfig``'s fields): how a run is run, evaluated and named, beside
+#: what its algorithm learns; what ``rlai compare`` and the sweep read as such
+RUN_KEYS = frozenset(f.name for f in dataclasses.fields(RunConfig))
+
+
 @dataclass
 class Config:
     """A resolved configuration: run fields, the preset's config, the sampler's and the critic's options."""
