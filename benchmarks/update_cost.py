@@ -18,8 +18,8 @@ from machine import describe, load
 
 from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.core.precision import resolve_precision, set_precision
+from rlasinference.training.build import compile_sampler
 from rlasinference.training.config import COMPILE_MIN_UPDATES
-from rlasinference.training.loop import compile_sampler
 
 # (label, preset, config overrides, sampler options); each preset's own defaults unless overridden
 COMBOS: list[tuple[str, str, dict, dict]] = [

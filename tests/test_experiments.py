@@ -466,5 +466,5 @@ def test_copies_of_the_run_schema_are_read_from_the_dataclass() -> None:
     from rlasinference.training.config import RUN_KEYS, RunConfig
 
     assert {f.name for f in dataclasses.fields(RunConfig)} == RUN_KEYS
-    assert compare._BOOKKEEPING == RUN_KEYS | {"sampler"}
+    assert RUN_KEYS | {"sampler"} == compare._BOOKKEEPING
     assert all(peers.RUN_DEFAULTS[k] == getattr(RunConfig(), k) for k in peers.RUN_DEFAULTS)

@@ -357,7 +357,7 @@ def test_async_workers_start_with_ctrl_c_ignored(monkeypatch: pytest.MonkeyPatch
     import multiprocessing as mp
     import signal
 
-    from rlasinference.training import env_pool
+    from rlasinference.envs import pool as env_pool
 
     seen = []
     spawn_process = mp.get_context("spawn").Process

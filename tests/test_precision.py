@@ -82,8 +82,8 @@ def test_unknown_precision_is_one_line(tmp_path: Path) -> None:
 
 
 def test_compile_auto_compiles_only_samplers_that_pay_in_long_runs() -> None:
+    from rlasinference.training.build import compile_sampler
     from rlasinference.training.config import COMPILE_MIN_UPDATES
-    from rlasinference.training.loop import compile_sampler
 
     def agent(sampler: str, action_dim: int = 2) -> object:
         preset = PRESETS.get("sac")
@@ -120,7 +120,7 @@ def test_a_compiled_flow_run_resumes_exactly(tmp_path: Path) -> None:
 def test_a_run_that_takes_every_core_on_a_busy_machine_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from rlasinference.training.loop import busy_note
+    from rlasinference.training.build import busy_note
 
     monkeypatch.setattr(os, "getloadavg", lambda: (1.9, 1.5, 1.0))
     assert "--set threads=1" in (busy_note(2) or "") and "load average 1.9" in (busy_note(2) or "")
@@ -132,6 +132,7 @@ def test_a_run_that_takes_every_core_on_a_busy_machine_says_so(monkeypatch: pyte
 def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # extended past the compile threshold, or resumed on a machine with AMX, a run keeps
     # computing as it began (compiled or not, fp32 or bf16)
+    import rlasinference.training.build as build
     import rlasinference.training.loop as loop
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.run_dir import create_run_dir, read_config
@@ -143,7 +144,7 @@ def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch:
     assert runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *args]).exit_code == 0
     trainer_state = load_checkpoint(out / "checkpoints" / "last.pt")["trainer"]
     assert (trainer_state["precision"], trainer_state["compiled"]) == ("fp32", False)
-    monkeypatch.setattr(loop, "COMPILE_MIN_UPDATES", 1)  # auto would compile a new run now
+    monkeypatch.setattr(build, "COMPILE_MIN_UPDATES", 1)  # auto would compile a new run now
     monkeypatch.setattr(loop, "resolve_precision", lambda name, device: "bf16" if name == "auto" else name)
     resumed = loop.Trainer(read_config(out), out, quiet=True, resume=True)
     assert (resumed.precision, resumed.compiled) == ("fp32", False)

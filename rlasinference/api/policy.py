@@ -116,8 +116,8 @@ class Policy:
 def load(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> Policy:
     """The policy of a run directory's ``best`` (the best evaluation) or ``last`` checkpoint."""
     from rlasinference.core.precision import resolve_precision, set_precision
+    from rlasinference.training.build import BEST, LAST, build_agent, resolve_device, restore_agent
     from rlasinference.training.checkpoint import load_checkpoint
-    from rlasinference.training.loop import BEST, LAST, build_agent, resolve_device, restore_agent
     from rlasinference.training.run_dir import read_config
 
     if checkpoint not in ("best", "last"):
@@ -153,9 +153,9 @@ def evaluate(
     """
     from rlasinference.core.checks import AT_LEAST_ONE
     from rlasinference.envs import make_env
+    from rlasinference.training.build import seed_everything
     from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
-    from rlasinference.training.loop import seed_everything
 
     AT_LEAST_ONE.check("episodes", episodes)
     run_seed = policy.config.run.seed if seed is None else seed

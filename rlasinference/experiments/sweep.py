@@ -29,9 +29,9 @@ from rlasinference.core.errors import UserError
 from rlasinference.core.yaml_text import read_yaml
 from rlasinference.experiments.grid import Trial, expand
 from rlasinference.experiments.peers import PEERS, peer_config, run_peer
+from rlasinference.training.build import build_agent, resolve_device
 from rlasinference.training.config import RUN_KEYS, Config, resolve
 from rlasinference.training.lock import holder, owner
-from rlasinference.training.loop import build_agent, resolve_device
 from rlasinference.training.metrics import eval_rows, last_eval_step
 from rlasinference.training.run_dir import CONFIG, read_config
 from rlasinference.training.runner import checkpoint_step, run_training

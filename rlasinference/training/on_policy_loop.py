@@ -3,7 +3,7 @@ each, the agent's update on every rollout. Run directories, metrics, evaluation,
 (exact resume), Ctrl-C and the stop on non-finite values are the off-policy ``Trainer``'s.
 
 Checkpoints are taken between rollouts; a stop request (Ctrl-C, SIGTERM) ends the rollout in
-progress and its update first. The envs are a pool (``env_pool.py``), in this process or one
+progress and its update first. The envs are a pool (``envs/pool.py``), in this process or one
 subprocess each; an exact resume puts every env back mid-episode by replaying its episode's
 actions from its reset seed.
 """
@@ -20,7 +20,7 @@ import torch
 from rlasinference.algorithms.on_policy import OnPolicyAgent, Rollout
 from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.envs import EnvSpec
-from rlasinference.training.env_pool import make_pool
+from rlasinference.envs.pool import make_pool
 from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed
 from rlasinference.training.loop import Trainer
 from rlasinference.training.state import Episode

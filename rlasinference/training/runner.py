@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rlasinference.core.errors import UserError
+from rlasinference.training.build import LAST, print_note
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.lock import RunLock
-from rlasinference.training.loop import LAST, Trainer, print_note
+from rlasinference.training.loop import Trainer
 from rlasinference.training.metrics import last_eval_step
 from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.plot import PLOT
