@@ -403,7 +403,7 @@ def test_compare_reference_beside_unfinished_runs_keeps_ours(tmp_path: Path, mon
 
 
 def test_compare_curves_colour_an_algorithm_alike_in_every_panel() -> None:
-    from rlasinference.experiments.compare import _colour_key
+    from rlasinference.experiments.compare.report import _colour_key
 
     assert _colour_key("sac (published, v4)") == _colour_key("sac (published)") == "sac (published)"
     assert _colour_key("sac") != _colour_key("sac (published)")  # ours and theirs stay apart
@@ -427,7 +427,7 @@ def test_compare_profile_colours_each_algorithm_as_its_curves(tmp_path: Path, mo
         for algo in ("crossq", "meow"):
             _fake_run(tmp_path, f"{algo}-A-s{seed}", algo, "A", seed, [0.0, 5.0 + seed])
     figures: dict[str, object] = {}
-    monkeypatch.setattr(cmp, "save_figure", lambda fig, path, **kw: figures.setdefault(path.name, fig))
+    monkeypatch.setattr(cmp.report, "save_figure", lambda fig, path, **kw: figures.setdefault(path.name, fig))
     result = runner.invoke(app, ["compare", str(tmp_path), "--reps", "200", "--env", "A", "--env", "B"])
     assert result.exit_code == 0, result.output
 
@@ -462,7 +462,8 @@ def test_compare_tells_apart_runs_of_one_algorithm_with_other_settings(tmp_path:
 def test_copies_of_the_run_schema_are_read_from_the_dataclass() -> None:
     import dataclasses
 
-    from rlasinference.experiments import compare, peers
+    from rlasinference.experiments import peers
+    from rlasinference.experiments.compare import runs as compare
     from rlasinference.training.config import RUN_KEYS, RunConfig
 
     assert {f.name for f in dataclasses.fields(RunConfig)} == RUN_KEYS
