@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.critics import soft_bellman_target
 from rlasinference.objectives import Temperature, covering_kl, reverse_kl, stein, temperature_loss
 from rlasinference.objectives.box_mmd import box_mmd
-from rlasinference.objectives.reverse_kl import Critic
 from rlasinference.objectives.stein import rbf_kernel, stein_direction, target_score
 from rlasinference.samplers import SVGDSampler
 from rlasinference.samplers.base import DensityKind, Sampler, Samples
@@ -296,7 +296,7 @@ class SplitSampler(Sampler):
         return Samples(actions=draws.expand(context.shape[0], n, 1))
 
 
-def _two_modes(left: float) -> Critic:
+def _two_modes(left: float) -> QFunction:
     """Q = log of the mixture left N(-0.5, 0.05^2) + (1 - left) N(0.5, 0.05^2) in 1-D."""
     centres, weights = torch.tensor([-0.5, 0.5]), torch.tensor([left, 1.0 - left])
 

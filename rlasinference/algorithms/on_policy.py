@@ -33,6 +33,7 @@ from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.objectives import Temperature, clipped_surrogate, clipped_value_loss, temperature_loss
 from rlasinference.policies import Policy
 from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
+from rlasinference.samplers.base import PathDensity
 from rlasinference.values.gae import gae
 
 ENTROPY_MODES = ("bonus", "reward")
@@ -134,7 +135,7 @@ def check_on_policy_parts(config: OnPolicyConfig, sampler_cls: type[Sampler]) ->
 
 def has_action_density(sampler_cls: type[Sampler]) -> bool:
     """Whether a PPO ratio can be formed: an exact log-density, or a path density."""
-    return sampler_cls.density == "exact" or callable(getattr(sampler_cls, "path_log_prob", None))
+    return sampler_cls.density == "exact" or issubclass(sampler_cls, PathDensity)
 
 
 class Rollout(NamedTuple):
@@ -238,8 +239,8 @@ class OnPolicyAgent(Agent):
         if self.sampler.density == "exact":
             log_pi = self.sampler.log_prob(obs, taken.unsqueeze(1))[:, 0]
             return log_pi, log_pi
-        path_log_prob = getattr(self.sampler, "path_log_prob")  # noqa: B009 (checked at construction)
-        log_joint, bound = path_log_prob(obs, taken)
+        assert isinstance(self.sampler, PathDensity)  # (checked at construction)
+        log_joint, bound = self.sampler.path_log_prob(obs, taken)
         return log_joint, bound
 
     def soft_rewards(

@@ -17,8 +17,7 @@ from torch import Tensor, nn
 
 from rlasinference.core.batch import Batch
 from rlasinference.core.checks import Range
-
-QFunction = Callable[[Tensor, Tensor], Tensor]  # (obs [N, S], actions [N, A]) -> Q [E, N]
+from rlasinference.core.qfunction import QFunction
 
 
 @dataclass

@@ -26,7 +26,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlasinference.objectives.reverse_kl import Critic, first_states
+from rlasinference.core.qfunction import QFunction
+from rlasinference.objectives.reverse_kl import first_states
 from rlasinference.samplers.base import Sampler, on_samples
 
 #: the kernels' widths on the action box (-1, 1)^d: a mode's own width up to the gaps between modes
@@ -41,7 +42,7 @@ def rbf_sum(x: Tensor, y: Tensor, scales: tuple[float, ...] = SCALES) -> Tensor:
     return torch.exp(dist_sq.clamp_min(0.0).unsqueeze(0) * rates).sum(0)
 
 
-def box_mmd(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor, samples: int) -> Tensor:
+def box_mmd(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor, samples: int) -> Tensor:
     """The squared MMD (less its constant) between ``samples`` draws of the sampler and as many
     uniform box draws weighted by exp(Q/tau), on each of the first ``ceil(B / samples)`` states,
     averaged over them; differentiable in the sampler's parameters through its draws."""

@@ -23,14 +23,15 @@ import math
 import torch
 from torch import Tensor
 
-from rlasinference.objectives.reverse_kl import Critic, first_states, reverse_kl
+from rlasinference.core.qfunction import QFunction
+from rlasinference.objectives.reverse_kl import first_states, reverse_kl
 from rlasinference.samplers.base import Sampler, on_samples
 
 
 def covering_kl(
     context: Tensor,
     sampler: Sampler,
-    critic: Critic,
+    critic: QFunction,
     tau: Tensor,
     cover_samples: int = 16,
     cover_weight: float = 1.0,

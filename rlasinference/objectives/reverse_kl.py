@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.samplers.base import Sampler
-
-Critic = Callable[[Tensor, Tensor], Tensor]  # (context [B, C], actions [B, A]) -> Q [E, B]
 
 
 def first_states(context: Tensor, per_state: int) -> Tensor:
@@ -18,7 +15,7 @@ def first_states(context: Tensor, per_state: int) -> Tensor:
     return context[: -(-context.shape[0] // per_state)]
 
 
-def reverse_kl(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -> dict[str, Tensor]:
+def reverse_kl(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> dict[str, Tensor]:
     """``L = E_{a~pi}[tau * log pi(a|s) - min_k Q_k(s, a)]``, one reparameterised sample per state.
 
     Minimising L minimises KL(pi || exp((Q - V)/tau)) up to the constant log Z. For ``bound``
@@ -34,7 +31,7 @@ def reverse_kl(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -
     return {"loss_policy": (tau * log_pi - q).mean(), "log_density": log_pi.detach()}
 
 
-def no_policy_loss(context: Tensor, sampler: Sampler, critic: Critic, tau: Tensor) -> dict[str, Tensor]:
+def no_policy_loss(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> dict[str, Tensor]:
     """The objective of a sampler that is its own critic (MEow): nothing to add; the critic's soft
     Bellman loss already fits the sampler to exp(Q/tau). ``loss_policy`` is a constant 0."""
     return {"loss_policy": context.new_zeros(())}

@@ -19,8 +19,8 @@ import math
 import torch
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.objectives.box_mmd import box_mmd
-from rlasinference.objectives.reverse_kl import Critic
 from rlasinference.samplers.base import Sampler, atanh_clipped, on_samples, tanh_log_abs_det
 
 
@@ -42,7 +42,7 @@ def rbf_kernel(fixed: Tensor, updated: Tensor) -> tuple[Tensor, Tensor]:
     return k, -2.0 * diff / h.unsqueeze(-1) * k.unsqueeze(-1)
 
 
-def target_score(context: Tensor, u: Tensor, critic: Critic, tau: Tensor) -> Tensor:
+def target_score(context: Tensor, u: Tensor, critic: QFunction, tau: Tensor) -> Tensor:
     """``grad_u log p(u|s)`` for the pre-tanh particles ``u [B, J, A]`` (see the module docstring).
 
     The clipped double-Q (min over the critic's members) is the target's energy."""
@@ -63,7 +63,7 @@ def stein_direction(fixed: Tensor, updated: Tensor, score: Tensor) -> Tensor:
 def stein(
     context: Tensor,
     sampler: Sampler,
-    critic: Critic,
+    critic: QFunction,
     tau: Tensor,
     stein_particles: int = 16,
     stein_fixed: int = 8,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.samplers.base import Sampler, on_samples
 
 
@@ -20,9 +19,7 @@ class Policy:
     A plain object, not a module: it refers to networks the agent owns, so they are saved once.
     """
 
-    def __init__(
-        self, sampler: Sampler, critic: Callable[[Tensor, Tensor], Tensor] | None = None, candidates: int = 32
-    ):
+    def __init__(self, sampler: Sampler, critic: QFunction | None = None, candidates: int = 32):
         self.sampler = sampler
         self._critic = critic
         self.candidates = candidates

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
@@ -112,6 +112,16 @@ class Sampler(nn.Module):
         """Deterministic action ``[B, A]`` for evaluation, or ``None`` where the sampler has no
         rule of its own (the policy then takes the best of N samples under the critic)."""
         return None
+
+
+@runtime_checkable
+class PathDensity(Protocol):
+    """A sampler whose draws are paths with an exact joint density (the diffusion chain):
+    on-policy training forms its ratio on the stored path (``extras["path"]``)."""
+
+    def path_log_prob(self, context: Tensor, path: Tensor) -> tuple[Tensor, Tensor]:
+        """Of stored paths ``[B, K]``, one per context row: ``(log_joint, bound)``, ``[B]`` each."""
+        ...
 
 
 def tanh_log_abs_det(x: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.core.errors import UserError, described
-from rlasinference.samplers.base import DENSITY_KINDS, Sampler
+from rlasinference.samplers.base import DENSITY_KINDS, PathDensity, Sampler
 
 
 class ContractError(AssertionError):
@@ -81,12 +81,11 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
         sampled = sampler.sample(context, 1).actions[:, 0]
     _require(tuple(drawn.shape) == (4, dim), f"{where}: draw {tuple(drawn.shape)}, not (4, {dim})")
     _require(bool(torch.allclose(drawn, sampled, atol=1e-6)), f"{where}: draw differs from sample's action")
-    path_log_prob = getattr(sampler, "path_log_prob", None)
-    if path_log_prob is not None and "path" in out.extras:
+    if isinstance(sampler, PathDensity) and "path" in out.extras:
         with torch.no_grad():
             out = sampler.sample(context, 7)
             flat = out.extras["path"].reshape(context.shape[0] * 7, -1)
-            _, bound = path_log_prob(context.repeat_interleave(7, dim=0), flat)
+            _, bound = sampler.path_log_prob(context.repeat_interleave(7, dim=0), flat)
         assert out.log_density is not None
         gap = (bound.reshape(-1, 7) - out.log_density).abs().max().item()
         scale = 1 + out.log_density.abs().max().item()

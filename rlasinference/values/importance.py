@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.samplers.base import Sampler, on_samples
 
 
 def importance_soft_value(
     next_context: Tensor,
     sampler: Sampler,
-    target_critic: Callable[[Tensor, Tensor], Tensor],
+    target_critic: QFunction,
     tau: Tensor,
     n: int = 16,
 ) -> Tensor:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from torch import Tensor
 
+from rlasinference.core.qfunction import QFunction
 from rlasinference.samplers.base import Sampler, on_samples
 
 
 def sampled_soft_value(
     next_context: Tensor,
     sampler: Sampler,
-    target_critic: Callable[[Tensor, Tensor], Tensor],
+    target_critic: QFunction,
     tau: Tensor,
     n: int = 1,
 ) -> Tensor:
