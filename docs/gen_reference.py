@@ -11,6 +11,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import griffe
@@ -26,6 +27,7 @@ from rlasinference.training.config import RunConfig
 from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
 
 log = logging.getLogger("mkdocs.plugins.gen_reference")
+DOCS = Path(__file__).resolve().parent
 ENVS = ["Pendulum-v1", "InvertedPendulum-v5", "rlasinference/MultiGoal-v0", "Swimmer-v5", "Hopper-v5"]
 ENVS += ["HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"]
 PAGES = {name: name for name, _ in PRESETS}  # docs/algorithms/<preset>.md, one page per registered preset
@@ -234,6 +236,56 @@ def cli_page() -> str:
     return "\n".join(out)
 
 
+def presets_page() -> str:
+    """Every registered preset with its default parts and temperature, from the registry."""
+    out = [
+        "# Presets",
+        "",
+        "Every registered preset (`rlai list`, `rlai train --algo NAME`) with its default parts,",
+        "generated from the registry when the site is built. Each part can be swapped",
+        "(`--sampler`, `--set critic=`, `--set objective=`, `--set value_estimator=`); a combination",
+        "that cannot work is refused with one line naming the valid choices.",
+        "",
+        "| preset | recipe | sampler | policy objective | value estimator | critic | temperature | what it is |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, preset in PRESETS:
+        sampler, objective, value, critic = preset.parts()
+        page = f"[`{name}`](../algorithms/{name}.md)" if (DOCS / "algorithms" / f"{name}.md").exists() else f"`{name}`"
+        cells = [page, preset.recipe.name, f"`{sampler}`", f"`{objective}`", f"`{value}`", f"`{critic}`"]
+        out.append("| " + " | ".join([*cells, escape(preset.temperature), escape(preset.summary)]) + " |")
+    return "\n".join(out) + "\n"
+
+
+def title(page: Path) -> str:
+    """A page's first heading."""
+    first = next((line for line in page.read_text().splitlines() if line.startswith("# ")), f"# {page.stem}")
+    return first[2:].strip()
+
+
+def nav_page() -> str:
+    """The site's navigation (mkdocs-literate-nav): fixed sections, and every page under
+    docs/tutorials/, docs/algorithms/ and docs/samplers/ by its title, so that a new preset's or
+    sampler's page appears without editing a list."""
+
+    def listed(folder: str) -> list[str]:
+        return [f"    - [{title(p)}]({folder}/{p.name})" for p in sorted((DOCS / folder).glob("*.md"))]
+
+    out = ["- [Home](index.md)", "- [Concepts](concepts.md)", "- Tutorials", *listed("tutorials")]
+    out += ["- Guides", "    - [The sampler contract](extending.md)", "    - [The workbench (rlai sample)](workbench.md)"]
+    out += ["    - [Sweeps and comparisons](experiments.md)", "    - [Speed, threads and precision](performance.md)"]
+    out += ["- Algorithms", "    - [Presets](reference/presets.md)", *listed("algorithms")]
+    out += ["- Samplers", *listed("samplers")]
+    out += ["- Reference", "    - [Command line](reference/cli.md)", "    - [Config fields](reference/config.md)"]
+    out += ["    - [Run directory](reference/run-directory.md)", "    - [Logged metrics](reference/metrics.md)"]
+    out += ["    - [Python API](reference/api.md)", "    - [Benchmark results](benchmarks.md)"]
+    return "\n".join(out) + "\n"
+
+
+with mkdocs_gen_files.open("reference/presets.md", "w") as f:
+    f.write(presets_page())
+with mkdocs_gen_files.open("SUMMARY.md", "w") as f:
+    f.write(nav_page())
 with mkdocs_gen_files.open("reference/cli.md", "w") as f:
     f.write(cli_page())
 with mkdocs_gen_files.open("reference/config.md", "w") as f:

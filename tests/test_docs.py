@@ -37,7 +37,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     )
     warnings = [line for line in result.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     assert result.returncode == 0, "\n".join(warnings) or result.stderr[-3000:]
-    for page in ("reference/cli", "reference/config", "reference/metrics", "reference/api", "tutorials/own-sampler"):
+    for page in ("reference/cli", "reference/config", "reference/metrics", "reference/api", "reference/presets"):
         assert (tmp_path / "site" / page / "index.html").exists()
     cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     assert "--cpus-per-trial" in cli and "rlai compare" in cli  # generated from the Typer app
@@ -83,3 +83,86 @@ def test_every_logged_metric_is_explained_on_the_preset_page(name: str) -> None:
         section += _metrics_section(other)
     missing = [m for m in agent.metric_names if f"`{m}`" not in section]
     assert not missing, f"docs/algorithms/{name}.md does not explain {missing}"
+
+
+TOY = '''
+from dataclasses import dataclass
+
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
+from rlasinference.algorithms.preset import Preset
+from rlasinference.samplers import TanhGaussian
+
+
+class ToySampler(TanhGaussian):
+    """A tanh-Gaussian under another name.
+
+    :param hidden: hidden layer sizes.
+    :param log_std_min: lower clamp of log sigma.
+    :param log_std_max: upper clamp of log sigma.
+    :param activation: of the hidden layers.
+    :param state_std: sigma is an output of the MLP.
+    :param log_std_init: initial log sigma of the free parameter.
+    :param orthogonal_init: orthogonal weights.
+    :param batch_renorm: batch renormalisation in front of every linear layer.
+    :param renorm_momentum: rate of its running statistics.
+    :param renorm_warmup: training passes of plain batch norm.
+    """
+
+
+@dataclass
+class ToyConfig(ActorCriticConfig):
+    """SAC's fields with the toy sampler."""
+
+    sampler: str = "toy-sampler"
+
+
+TOY = Preset(name="toy", config_cls=ToyConfig, summary="a toy preset from a user's module", temperature="learned")
+'''
+
+
+def test_a_new_preset_and_sampler_appear_everywhere_they_are_listed(tmp_path: Path, monkeypatch) -> None:
+    """The touch list of a new preset (its module and its page) and a new sampler (its module,
+    the registry line and optionally a page): ``rlai list``, the generated presets table and the
+    site's navigation find them without any other edit."""
+    import shutil
+
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from typer.testing import CliRunner
+
+    from rlasinference.cli.main import app
+    from rlasinference.samplers import SAMPLERS
+
+    (tmp_path / "toy_parts.py").write_text(TOY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import toy_parts  # type: ignore[import-not-found]
+
+    monkeypatch.setitem(SAMPLERS._items, "toy-sampler", toy_parts.ToySampler)  # the registry line
+    monkeypatch.setitem(PRESETS._items, "toy", toy_parts.TOY)  # what registering its module does
+    listing = CliRunner().invoke(app, ["list"], env={"COLUMNS": "300"})
+    assert listing.exit_code == 0 and "toy " in listing.output and "toy-sampler" in listing.output
+
+    site = tmp_path / "project"
+    shutil.copytree(ROOT / "docs", site / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", site / "mkdocs.yml")
+    (site / "docs" / "algorithms" / "toy.md").write_text("# Toy\n\nA toy preset.\n\n## Logged metrics\n\nSAC's.\n")
+    (site / "docs" / "samplers" / "toy-sampler.md").write_text("# The toy sampler\n\nA tanh-Gaussian.\n")
+    monkeypatch.setenv("DISABLE_MKDOCS_2_WARNING", "true")
+    build(load_config(str(site / "mkdocs.yml"), site_dir=str(tmp_path / "site"), strict=True))
+    presets = (tmp_path / "site" / "reference" / "presets" / "index.html").read_text()
+    assert "toy-sampler" in presets and "a toy preset from a user" in presets
+    home = (tmp_path / "site" / "index.html").read_text()
+    assert 'href="algorithms/toy/"' in home and 'href="samplers/toy-sampler/"' in home
+
+
+def test_every_preset_in_the_package_is_registered_under_its_name() -> None:
+    import importlib
+    import pkgutil
+
+    import rlasinference.algorithms as algorithms
+    from rlasinference.algorithms.preset import Preset
+
+    for module in pkgutil.iter_modules(algorithms.__path__):
+        for value in vars(importlib.import_module(f"rlasinference.algorithms.{module.name}")).values():
+            if isinstance(value, Preset):
+                assert PRESETS.get(value.name) is value

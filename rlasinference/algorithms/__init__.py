@@ -1,30 +1,30 @@
 """Algorithms are presets: a config with the paper's defaults over a shared recipe, the
-off-policy actor-critic or the on-policy one (docs/concepts.md, "Algorithms are presets")."""
+off-policy actor-critic or the on-policy one (docs/concepts.md, "Algorithms are presets").
+
+Every ``Preset`` defined in a module of this package is registered under its ``name``: a new
+preset from existing parts is its module (and its docs page), nothing else.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from rlasinference.algorithms.actor_critic import ActorCritic, ActorCriticConfig
 from rlasinference.algorithms.base import Agent, Batch
-from rlasinference.algorithms.crossq import CROSSQ
-from rlasinference.algorithms.diffppo import DIFFPPO
-from rlasinference.algorithms.diffsac import DIFFSAC
-from rlasinference.algorithms.dime import DIME_PRESET
-from rlasinference.algorithms.meow import MEOW
 from rlasinference.algorithms.on_policy import OnPolicyAgent, OnPolicyConfig
-from rlasinference.algorithms.ppo import PPO
 from rlasinference.algorithms.preset import Preset
-from rlasinference.algorithms.sac import SAC
-from rlasinference.algorithms.sql import SQL
 from rlasinference.core.registry import Registry
 
 PRESETS: Registry[Preset] = Registry("algorithm")
-PRESETS.register("sac", SAC)
-PRESETS.register("crossq", CROSSQ)
-PRESETS.register("meow", MEOW)
-PRESETS.register("sql", SQL)
-PRESETS.register("diffsac", DIFFSAC)
-PRESETS.register("dime", DIME_PRESET)
-PRESETS.register("ppo", PPO)
-PRESETS.register("diffppo", DIFFPPO)
+# the paper presets first, in the order `rlai list` has always shown them; any other after them
+_FIRST = ("sac", "crossq", "meow", "sql", "diffsac", "dime", "ppo", "diffppo")
+_found: dict[str, Preset] = {}
+for _module in pkgutil.iter_modules(__path__):
+    for _value in vars(importlib.import_module(f"{__name__}.{_module.name}")).values():
+        if isinstance(_value, Preset) and _found.setdefault(_value.name, _value) is not _value:
+            raise ValueError(f"two presets are named {_value.name!r}")
+for _name in sorted(_found, key=lambda n: (_FIRST.index(n) if n in _FIRST else len(_FIRST), n)):
+    PRESETS.register(_name, _found[_name])
 
 __all__ = ["PRESETS", "ActorCritic", "ActorCriticConfig", "Agent", "Batch", "OnPolicyAgent", "OnPolicyConfig", "Preset"]
