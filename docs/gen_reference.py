@@ -272,7 +272,8 @@ def nav_page() -> str:
         return [f"    - [{title(p)}]({folder}/{p.name})" for p in sorted((DOCS / folder).glob("*.md"))]
 
     out = ["- [Home](index.md)", "- [Concepts](concepts.md)", "- Tutorials", *listed("tutorials")]
-    out += ["- Guides", "    - [The sampler contract](extending.md)", "    - [The workbench (rlai sample)](workbench.md)"]
+    out += ["- Guides", "    - [The sampler contract](extending.md)"]
+    out += ["    - [The workbench (rlai sample)](workbench.md)"]
     out += ["    - [Sweeps and comparisons](experiments.md)", "    - [Speed, threads and precision](performance.md)"]
     out += ["- Algorithms", "    - [Presets](reference/presets.md)", *listed("algorithms")]
     out += ["- Samplers", *listed("samplers")]

@@ -202,7 +202,7 @@ def test_bad_run_directories(tmp_path: Path) -> None:
     (out / "checkpoints" / "last.pt").unlink()
     assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "no checkpoint at")
     (out / "config.yaml").write_text("algo: [unclosed")
-    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "config.yaml", "corrupt")
+    assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "config.yaml", "is not valid YAML")
 
 
 def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:

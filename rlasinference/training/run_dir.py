@@ -33,9 +33,8 @@ from typing import Any
 import torch
 import yaml
 
-from rlasinference.core.errors import UserError, first_line
-from rlasinference.core.yaml_text import read_yaml
-from rlasinference.training.config import Config, resolve
+from rlasinference.core.errors import UserError
+from rlasinference.training.config import Config, load_yaml_config, resolve
 from rlasinference.training.lock import LOCK
 
 CONFIG = "config.yaml"
@@ -141,16 +140,7 @@ def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     file = path / CONFIG
     if not file.is_file():
         raise UserError(f"{str(path)!r} is not a run directory (no {CONFIG})")
-    try:
-        data = read_yaml(file)
-    except OSError as exc:
-        raise UserError(f"cannot read {str(file)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{str(file)!r} is corrupt (not UTF-8 text)") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{str(file)!r} is corrupt (not valid YAML: {first_line(exc)})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{str(file)!r} is corrupt (not a mapping of config keys)")
+    data = load_yaml_config(file, "the run's config")
     return resolve({**data, **(overrides or {})})
 
 
