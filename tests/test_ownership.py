@@ -433,3 +433,22 @@ def test_a_workbench_fit_never_writes_into_a_folder_of_other_files(tmp_path: Pat
     result = runner.invoke(app, ["sample", "--steps", "5", "--quiet", "--out", str(mine)])
     assert_one_line_error(result, "holds files that are not a fit's outputs (notes.txt)")
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+# 7. a full disk where a command draws its figures
+def test_a_full_disk_while_drawing_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "figure.png"))
+
+    run = tmp_path / "r"
+    assert runner.invoke(app, ["train", *SHORT, "--out", str(run)]).exit_code == 0
+    monkeypatch.setattr("rlasinference.training.evaluation.env_report", full)
+    assert_one_line_error(runner.invoke(app, ["eval", str(run), "--episodes", "1"]), "No space left on device")
+    fit = tmp_path / "fit"
+    assert runner.invoke(app, ["sample", "--steps", "5", "--quiet", "--out", str(fit)]).exit_code == 0
+    monkeypatch.setattr("rlasinference.workbench.run.plot_fit", full)
+    result = runner.invoke(app, ["sample", "--steps", "5", "--quiet", "--out", str(fit)])
+    assert_one_line_error(result, "No space left on device")
+    assert not (fit / "metrics.json").exists()  # no metrics.json beside the earlier fit's picture
