@@ -18,8 +18,9 @@ import yaml
 from typer.testing import CliRunner
 
 from rlasinference.cli.main import app
+from rlasinference.core.settings import parse_set
 from rlasinference.training.checkpoint import load_checkpoint
-from rlasinference.training.config import parse_set, resolve
+from rlasinference.training.config import resolve
 from rlasinference.training.loop import Trainer
 from rlasinference.training.run_dir import create_run_dir
 from tests.helpers import TINY

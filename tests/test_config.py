@@ -4,8 +4,9 @@ import pytest
 
 from rlasinference.algorithms import PRESETS
 from rlasinference.core.errors import UserError
+from rlasinference.core.settings import parse_set
 from rlasinference.samplers import get_sampler_class, sampler_options
-from rlasinference.training.config import parse_set, resolve
+from rlasinference.training.config import resolve
 
 
 def test_defaults_are_reference_sac() -> None:

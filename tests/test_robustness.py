@@ -21,8 +21,9 @@ import yaml
 from typer.testing import CliRunner
 
 from rlasinference.cli.main import app
+from rlasinference.core.settings import parse_set
 from rlasinference.training.checkpoint import load_checkpoint
-from rlasinference.training.config import parse_set, resolve
+from rlasinference.training.config import resolve
 from rlasinference.training.evaluation import EvalResult
 from rlasinference.training.lock import RunLock
 from rlasinference.training.loop import Trainer

@@ -151,10 +151,9 @@ def evaluate(
     :param seed: the episodes' seed (default: the run's seed).
     :param plot: where an env that draws its episodes (MultiGoal) draws them.
     """
-    from rlasinference.core.checks import AT_LEAST_ONE
+    from rlasinference.core.checks import AT_LEAST_ONE, RUN_SEEDS
     from rlasinference.envs import make_env
     from rlasinference.training.build import seed_everything
-    from rlasinference.training.config import RUN_SEEDS
     from rlasinference.training.evaluation import env_report, run_episodes
 
     AT_LEAST_ONE.check("episodes", episodes)

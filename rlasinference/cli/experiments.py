@@ -52,6 +52,7 @@ def sweep(
 
     Every trial is a run directory under the sweep directory; running the same sweep again skips
     finished trials and resumes interrupted ones from their checkpoints."""
+    from rlasinference.core.settings import parse_set
     from rlasinference.experiments.sweep import (
         check_keep,
         check_resources,
@@ -62,7 +63,6 @@ def sweep(
         unfinished,
         write_spec,
     )
-    from rlasinference.training.config import parse_set
     from rlasinference.training.lock import RunLock
     from rlasinference.training.run_dir import make_dir
 
@@ -137,8 +137,8 @@ def _spec(
     grid: list[str],
 ) -> dict[str, Any]:
     """The sweep spec from the file and/or the flags (flags add to every entry of a file)."""
+    from rlasinference.core.settings import parse_set
     from rlasinference.experiments.grid import load_spec
-    from rlasinference.training.config import parse_set
 
     axes = {k: v for k, v in (("algo", algo), ("sampler", sampler), ("env", env)) if v}
     grid_values: dict[str, list[Any]] = {}

@@ -50,7 +50,8 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Train a preset on a gymnasium env; everything lands in a run directory."""
-    from rlasinference.training.config import load_yaml_config, parse_set, resolve
+    from rlasinference.core.settings import load_yaml_config, parse_set
+    from rlasinference.training.config import resolve
     from rlasinference.training.run_dir import default_run_dir
 
     try:
@@ -130,7 +131,7 @@ def eval_(
     Envs with their own evaluation metrics report them too, and draw the episodes into the run
     directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
     from rlasinference.api import evaluate, load
-    from rlasinference.training.config import RUN_SEEDS
+    from rlasinference.core.checks import RUN_SEEDS
     from rlasinference.training.run_dir import os_error_line
 
     mode = "stochastic" if stochastic else "deterministic"

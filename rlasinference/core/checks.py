@@ -87,6 +87,7 @@ NON_NEGATIVE = Range(0)
 AT_LEAST_ONE = Range(1)
 UNIT = Range(0, 1)  # [0, 1]
 FINITE = Range()
+RUN_SEEDS = Range(0, 2**32 - 1)  # numpy's seed range: a run's, an evaluation's, a fit's
 LAYERS = Range(1, min_len=1)  # hidden layer sizes: at least one layer, each of at least one unit
 
 

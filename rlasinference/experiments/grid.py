@@ -25,7 +25,7 @@ from typing import Any
 
 from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
-from rlasinference.training.config import load_yaml_config
+from rlasinference.core.settings import load_yaml_config
 
 AXES = ("algo", "sampler", "env")
 ENTRY_KEYS = {*AXES, "seeds", "set", "grid"}

@@ -34,7 +34,8 @@ import torch
 import yaml
 
 from rlasinference.core.errors import UserError
-from rlasinference.training.config import Config, load_yaml_config, resolve
+from rlasinference.core.settings import load_yaml_config
+from rlasinference.training.config import Config, resolve
 from rlasinference.training.lock import LOCK
 
 CONFIG = "config.yaml"

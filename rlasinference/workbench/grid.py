@@ -52,7 +52,7 @@ SCALARS: tuple[tuple[str, type, str], ...] = (
 def load_spec(path: Path) -> dict[str, Any]:
     """A grid spec from YAML (``benchmarks/workbench.yaml``): samplers, targets, seeds and the fit
     settings, with ``set`` a mapping of ``sampler.<option>`` values for every sampler."""
-    from rlasinference.training.config import load_yaml_config
+    from rlasinference.core.settings import load_yaml_config
 
     spec = load_yaml_config(path, "grid spec", "keys (" + ", ".join(sorted(SPEC_KEYS)) + ")")
     unknown = set(spec) - SPEC_KEYS

@@ -12,12 +12,12 @@ import torch
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, STEP_SIZE, Range
+from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, RUN_SEEDS, STEP_SIZE, Range
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.files import atomic_path
+from rlasinference.core.settings import check_sampler_options, parse_set, set_sampler_options
 from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers import get_sampler_class, sampler_options
-from rlasinference.training.config import RUN_SEEDS, check_sampler_options, parse_set, set_sampler_options
 from rlasinference.workbench.fit import auto_anneal_from, fit_objective, fit_sampler
 from rlasinference.workbench.metrics import evaluate_fit
 from rlasinference.workbench.plot import plot_fit
