@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from rlasinference.workbench.run import run_workbench
+from rlasinference.workbench.run import FitSettings, run_workbench
 
 #: each sampler's fit before the suite: (objective, anneal, --set items)
 BEFORE = {
@@ -34,7 +34,7 @@ BEFORE = {
 
 def seconds(sampler: str, target: str, seed: int, before: bool, out: Path) -> float:
     objective, anneal, items = BEFORE[sampler] if before else (None, None, [])
-    result = run_workbench(sampler, target, 1.0, None, seed, 256, 1e-3, items, out, True, anneal, None, objective)
+    result = run_workbench(sampler, target, FitSettings(anneal=anneal, objective=objective), seed, items, out)
     return float(result["seconds"])
 
 

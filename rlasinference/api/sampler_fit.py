@@ -35,10 +35,8 @@ def fit_sampler(
     :param objective: the policy objective (the sampler's own).
     :param options: the sampler's options (``hidden=[64, 64]``, as ``--set sampler.hidden=...``).
     """
-    from rlasinference.workbench.run import run_workbench
+    from rlasinference.workbench.run import FitSettings, run_workbench
 
+    fit = FitSettings(tau, steps, batch, lr, anneal, anneal_from, objective)
     items = [f"sampler.{k}={v!r}" if isinstance(v, str) else f"sampler.{k}={v}" for k, v in options.items()]
-    return run_workbench(
-        sampler, target, tau, steps, seed, batch, lr, items, Path(out) if out is not None else None, quiet,
-        anneal, anneal_from, objective,
-    )  # fmt: skip
+    return run_workbench(sampler, target, fit, seed, items, Path(out) if out is not None else None, quiet)

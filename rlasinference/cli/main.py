@@ -225,9 +225,10 @@ def sample(
     """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot.
 
     Several --sampler / --target values, --seeds N or --spec FILE make a grid: every fit in its own directory (finished ones are skipped when the command is run again), then table.md with per-target medians and bootstrap intervals, and grid.png."""  # noqa: E501 (one paragraph in --help)
-    from rlasinference.workbench.run import run_workbench
+    from rlasinference.workbench.run import FitSettings, run_workbench
 
     samplers, targets = sampler or ["gaussian"], target or ["banana"]
+    fit = FitSettings(tau, steps, batch, lr, anneal, anneal_from, objective)
     try:
         out_dir = out_path(out)
         if spec is not None:
@@ -237,32 +238,13 @@ def sample(
                 raise UserError("give the samplers and targets either in --spec or by --sampler/--target, not both")
             grid_spec = load_spec(spec)
             samplers, targets, seeds = grid_spec["samplers"], grid_spec["targets"], seeds or grid_spec.get("seeds", 1)
-            tau, steps = grid_spec.get("tau", tau), grid_spec.get("steps", steps)
-            batch, lr = grid_spec.get("batch", batch), grid_spec.get("lr", lr)
-            anneal, anneal_from = grid_spec.get("anneal", anneal), grid_spec.get("anneal_from", anneal_from)
-            objective = grid_spec.get("objective", objective)
+            fit = fit.updated(grid_spec)  # the spec's settings over the flags' defaults
             set_ = [f"{k}={v}" for k, v in (grid_spec.get("set") or {}).items()] + (set_ or [])
             out_dir = out_dir or Path("runs") / f"sample-grid-{grid_spec['name']}"
         if len(samplers) * len(targets) > 1 or seeds is not None:
-            fit: dict[str, Any] = {"tau": tau, "steps": steps, "batch": batch, "lr": lr, "anneal": anneal}
-            fit |= {"anneal_from": anneal_from, "objective": objective}
             _sample_grid(samplers, targets, seeds or 1, out_dir, workers, fit, set_ or [])
             return
-        summary = run_workbench(
-            samplers[0],
-            targets[0],
-            tau,
-            steps,
-            seed,
-            batch,
-            lr,
-            set_ or [],
-            out_dir,
-            quiet,
-            anneal,
-            anneal_from,
-            objective,
-        )
+        summary = run_workbench(samplers[0], targets[0], fit, seed, set_ or [], out_dir, quiet)
     except UserError as exc:
         raise _fail(str(exc)) from None
     shown = {k: summary[k] for k in ("kl", "kl_bound", "log_z_grid", "log_z_is", "mmd", "mode_coverage")}
@@ -276,17 +258,16 @@ def _sample_grid(
     seeds: int,
     out: Path | None,
     workers: int,
-    fit: dict[str, Any],
+    fit: Any,
     set_items: list[str],
 ) -> None:
     from rlasinference.core.checks import AT_LEAST_ONE
     from rlasinference.samplers import get_sampler_class
     from rlasinference.workbench import grid
-    from rlasinference.workbench.run import check_fit_settings
     from rlasinference.workbench.targets import get_target
 
     AT_LEAST_ONE.check("--workers", workers)
-    check_fit_settings(**fit)
+    fit.check()
     for name in samplers:  # bad names fail here, before any worker starts
         get_sampler_class(name)
     for name in targets:
@@ -294,10 +275,9 @@ def _sample_grid(
     fits = grid.plan(samplers, targets, seeds)
     root = out if out is not None else grid.default_root(samplers, targets)
     root.mkdir(parents=True, exist_ok=True)
-    settings = {**fit, "set_items": set_items}
-    failures = grid.run_grid(fits, root, settings, workers, _say)
+    failures = grid.run_grid(fits, root, fit, set_items, workers, _say)
     _say(grid.write_table(grid.summarise(fits, root), root))
-    image = grid.plot_grid(fits, root, fit["tau"])
+    image = grid.plot_grid(fits, root, fit.tau)
     for line in failures:
         _say(line, err=True, label="failed:")
     _say(f"wrote table.md, table.csv{', grid.png' if image else ''} to {root}")

@@ -21,6 +21,7 @@ import numpy as np
 
 from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.files import atomic_path, save_figure
+from rlasinference.workbench.run import FitSettings
 
 METRICS = ("mode_coverage", "mass_coverage", "kl", "kl_bound", "mmd", "seconds")
 
@@ -79,25 +80,28 @@ def plan(samplers: list[str], targets: list[str], seeds: int) -> list[Fit]:
     return [Fit(s, t, k) for s, t, k in itertools.product(samplers, targets, range(seeds))]
 
 
-def _one(fit: Fit, settings: dict[str, Any], out: str) -> str:
+def _one(fit: Fit, settings: FitSettings, set_items: list[str], out: str) -> str:
     """One fit in a worker process (one torch thread)."""
     import torch
 
     from rlasinference.workbench.run import run_workbench
 
     torch.set_num_threads(1)
-    run_workbench(fit.sampler, fit.target, seed=fit.seed, out=Path(out), quiet=True, **settings)
+    run_workbench(fit.sampler, fit.target, settings, fit.seed, set_items, Path(out))
     return fit.name
 
 
-def run_grid(fits: list[Fit], root: Path, settings: dict[str, Any], workers: int, say: Any) -> list[str]:
-    """Run the fits not done yet, ``workers`` at a time; returns one line per failed fit."""
+def run_grid(
+    fits: list[Fit], root: Path, settings: FitSettings, set_items: list[str], workers: int, say: Any
+) -> list[str]:
+    """Run the fits not done yet, ``workers`` at a time, each with ``settings`` and the sampler
+    options ``set_items``; returns one line per failed fit."""
     todo = [f for f in fits if not (root / f.name / "metrics.json").exists()]
     say(f"{len(fits)} fits in {root}: {len(fits) - len(todo)} done (skipped), {len(todo)} to run")
     failures: list[str] = []
     context = multiprocessing.get_context("spawn")  # torch's threads do not survive a fork
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-        jobs = {pool.submit(_one, f, settings, str(root / f.name)): f for f in todo}
+        jobs = {pool.submit(_one, f, settings, set_items, str(root / f.name)): f for f in todo}
         for done, job in enumerate(as_completed(jobs), 1):
             fit = jobs[job]
             try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ import torch
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlasinference.core.checks import AT_LEAST_ONE, POSITIVE, RUN_SEEDS, STEP_SIZE, Range
+from rlasinference.core.checks import POSITIVE, RUN_SEEDS, STEP_SIZE, Range, field_range, ranged
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.files import atomic_path
 from rlasinference.core.settings import check_sampler_options, parse_set, set_sampler_options
@@ -24,22 +27,49 @@ from rlasinference.workbench.plot import plot_fit
 from rlasinference.workbench.targets import get_target
 
 
-def check_fit_settings(objective: str | None = None, **settings: float | None) -> None:
-    """One line for a fit setting out of its range or an unknown objective (``rlai sample``
-    flags, grid spec keys)."""
-    if objective is not None:
-        OBJECTIVES.get(objective)
-    valid = {
-        "tau": POSITIVE, "steps": AT_LEAST_ONE, "batch": Range(2), "lr": STEP_SIZE,
-        "anneal": Range(0, 1, high_open=True), "anneal_from": Range(1),
-    }  # fmt: skip
-    for name, value in settings.items():
-        if value is None:  # the sampler's or the target's own (run_workbench)
-            continue
-        flag = "--" + name.replace("_", "-")
-        if name in ("steps", "batch") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise UserError(f"{flag} must be a whole number, got {value!r}")
-        valid[name].check(flag, value)
+@dataclass(frozen=True)
+class FitSettings:
+    """How a sampler is fitted: ``rlai sample``'s flags, a grid spec's keys, ``fit_sampler``'s
+    arguments. ``None`` is the sampler's or the target's own choice.
+
+    :param tau: temperature of the target exp(Q/tau).
+    :param steps: gradient steps (``None``: the sampler's ``fit_steps``).
+    :param batch: samples per gradient step.
+    :param lr: Adam step size.
+    :param anneal: fraction of the steps over which the temperature falls from ``anneal_from`` x
+        tau (``None``: the sampler's ``fit_anneal``).
+    :param anneal_from: the starting temperature in multiples of tau (``None``: the target's own).
+    :param objective: the policy objective (``None``: the sampler's ``fit_objective``).
+    """
+
+    tau: float = ranged(1.0, POSITIVE)
+    steps: int | None = ranged(None, Range(1, optional=True))
+    batch: int = ranged(256, Range(2))
+    lr: float = ranged(1e-3, STEP_SIZE)
+    anneal: float | None = ranged(None, Range(0, 1, high_open=True, optional=True))
+    anneal_from: float | None = ranged(None, Range(1, optional=True))
+    objective: str | None = None
+
+    def check(self) -> None:
+        """One line for a setting out of its range (named as its flag) or an unknown objective."""
+        if self.objective is not None:
+            OBJECTIVES.get(self.objective)
+        for f in dataclasses.fields(self):
+            value, flag = getattr(self, f.name), "--" + f.name.replace("_", "-")
+            if (
+                f.name in ("steps", "batch")
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int))
+            ):
+                raise UserError(f"{flag} must be a whole number, got {value!r}")
+            valid = field_range(FitSettings, f.name)
+            if valid is not None:
+                valid.check(flag, value)
+
+    def updated(self, values: dict[str, Any]) -> FitSettings:
+        """These settings with ``values`` (a grid spec's keys; other keys are ignored)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **{k: v for k, v in values.items() if k in names})
 
 
 OUTPUTS = ("samples.png", "metrics.json")
@@ -62,26 +92,20 @@ def claim_output(out: Path) -> None:
 def run_workbench(
     sampler_name: str,
     target_name: str,
-    tau: float,
-    steps: int | None,
-    seed: int,
-    batch: int,
-    lr: float,
-    set_items: list[str],
-    out: Path | None,
-    quiet: bool,
-    anneal: float | None = None,
-    anneal_from: float | None = None,
-    objective: str | None = None,
+    fit: FitSettings,
+    seed: int = 0,
+    set_items: Sequence[str] = (),
+    out: Path | None = None,
+    quiet: bool = True,
 ) -> dict[str, Any]:
-    """One fit. ``steps`` ``None`` is the sampler's own ``fit_steps``, ``anneal`` ``None`` its
-    ``fit_anneal``; ``anneal_from`` ``None`` the target's own start temperature
-    (``auto_anneal_from``); ``objective`` ``None`` the sampler's own ``fit_objective``."""
-    check_fit_settings(objective, tau=tau, steps=steps, batch=batch, lr=lr, anneal=anneal, anneal_from=anneal_from)
+    """One fit of ``sampler_name`` (``set_items``: its ``sampler.<option>=value`` settings) to
+    ``target_name``, written to ``out``; returns its metrics and ``out``."""
+    fit.check()
     RUN_SEEDS.check("--seed", seed)
+    tau, steps, batch, lr, anneal, anneal_from, objective = (getattr(fit, f.name) for f in dataclasses.fields(fit))
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
-    options = set_sampler_options(sampler_options(cls), parse_set(set_items))
+    options = set_sampler_options(sampler_options(cls), parse_set(list(set_items)))
     check_sampler_options(cls, options)
     anneal = cls.fit_anneal if anneal is None else anneal
     steps = cls.fit_steps if steps is None else steps
