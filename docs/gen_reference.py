@@ -125,7 +125,13 @@ def config_page() -> str:
     for name, cls in SAMPLERS:
         title = f"### `{name}` ({cls.__name__}, density `{cls.density}`)"
         out += options_section(cls, sampler_options(cls), "sampler", name, title)
-    out += ["## Critic options", "", "Set with `--set critic=NAME` and `--set critic.<option>=value`.", ""]
+    out += ["## Standalone fits", "", "What `rlai sample` uses for a sampler unless told otherwise:", ""]
+    out += ["| sampler | `--steps` (fit_steps) | `--anneal` (fit_anneal) | `--objective` (fit_objective) |"]
+    out += ["|---|---|---|---|"]
+    for name, cls in SAMPLERS:
+        objective = cls.fit_objective or "the first objective that takes its density"
+        out.append(f"| `{name}` | {cls.fit_steps} | {cls.fit_anneal:g} | {escape(objective)} |")
+    out += ["", "## Critic options", "", "Set with `--set critic=NAME` and `--set critic.<option>=value`.", ""]
     for name, cls in CRITICS:
         title = f"### `{name}` ({cls.__name__})"
         out += options_section(cls, critic_options(cls), "critic", name, f"{title}\n\n{cls.summary}.")

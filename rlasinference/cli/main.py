@@ -183,10 +183,7 @@ def sample(
     tau: Annotated[float, typer.Option(help="Temperature of the target exp(Q/tau).")] = 1.0,
     steps: Annotated[
         int | None,
-        typer.Option(
-            help="Gradient steps. \\[default: the sampler's own fit_steps: 3000 for svgd, 1800 for diffusion, "
-            "2000 for others]"
-        ),
+        typer.Option(help="Gradient steps. \\[default: the sampler's own fit_steps (the config reference lists them)]"),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of torch (one fit).")] = 0,
     seeds: Annotated[int | None, typer.Option(help="Seeds 0..N-1 of every sampler and target: a grid.")] = None,
@@ -196,7 +193,7 @@ def sample(
         float | None,
         typer.Option(
             help="Fraction of the steps over which the temperature falls from --anneal-from x tau. "
-            "\\[default: the sampler's own fit_anneal: 0.5 for svgd, flow and diffusion, 0 for the others]"
+            "\\[default: the sampler's own fit_anneal]"
         ),
     ] = None,
     anneal_from: Annotated[
@@ -208,8 +205,7 @@ def sample(
     objective: Annotated[
         str | None,
         typer.Option(
-            help="Policy objective of the fit (rlai list objectives). "
-            "\\[default: the sampler's own fit_objective: covering-kl for flow and diffusion; else reverse-kl or stein]"
+            help="Policy objective of the fit (rlai list objectives). \\[default: the sampler's own fit_objective]"
         ),
     ] = None,
     set_: Annotated[
