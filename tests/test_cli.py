@@ -228,3 +228,22 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path
     assert state["step"] == 400
     assert all(torch.isfinite(v).all() for v in state["agent"]["modules"].values())
     assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
+
+
+def test_a_run_without_a_gradient_update_says_so(tmp_path: Path) -> None:
+    args = ["train", "--steps", "200", "--eval-every", "200", "--eval-episodes", "1", "--set", "threads=1"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0 and "learning_starts (5000) >= steps (200)" in result.stderr
+    assert "no gradient update" not in runner.invoke(app, [*args, "--set", "learning_starts=100",
+                                                           "--out", str(tmp_path / "s")]).stderr  # fmt: skip
+
+
+def test_version_short_help_and_no_lock_left_behind(tmp_path: Path) -> None:
+    from rlasinference import __version__
+
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"rlai (rlasinference) {__version__}"
+    assert "train [OPTIONS]" in runner.invoke(app, ["train", "-h"]).stdout
+    out = tmp_path / "r"
+    args = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY]
+    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    assert not (out / ".lock").exists()  # a finished run names no dead process

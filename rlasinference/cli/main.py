@@ -22,8 +22,26 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Maximum-entropy RL as inference: every policy is a sampler of exp(Q/tau).",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from rlasinference import __version__
+
+        _say(f"rlai (rlasinference) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Maximum-entropy RL as inference: every policy is a sampler of exp(Q/tau)."""
 
 
 @app.command()

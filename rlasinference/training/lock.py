@@ -60,7 +60,14 @@ class RunLock:
             os.close(fd)
 
     def release(self) -> None:
+        """Remove the lock file (while still holding it: a process that opened it meanwhile finds
+        it gone and opens a new one, ``acquire``'s inode check) and drop the lock."""
         if self._fd is not None:
+            try:
+                if os.stat(self.path, follow_symlinks=False).st_ino == os.fstat(self._fd).st_ino:
+                    self.path.unlink()
+            except OSError:
+                pass  # (gone already, or a read-only directory: the lock is dropped all the same)
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
 

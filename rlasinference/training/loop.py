@@ -104,6 +104,12 @@ class Trainer:
         )
         if self.metrics.repaired:
             note(self.metrics.repaired)
+        warmup = getattr(self.agent, "learning_starts", 0)
+        if warmup >= run.steps and self.step < run.steps:
+            note(
+                f"note: learning_starts ({warmup}) >= steps ({run.steps}): this run takes uniformly random actions "
+                "throughout and makes no gradient update; lower it with --set learning_starts=N"
+            )
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
