@@ -22,11 +22,8 @@ from rlasinference.experiments.sweep.plan import (
     unfinished,
     write_spec,
 )
-
-# (a sweep started before this module was split pickled its trainable by this path)
 from rlasinference.experiments.sweep.ray_backend import (
     MISSING_RAY,
-    _tune_trainable,  # noqa: F401
     check_address,
     execute,
     run_trial,
