@@ -44,7 +44,7 @@ def worker_ours(
     from rlasinference.training.config import resolve
     from rlasinference.training.metrics import read_metrics
     from rlasinference.training.run_dir import create_run_dir
-    from rlasinference.training.runner import TRAINERS
+    from rlasinference.training.trainer import Trainer
 
     common = {"algo": algo, "env": env, "steps": steps, "eval_every": steps, "eval_episodes": 1, "threads": threads}
     if algo == "ppo":
@@ -53,10 +53,9 @@ def worker_ours(
     else:
         settings = {"learning_starts": learning_starts, "log_every": learning_starts, "save_buffer": False}
         config, start = resolve({**common, **settings, "precision": precision}), learning_starts
-    trainer_cls = TRAINERS[config.preset.recipe.collector]
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = create_run_dir(Path(tmp) / "run", config)
-        trainer_cls(config, run_dir, quiet=True).train()
+        Trainer(config, run_dir, quiet=True).train()
         rows = [r for r in read_metrics(run_dir / "metrics.csv") if r["time_s"]]
     t = {int(r["step"]): float(r["time_s"]) for r in rows}
     last = max(t)

@@ -21,8 +21,8 @@ from rlasinference.cli.main import app
 from rlasinference.core.settings import parse_set
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
-from rlasinference.training.loop import Trainer
 from rlasinference.training.run_dir import create_run_dir
+from rlasinference.training.trainer import Trainer
 from tests.helpers import TINY
 
 runner = CliRunner()

@@ -21,8 +21,8 @@ from rlasinference.objectives import reverse_kl, temperature_loss
 from rlasinference.samplers import SAMPLERS, EnergyFlow, Sampler, Samples, TanhGaussian
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
-from rlasinference.training.loop import Trainer
 from rlasinference.training.run_dir import create_run_dir
+from rlasinference.training.trainer import Trainer
 from rlasinference.values import VALUE_ESTIMATORS, sampled_soft_value
 from tests.helpers import stop_at_call
 

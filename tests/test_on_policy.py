@@ -19,8 +19,8 @@ from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.samplers import SAMPLERS
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
-from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.run_dir import create_run_dir
+from rlasinference.training.trainer import Trainer
 from rlasinference.values.gae import gae
 from tests.helpers import stop_at_call
 
@@ -193,15 +193,15 @@ def test_stopped_and_resumed_on_policy_run_is_the_uninterrupted_one(tmp_path: Pa
     rows and final weights as the run that was not stopped (every on-policy preset)."""
     config = resolve({**TINY_PPO, "steps": 480, "eval_every": 200, **extra})
     straight = create_run_dir(tmp_path / "straight", config)
-    OnPolicyTrainer(config, straight, quiet=True).train()
+    Trainer(config, straight, quiet=True).train()
     final = load_checkpoint(straight / "checkpoints" / "last.pt")["agent"]["modules"]
     for stop_after in (2, 3):
         stopped = create_run_dir(tmp_path / f"stopped{stop_after}", config)
-        trainer = OnPolicyTrainer(config, stopped, quiet=True)
+        trainer = Trainer(config, stopped, quiet=True)
         stop_at_call(trainer, "learn", stop_after)
         summary = trainer.train()
         assert summary["interrupted"] and summary["step"] < 480
-        assert OnPolicyTrainer(config, stopped, quiet=True, resume=True).train()["step"] >= 480
+        assert Trainer(config, stopped, quiet=True, resume=True).train()["step"] >= 480
         assert _rows(stopped) == _rows(straight), f"stopped after rollout {stop_after}"
         again = load_checkpoint(stopped / "checkpoints" / "last.pt")["agent"]["modules"]
         assert all(_same(final[k], again[k]) for k in final), f"stopped after rollout {stop_after}"
@@ -299,7 +299,7 @@ def test_async_envs_give_the_run_of_sync_envs(tmp_path: Path) -> None:
         config = resolve({**TINY_PPO, "env": "InvertedPendulum-v5", "num_envs": 2, "steps": 192,
                           "eval_every": 192, "vector_env": mode})  # fmt: skip
         runs[mode] = create_run_dir(tmp_path / mode, config)
-        OnPolicyTrainer(config, runs[mode], quiet=True).train()
+        Trainer(config, runs[mode], quiet=True).train()
     assert _rows(runs["sync"]) == _rows(runs["async"])
     a, b = (load_checkpoint(d / "checkpoints" / "last.pt")["agent"]["modules"] for d in runs.values())
     assert all(_same(a[k], b[k]) for k in a)

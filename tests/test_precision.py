@@ -133,7 +133,7 @@ def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch:
     # extended past the compile threshold, or resumed on a machine with AMX, a run keeps
     # computing as it began (compiled or not, fp32 or bf16)
     import rlasinference.training.build as build
-    import rlasinference.training.loop as loop
+    import rlasinference.training.trainer as loop
     from rlasinference.training.checkpoint import load_checkpoint
     from rlasinference.training.run_dir import create_run_dir, read_config
 

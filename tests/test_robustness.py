@@ -26,8 +26,8 @@ from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
 from rlasinference.training.evaluation import EvalResult
 from rlasinference.training.lock import RunLock
-from rlasinference.training.loop import Trainer
 from rlasinference.training.run_dir import create_run_dir
+from rlasinference.training.trainer import Trainer
 from tests.helpers import TINY
 from tests.test_cli import assert_one_line_error, rows
 
@@ -354,7 +354,7 @@ def test_nan_evaluation_return_is_named(tmp_path: Path, monkeypatch) -> None:
     def nan_episodes(*args, **kwargs):
         return EvalResult([1.0, float("nan")], [200, 200], [])
 
-    monkeypatch.setattr("rlasinference.training.loop.run_episodes", nan_episodes)
+    monkeypatch.setattr("rlasinference.training.trainer.run_episodes", nan_episodes)
     result = runner.invoke(app, ["train", "--steps", "300", "--out", str(tmp_path / "run"), *SHORT])
     assert_one_line_error(result, "non-finite evaluation return", "episode 1 of Pendulum-v1 at step 150")
     assert not (tmp_path / "run" / "checkpoints" / "best.pt").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -15,8 +16,8 @@ class Agent(nn.Module):
     """An algorithm instance: owns its networks and optimizers.
 
     Subclasses set ``policy``, ``metric_names`` (the keys of the metrics they return, which
-    become ``metrics.csv`` columns) and ``optimizers``, and learn as their recipe does
-    (``ReplayAgent.update``, or ``OnPolicyAgent.learn`` from a rollout). ``updates`` counts
+    become ``metrics.csv`` columns) and ``optimizers``, and ``learn`` from what their recipe's
+    collector gathers (``ReplayAgent``: a minibatch; ``OnPolicyAgent``: a rollout). ``updates`` counts
     gradient updates for schedules (target copies, delayed actors); it is checkpointed.
     """
 
@@ -28,6 +29,11 @@ class Agent(nn.Module):
     def act(self, obs: Tensor, deterministic: bool) -> Tensor:
         """``obs [B, S] -> actions [B, A]`` in (-1, 1)."""
         return self.policy.act(obs, deterministic)
+
+    def learn(self, data: Any) -> Iterator[dict[str, Tensor]]:
+        """Learn from what the recipe's collector gathered (a replay ``Batch``, a ``Rollout``):
+        yields the detached scalar metrics of each gradient update, named as in ``metric_names``."""
+        raise NotImplementedError
 
     def normalize_obs(self, obs: Tensor) -> Tensor:
         """Observations as the sampler reads them (an agent that normalises them overrides this)."""
@@ -57,6 +63,9 @@ class ReplayAgent(Agent):
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """One gradient update; returns detached scalar metrics named as in ``metric_names``."""
         raise NotImplementedError
+
+    def learn(self, data: Batch) -> Iterator[dict[str, Tensor]]:
+        yield self.update(data)
 
 
 def by_env_prefix(env_id: str, table: dict[str, Any]) -> Any | None:

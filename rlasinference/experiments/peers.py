@@ -197,7 +197,7 @@ def run_peer(
     except ImportError:
         raise UserError(f"{config['algo']} needs Stable-Baselines3: pip install 'rlasinference[bench]'") from None
     from rlasinference.envs import make_env
-    from rlasinference.training.evaluation import EVAL_STREAM, episode_seed
+    from rlasinference.training.evaluation import run_episodes
     from rlasinference.training.metrics import MetricsWriter
     from rlasinference.training.run_dir import record_command, write_versions
 
@@ -222,25 +222,20 @@ def run_peer(
         prepare = None
     # a logger with no outputs: SB3's default one makes an empty /tmp/SB3-<date> folder per run
     model.set_logger(Logger(folder=None, output_formats=[]))
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return model.predict(obs if prepare is None else prepare(obs), deterministic=True)[0]
+
     writer = MetricsWriter(run_dir, [])
     started = time.perf_counter()
     last = math.nan
 
     def evaluate(step: int) -> None:
         nonlocal last
-        returns, lengths = [], []
-        for j in range(config["eval_episodes"]):
-            obs, _ = eval_env.reset(seed=episode_seed(config["seed"], EVAL_STREAM, j))
-            total, length, done = 0.0, 0, False
-            while not done:
-                action, _ = model.predict(obs if prepare is None else prepare(obs), deterministic=True)
-                obs, reward, terminated, truncated, _ = eval_env.step(action)
-                total, length, done = total + float(reward), length + 1, terminated or truncated
-            returns.append(total)
-            lengths.append(length)
-        last = float(np.mean(returns))
-        row = {"time_s": time.perf_counter() - started, "eval_return": last, "eval_return_std": float(np.std(returns))}
-        writer.write(step, row | {"eval_length": float(np.mean(lengths))})
+        result = run_episodes(act, eval_env, config["eval_episodes"], config["seed"])  # as our runs are evaluated
+        last = result.mean
+        row = {"time_s": time.perf_counter() - started, "eval_return": last, "eval_return_std": result.std}
+        writer.write(step, row | {"eval_length": float(np.mean(result.lengths))})
         if on_eval is not None:
             on_eval(step, last)
 

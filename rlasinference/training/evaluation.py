@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,19 +36,35 @@ class EvalResult:
         return float(np.std(self.returns))
 
 
-@torch.no_grad()
-def run_episodes(agent: Agent, env: gym.Env, episodes: int, seed: int, deterministic: bool = True) -> EvalResult:
-    """Roll out ``episodes`` full episodes; episode ``j`` resets with the same seed every time,
-    so successive evaluations of a run are compared on the same start states."""
+#: a fixed policy as the env sees it: one observation in, one action out (in the env's units)
+Actor = Callable[[np.ndarray], np.ndarray]
+
+
+def agent_actor(agent: Agent, deterministic: bool = True) -> Actor:
+    """``agent``'s actions, one observation at a time, on the agent's device."""
     device = next(agent.parameters()).device
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0)
+        return agent.act(obs_t, deterministic)[0].cpu().numpy()
+
+    return act
+
+
+@torch.no_grad()
+def run_episodes(
+    policy: Agent | Actor, env: gym.Env, episodes: int, seed: int, deterministic: bool = True
+) -> EvalResult:
+    """Roll out ``episodes`` full episodes of an agent (``deterministic`` or not) or of any
+    ``Actor`` (a peer library's model); episode ``j`` resets with the same seed every time, so
+    successive evaluations of a run, and runs of different libraries, see the same start states."""
+    act = agent_actor(policy, deterministic) if isinstance(policy, Agent) else policy
     result = EvalResult([], [])
     for j in range(episodes):
         obs, _ = env.reset(seed=episode_seed(seed, EVAL_STREAM, j))
         total, length, done, path = 0.0, 0, False, [obs]
         while not done:
-            obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device).unsqueeze(0)
-            action = agent.act(obs_t, deterministic)[0].cpu().numpy()
-            obs, reward, terminated, truncated, _ = env.step(action)
+            obs, reward, terminated, truncated, _ = env.step(act(obs))
             total += float(reward)
             length += 1
             done = terminated or truncated

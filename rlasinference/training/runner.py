@@ -16,9 +16,7 @@ from rlasinference.training.build import LAST, print_note
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.lock import RunLock
-from rlasinference.training.loop import Trainer
 from rlasinference.training.metrics import last_eval_step
-from rlasinference.training.on_policy_loop import OnPolicyTrainer
 from rlasinference.training.plot import PLOT
 from rlasinference.training.run_dir import (
     CONFIG,
@@ -32,9 +30,7 @@ from rlasinference.training.run_dir import (
     record_command,
     write_config,
 )
-
-#: the trainer of each way a recipe collects its data (``Recipe.collector``)
-TRAINERS: dict[str, type[Trainer]] = {"replay": Trainer, "rollout": OnPolicyTrainer}
+from rlasinference.training.trainer import Trainer
 
 
 def checkpoint_step(run_dir: Path) -> int | None:
@@ -120,8 +116,7 @@ def _run(
         if new:
             create_run_dir(run_dir, cfg, command, replace=True)
         try:
-            trainer_cls = TRAINERS[cfg.preset.recipe.collector]
-            trainer = trainer_cls(
+            trainer = Trainer(
                 cfg, run_dir, quiet=quiet, resume=not fresh, on_eval=on_eval, note=note, callbacks=callbacks
             )
         except UserError:

@@ -1,28 +1,25 @@
-"""The off-policy training loop: one env, replay, periodic deterministic evaluation,
-checkpoints that resume exactly, Ctrl-C that saves, and a stop on non-finite losses."""
+"""The run controller of every regime: builds the agent, then lets its recipe's collector
+(``replay.py``, ``rollout.py``) step the envs and feed the agent, while it keeps the run:
+periodic deterministic evaluation, log rows, checkpoints that resume exactly, Ctrl-C and
+SIGTERM that save, callbacks, and a stop on non-finite losses."""
 
 from __future__ import annotations
 
 import math
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from rlasinference.algorithms.base import ReplayAgent
 from rlasinference.core.errors import NonFiniteLossError, UserError
 from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
-from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.build import (
     BEST,
     LAST,
@@ -36,16 +33,60 @@ from rlasinference.training.build import (
 )
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import Config
-from rlasinference.training.evaluation import TRAIN_STREAM, env_metric_names, env_report, episode_seed, run_episodes
+from rlasinference.training.evaluation import env_metric_names, env_report, run_episodes
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
-from rlasinference.training.state import Episode, LogWindow
+from rlasinference.training.progress import progress_bar
+from rlasinference.training.replay import ReplayCollector
+from rlasinference.training.rollout import RolloutCollector
+from rlasinference.training.state import LogWindow
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; what Slurm, docker, systemd and Ray send
+PROGRESS_EVERY = 100  # env steps between updates of the progress bar
+
+
+class Collector(Protocol):
+    """How a regime gathers experience and feeds its agent (a recipe names one in ``COLLECTORS``).
+    Built as ``Collector(trainer, spec)`` once the agent and ``trainer.env`` exist; it counts
+    the env steps it takes with ``trainer.count_steps`` and adds the agent's update metrics to
+    ``trainer.window``."""
+
+    def __init__(self, trainer: Trainer, spec: EnvSpec) -> None: ...
+
+    @staticmethod
+    def planned_updates(config: Config) -> int:
+        """Gradient updates the whole run makes (whether compiling pays off)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its state in ``last.pt``'s ``trainer`` entry (episodes in progress, scales)."""
+        ...
+
+    def data_state(self) -> dict[str, Any]:
+        """Entries of ``last.pt`` of its own (the replay buffer)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore from the whole of ``last.pt``."""
+        ...
+
+    def start(self) -> None:
+        """Put the envs where the run is (fresh, or mid-episode after a resume)."""
+        ...
+
+    def advance(self) -> None:
+        """Collect one unit (an env step, a rollout) and let the agent learn from what is due."""
+        ...
+
+    def close(self) -> None: ...
+
+
+COLLECTORS: dict[str, type[Collector]] = {"replay": ReplayCollector, "rollout": RolloutCollector}
 
 
 class Trainer:
-    """Trains ``config`` in ``run_dir``; ``resume=True`` continues from ``checkpoints/last.pt``."""
+    """Trains ``config`` in ``run_dir`` with its recipe's collector; ``resume=True`` continues
+    from ``checkpoints/last.pt``."""
 
     def __init__(
         self,
@@ -57,7 +98,7 @@ class Trainer:
         note: Callable[[str], None] = print_note,
         callbacks: Sequence[Any] = (),
     ) -> None:
-        self.config, self.run_dir, self.quiet, self.on_eval = config, run_dir, quiet, on_eval
+        self.config, self.run_dir, self.quiet, self.on_eval, self.note = config, run_dir, quiet, on_eval, note
         self.callbacks = tuple(callbacks)
         self.step_hooks = [cb.on_step for cb in self.callbacks if callable(getattr(cb, "on_step", None))]
         self.ckpt_dir = run_dir / "checkpoints"
@@ -78,15 +119,14 @@ class Trainer:
         set_precision(self.precision)
         seed_everything(run.seed)
         self.agent, self.env, spec = build_agent(config, self.device)
-        self.learner = cast(ReplayAgent, self.agent)  # (what the replay loop calls; OnPolicyTrainer has its own)
+        collector_cls = COLLECTORS[config.preset.recipe.collector]
         compile_setting = run.compile
         if run.compile == "auto" and "compiled" in chosen:
             compile_setting = "always" if chosen["compiled"] else "never"
-        self.compiled = compile_sampler(self.agent, compile_setting, self._planned_updates())
+        self.compiled = compile_sampler(self.agent, compile_setting, collector_cls.planned_updates(config))
         self.eval_env, _ = make_env(run.env)
-        self.action_dim = spec.action_dim
         self.step = 0
-        self._init_collection(spec)
+        self.collector = collector_cls(self, spec)
         self.window = LogWindow(self.agent.metric_names, self.device)
         self.best_eval = -math.inf
         self.last_eval: float | None = None
@@ -114,7 +154,7 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
         trainer = {
-            **self._collection_state(),
+            **self.collector.state_dict(),
             **self.window.state_dict(),
             "best_eval": self.best_eval,
             "last_eval": self.last_eval,
@@ -124,7 +164,12 @@ class Trainer:
             "precision": self.precision,
             "compiled": self.compiled,
         }
-        return {"step": self.step, "agent": self.agent.checkpoint_state(), "trainer": trainer, **self._data_state()}
+        return {
+            "step": self.step,
+            "agent": self.agent.checkpoint_state(),
+            "trainer": trainer,
+            **self.collector.data_state(),
+        }
 
     def _restore(self, state: dict[str, Any]) -> None:
         where = f"checkpoint in {str(self.ckpt_dir)!r}"
@@ -132,7 +177,7 @@ class Trainer:
         try:
             t = state["trainer"]
             self.step = state["step"]
-            self._restore_collection(state)
+            self.collector.load_state_dict(state)
             self.window.load_state_dict(t)
             self.best_eval, self.last_eval = t["best_eval"], t["last_eval"]
             self.elapsed_before = t["elapsed"]
@@ -142,28 +187,6 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
             raise UserError(f"{where} does not match this run's trainer state: {exc}") from None
         self.last_checkpoint_step = self.step
-
-    # -- what the off-policy regime collects: one env, replay (``OnPolicyTrainer`` overrides) --
-    def _planned_updates(self) -> int:
-        algo = self.config.algo
-        return (self.config.run.steps - algo.learning_starts) * algo.updates_per_step
-
-    def _init_collection(self, spec: EnvSpec) -> None:
-        algo, run = self.config.algo, self.config.run
-        _check_buffer_fits(min(algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
-        self.buffer = ReplayBuffer(algo.buffer_size, spec.obs_dim, spec.action_dim, self.device)
-        self.episode = Episode()
-
-    def _collection_state(self) -> dict[str, Any]:
-        return self.episode.state_dict(self.action_dim)
-
-    def _data_state(self) -> dict[str, Any]:
-        return {"buffer": self.buffer.state_dict() if self.config.run.save_buffer else None}
-
-    def _restore_collection(self, state: dict[str, Any]) -> None:
-        if state["buffer"] is not None:
-            self.buffer.load_state_dict(state["buffer"])
-        self.episode.load_state_dict(state["trainer"], resumable=state["buffer"] is not None)
 
     def elapsed(self) -> float:
         """Seconds of training so far, summed over the processes that ran this run."""
@@ -177,6 +200,13 @@ class Trainer:
         self.last_checkpoint_step = self.step
         self.last_save_time = time.perf_counter()
         self.notify("on_checkpoint", self.ckpt_dir / LAST)
+
+    def count_steps(self, n: int) -> None:
+        """The collector took ``n`` env steps (one per env): count them, tell the callbacks."""
+        self.step += n
+        for hook in self.step_hooks:
+            if hook(self.step) is False:
+                self.request_stop()
 
     def notify(self, hook: str, *args: Any) -> None:
         """Call ``hook`` on every callback that has it (``rlasinference.callbacks``); one that
@@ -192,25 +222,7 @@ class Trainer:
             if not torch.isfinite(p).all():
                 raise NonFiniteLossError(f"non-finite parameter {name} at step {self.step}")
 
-    # -- the loop ------------------------------------------------------------------------------
-    def _begin_episode(self) -> np.ndarray:
-        """Reset the training env for the current episode, replaying the actions already taken
-        in it (after a resume), so that the env is in exactly the state it was saved in."""
-        obs, _ = self.env.reset(seed=episode_seed(self.config.run.seed, TRAIN_STREAM, self.episode.index))
-        for action in self.episode.actions:
-            obs, *_ = self.env.step(action)
-        return obs
-
-    def _act(self, obs: np.ndarray) -> np.ndarray:
-        if self.step < self.learner.learning_starts:
-            return (torch.rand(self.action_dim) * 2 - 1).numpy()
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
-        return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()
-
-    def _update(self) -> None:
-        for _ in range(self.learner.updates_per_step):
-            self.window.add(self.learner.update(self.buffer.sample(self.learner.batch_size)))
-
+    # -- the run -----------------------------------------------------------------------------
     def _log(self, sps: float) -> None:
         self._check_finite()
         row = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1), **self.window.row()}
@@ -246,7 +258,7 @@ class Trainer:
         previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS} if handle_signals else {}
         for sig in previous:
             signal.signal(sig, self._on_signal)
-        progress = _progress(self.quiet)
+        progress = progress_bar(self.quiet)
         failed = True
         try:
             with progress:
@@ -274,32 +286,20 @@ class Trainer:
     def _loop(self, progress: Any) -> None:
         run = self.config.run
         task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
-        obs = self._begin_episode()
+        self.collector.start()
         self.started = self.last_save_time = time.perf_counter()
         tick_time, tick_step = self.started, self.step
         self.log_time, self.log_step = self.started, self.step
         while self.step < run.steps and not self.stop_requested:
-            action = self._act(obs)
-            next_obs, reward, terminated, truncated, _ = self.env.step(action)
-            self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
-            self.episode.record(action, float(reward))
-            obs = next_obs
-            self.step += 1
-            for hook in self.step_hooks:
-                if hook(self.step) is False:
-                    self.request_stop()
-            if terminated or truncated:
-                self.window.episodes.append(self.episode.next())
-                obs = self._begin_episode()
-            if self.step >= self.learner.learning_starts:
-                self._update()
-            self._periodic(self.step - 1, progress)
-            if self.step % 100 == 0:
+            before = self.step
+            self.collector.advance()
+            self._periodic(before, progress)
+            if self.step // PROGRESS_EVERY > before // PROGRESS_EVERY or self.step >= run.steps:
                 now = time.perf_counter()
                 sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
                 tick_time, tick_step = now, self.step
                 last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
-                progress.update(task, completed=self.step, sps=f"{sps:.0f}", last_eval=last)
+                progress.update(task, completed=min(self.step, run.steps), sps=f"{sps:.0f}", last_eval=last)
         if self.stop_requested:
             self.save()
 
@@ -328,15 +328,18 @@ class Trainer:
         error here would hide the first one, so it is dropped: the checkpoint is what counts."""
         run = self.config.run
         title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
-        for close in (
-            self.metrics.close,
-            lambda: plot_learning_curve(self.run_dir, title, getattr(self.agent, "learning_starts", 0)),
-        ):
-            try:
-                close()
-            except (OSError, ValueError):
-                if not failed:
-                    raise
+        try:
+            for close in (
+                self.metrics.close,
+                lambda: plot_learning_curve(self.run_dir, title, getattr(self.agent, "learning_starts", 0)),
+            ):
+                try:
+                    close()
+                except (OSError, ValueError):
+                    if not failed:
+                        raise
+        finally:
+            self.collector.close()
 
     def request_stop(self) -> None:
         """Stop at the end of the current step, after saving a checkpoint."""
@@ -347,48 +350,3 @@ class Trainer:
             raise KeyboardInterrupt
         self.stop_signal = signum
         self.request_stop()
-
-
-def _check_buffer_fits(transitions: int, obs_dim: int, action_dim: int, device: torch.device) -> None:
-    """Refuse a run whose replay buffer would outgrow this machine's memory before it ends."""
-    if device.type != "cpu" or not hasattr(os, "sysconf"):
-        return
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return
-    need = transitions * transition_bytes(obs_dim, action_dim)
-    if need > total:
-        raise UserError(
-            f"the replay buffer would hold {transitions} transitions ({need / 2**30:.3g} GiB) by the end of the run, "
-            f"more than this machine's {total / 2**30:.3g} GiB; lower buffer_size"
-        )
-
-
-class _NullProgress:
-    console = Console(quiet=True)
-
-    def __enter__(self) -> _NullProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _progress(quiet: bool) -> Any:
-    if quiet:
-        return _NullProgress()
-    return Progress(
-        TextColumn("[bold blue]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[sps]} steps/s"),
-        TextColumn("last eval {task.fields[last_eval]}"),
-        TimeRemainingColumn(),
-    )
