@@ -409,7 +409,7 @@ def test_a_tensorboard_thread_failure_is_not_printed(capfd: pytest.CaptureFixtur
 
     from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
 
-    from rlasinference.training.metrics import quiet_tensorboard_thread
+    from rlasinference.training.loggers import quiet_tensorboard_thread
 
     quiet_tensorboard_thread()
 

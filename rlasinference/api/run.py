@@ -86,8 +86,8 @@ def train(
     :param critic: the same for the critic (off-policy presets).
     :param out: the run directory (new, empty, or an unfinished run of this project); default
         ``runs/<algo>-<sampler>-<env>-s<seed>-<time>``.
-    :param callbacks: objects with ``on_step``, ``on_eval``, ``on_checkpoint``
-        (``rlasinference.api.callbacks``).
+    :param callbacks: objects with ``on_step``, ``on_eval``, ``on_checkpoint``, ``on_log``, ...
+        (``rlasinference.api.callbacks``); the loggers come from the ``log`` setting.
     :param quiet: no progress bar.
     :param settings: any config key of ``--set`` (``lr_critic=1e-3``, ``eval_every=1000``);
         ``sampler__x`` and ``critic__x`` are ``sampler.x`` and ``critic.x``.

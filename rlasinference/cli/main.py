@@ -64,6 +64,13 @@ def train(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Any config key, repeatable: --set lr_critic=1e-3.")
     ] = None,
+    log: Annotated[
+        str | None,
+        typer.Option(
+            help="Loggers beside metrics.csv: tensorboard, wandb (both: comma-separated), none. "
+            "\\[default: tensorboard]"
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="YAML file of config keys (a run's config.yaml works).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
@@ -83,6 +90,7 @@ def train(
             "device": device,
             "eval_every": eval_every,
             "eval_episodes": eval_episodes,
+            "log": log,
         }
         overrides.update({k: v for k, v in flags.items() if v is not None})
         overrides.update(parse_set(set_ or []))

@@ -198,6 +198,7 @@ def run_peer(
         raise UserError(f"{config['algo']} needs Stable-Baselines3: pip install 'rlasinference[bench]'") from None
     from rlasinference.envs import make_env
     from rlasinference.training.evaluation import run_episodes
+    from rlasinference.training.loggers import make_loggers
     from rlasinference.training.metrics import MetricsWriter
     from rlasinference.training.run_dir import record_command, write_versions
 
@@ -226,7 +227,9 @@ def run_peer(
     def act(obs: np.ndarray) -> np.ndarray:
         return model.predict(obs if prepare is None else prepare(obs), deterministic=True)[0]
 
-    writer = MetricsWriter(run_dir, [])
+    writer, loggers = MetricsWriter(run_dir, []), make_loggers(config.get("log", "tensorboard"))
+    for logger in loggers:
+        logger.on_start(run_dir, 0)
     started = time.perf_counter()
     last = math.nan
 
@@ -235,7 +238,10 @@ def run_peer(
         result = run_episodes(act, eval_env, config["eval_episodes"], config["seed"])  # as our runs are evaluated
         last = result.mean
         row = {"time_s": time.perf_counter() - started, "eval_return": last, "eval_return_std": result.std}
-        writer.write(step, row | {"eval_length": float(np.mean(result.lengths))})
+        row |= {"eval_length": float(np.mean(result.lengths))}
+        writer.write(step, row)
+        for logger in loggers:
+            logger.on_log(step, row)
         if on_eval is not None:
             on_eval(step, last)
 
@@ -264,4 +270,6 @@ def run_peer(
             evaluate(model.num_timesteps)
     finally:
         writer.close()
+        for logger in loggers:
+            logger.on_close()
     return last

@@ -19,6 +19,7 @@ from rlasinference.core.settings import (
 )
 from rlasinference.critics import get_critic_class
 from rlasinference.samplers import get_sampler_class
+from rlasinference.training.loggers import logger_names
 
 COMPILE = ("auto", "always", "never")
 COMPILE_MIN_UPDATES = 20_000  # compiling costs ~30 s; a compiled flow update saves ~3.5 ms
@@ -47,6 +48,8 @@ class RunConfig:
     :param checkpoint_every_s: also write ``checkpoints/last.pt`` after this many seconds of
         training without one (0: only at evaluations), so that a long run that dies between
         evaluations loses at most this much work.
+    :param log: where the metrics go beside ``metrics.csv``: ``tensorboard`` (``RUN_DIR/tb``),
+        ``wandb`` (Weights & Biases, an extra), both comma-separated, or ``none``.
     """
 
     algo: str = "sac"
@@ -62,6 +65,7 @@ class RunConfig:
     precision: str = "auto"
     compile: str = "auto"
     checkpoint_every_s: float = ranged(300.0, NON_NEGATIVE)
+    log: str = "tensorboard"
 
 
 #: the run's own keys (``RunConfig``'s fields): how a run is run, evaluated and named, beside
@@ -135,6 +139,7 @@ def resolve(overrides: dict[str, Any]) -> Config:
     check_config(config.run)
     if config.run.precision not in PRECISIONS:
         raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {config.run.precision!r}")
+    logger_names(config.run.log)
     if config.run.compile not in COMPILE:
         raise UserError(f"compile must be one of {', '.join(COMPILE)}, got {config.run.compile!r}")
     check_config(config.algo)

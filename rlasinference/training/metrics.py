@@ -1,17 +1,12 @@
-"""metrics.csv (training and evaluation rows) mirrored to TensorBoard."""
+"""metrics.csv: the training and evaluation rows of a run (its record; ``loggers.py`` mirrors them)."""
 
 from __future__ import annotations
 
 import csv
-import functools
-import math
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from torch.utils.tensorboard import SummaryWriter
 
 from rlasinference.core.files import atomic_path
 
@@ -20,7 +15,7 @@ EVAL_COLUMNS = ("eval_return", "eval_return_std", "eval_length")
 
 
 class MetricsWriter:
-    """Appends rows to ``metrics.csv`` and scalars to TensorBoard.
+    """Appends rows to ``metrics.csv``.
 
     :param resume_step: the step the run starts from: rows written after it (by a run that
         stopped after its last checkpoint) are dropped, so the file holds each step once. Rows
@@ -51,9 +46,6 @@ class MetricsWriter:
         self._rewrite(kept)
         self._file = open(self.path, "a", newline="")  # noqa: SIM115 (closed by close())
         self._csv = csv.DictWriter(self._file, fieldnames=self.columns)
-        # purge_step: TensorBoard drops events a killed process wrote after this step
-        quiet_tensorboard_thread()
-        self._tb = SummaryWriter(str(run_dir / "tb"), purge_step=resume_step)
 
     def _rewrite(self, rows: list[dict[str, str]]) -> None:
         # through a temporary file: a kill here must not leave the run without its history
@@ -68,10 +60,6 @@ class MetricsWriter:
         row = {"step": step, **{k: _fmt(v) for k, v in values.items()}}
         self._csv.writerow(row)
         self._file.flush()
-        for key, value in values.items():
-            if key != "time_s" and isinstance(value, float | int) and math.isfinite(value):
-                group = "eval" if key.startswith("eval_") else "train"
-                self._tb.add_scalar(f"{group}/{key}", value, step)
 
     def sync(self) -> None:
         """Force the rows written so far onto the disk (before a checkpoint that counts on them)."""
@@ -79,28 +67,7 @@ class MetricsWriter:
         os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            self._tb.close()
-
-
-@functools.cache
-def quiet_tensorboard_thread() -> None:
-    """TensorBoard writes its event files from a thread of its own; when that fails (a full disk)
-    the thread keeps the error, which the writer raises at our next write or close (and the run
-    reports in one line), and also re-raises it, which Python prints as a traceback. That second
-    report is dropped; any other thread's errors print as before. Once per process."""
-    from tensorboard.summary.writer.event_file_writer import _AsyncWriterThread
-
-    previous = threading.excepthook
-
-    def hook(args: Any) -> None:
-        if isinstance(args.thread, _AsyncWriterThread) and isinstance(args.exc_value, OSError):
-            return
-        previous(args)
-
-    threading.excepthook = hook
+        self._file.close()
 
 
 def _fmt(value: Any) -> Any:

@@ -7,7 +7,8 @@ Layout::
     RUN_DIR/versions.yaml      python, torch, gymnasium, mujoco, numpy, rlasinference; the CPU
                                (model, cores, torch's instruction set) and GPU
     RUN_DIR/metrics.csv        training and evaluation rows (``step``, ``eval_return``, ...)
-    RUN_DIR/tb/                TensorBoard event files
+    RUN_DIR/tb/                TensorBoard event files (``log=tensorboard``, the default)
+    RUN_DIR/wandb/, wandb-id   Weights & Biases files and run id (``log=wandb``)
     RUN_DIR/checkpoints/       last.pt (with replay buffer), best.pt (weights only)
     RUN_DIR/learning_curve.png written when the run ends
     RUN_DIR/.rlai-run          the marker: this directory was made for a run by this project

@@ -34,6 +34,7 @@ from rlasinference.training.build import (
 from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.evaluation import env_metric_names, env_report, run_episodes
+from rlasinference.training.loggers import make_loggers
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
 from rlasinference.training.progress import progress_bar
@@ -99,7 +100,7 @@ class Trainer:
         callbacks: Sequence[Any] = (),
     ) -> None:
         self.config, self.run_dir, self.quiet, self.on_eval, self.note = config, run_dir, quiet, on_eval, note
-        self.callbacks = tuple(callbacks)
+        self.callbacks = (*make_loggers(config.run.log), *callbacks)
         self.step_hooks = [cb.on_step for cb in self.callbacks if callable(getattr(cb, "on_step", None))]
         self.ckpt_dir = run_dir / "checkpoints"
         for stale in [*self.ckpt_dir.glob(".*.tmp.*"), *run_dir.glob(".*.tmp.*")]:  # writes cut by a kill
@@ -144,6 +145,7 @@ class Trainer:
         )
         if self.metrics.repaired:
             note(self.metrics.repaired)
+        self.notify("on_start", run_dir, self.step)
         warmup = getattr(self.agent, "learning_starts", 0)
         if warmup >= run.steps and self.step < run.steps:
             note(
@@ -201,6 +203,11 @@ class Trainer:
         self.last_save_time = time.perf_counter()
         self.notify("on_checkpoint", self.ckpt_dir / LAST)
 
+    def write_row(self, values: dict[str, Any]) -> None:
+        """A row of ``metrics.csv`` at the current step, passed on to the loggers and callbacks."""
+        self.metrics.write(self.step, values)
+        self.notify("on_log", self.step, values)
+
     def count_steps(self, n: int) -> None:
         """The collector took ``n`` env steps (one per env): count them, tell the callbacks."""
         self.step += n
@@ -226,7 +233,7 @@ class Trainer:
     def _log(self, sps: float) -> None:
         self._check_finite()
         row = {"time_s": round(self.elapsed(), 3), "sps": round(sps, 1), **self.window.row()}
-        self.metrics.write(self.step, row)
+        self.write_row(row)
 
     def evaluate(self) -> float:
         run = self.config.run
@@ -237,8 +244,7 @@ class Trainer:
             raise NonFiniteLossError(f"non-finite evaluation return ({value}) in {where}")
         title = f"step {self.step}: {run.eval_episodes} deterministic episodes"
         self.last_env_report = env_report(self.eval_env, result, self.run_dir / "trajectories.png", title)
-        self.metrics.write(
-            self.step,
+        self.write_row(
             {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))}
             | {f"eval_{k}": v for k, v in self.last_env_report.items()},
         )
@@ -331,6 +337,7 @@ class Trainer:
         try:
             for close in (
                 self.metrics.close,
+                lambda: self.notify("on_close"),
                 lambda: plot_learning_curve(self.run_dir, title, getattr(self.agent, "learning_starts", 0)),
             ):
                 try:
