@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from rlasinference.algorithms import PRESETS, Preset
 from rlasinference.core.checks import AT_LEAST_ONE, NON_NEGATIVE, RUN_SEEDS, Range, check_config, check_options, ranged
@@ -73,12 +73,20 @@ class RunConfig:
 RUN_KEYS = frozenset(f.name for f in dataclasses.fields(RunConfig))
 
 
+class AlgoConfig(Protocol):
+    """What every preset's config dataclass has (``Preset.config_cls``); the rest is the
+    recipe's own (``ActorCriticConfig``, ``OnPolicyConfig``), read by the parts it builds."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    sampler: str
+
+
 @dataclass
 class Config:
     """A resolved configuration: run fields, the preset's config, the sampler's and the critic's options."""
 
     run: RunConfig
-    algo: Any
+    algo: AlgoConfig
     sampler_options: dict[str, Any]
     critic_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
+from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import ReplayAgent
 from rlasinference.core.errors import UserError
 from rlasinference.envs import EnvSpec
@@ -30,7 +31,7 @@ class ReplayCollector:
     def __init__(self, trainer: Trainer, spec: EnvSpec) -> None:
         self.trainer, self.env, self.device = trainer, trainer.env, trainer.device
         self.agent = cast(ReplayAgent, trainer.agent)
-        algo, run = trainer.config.algo, trainer.config.run
+        algo, run = cast(ActorCriticConfig, trainer.config.algo), trainer.config.run
         self.save_buffer = run.save_buffer
         self.action_dim = spec.action_dim
         _check_buffer_fits(min(algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
@@ -40,7 +41,7 @@ class ReplayCollector:
 
     @staticmethod
     def planned_updates(config: Config) -> int:
-        algo = config.algo
+        algo = cast(ActorCriticConfig, config.algo)
         return (config.run.steps - algo.learning_starts) * algo.updates_per_step
 
     # -- checkpoints: the episode in progress (``trainer`` entry) and the buffer (its own) ------

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import torch
 
-from rlasinference.algorithms.on_policy import OnPolicyAgent, Rollout
+from rlasinference.algorithms.on_policy import OnPolicyAgent, OnPolicyConfig, Rollout
 from rlasinference.core.normalize import RunningMeanStd
 from rlasinference.envs import EnvSpec
 from rlasinference.envs.pool import make_pool
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from rlasinference.training.trainer import Trainer
 
 
+def settings(config: Config) -> OnPolicyConfig:
+    """The on-policy recipe's settings of ``config`` (every rollout preset's config is one)."""
+    return cast(OnPolicyConfig, config.algo)
+
+
 class RolloutCollector:
     """Steps ``num_envs`` envs (``trainer.env`` the first) for a rollout; the agent learns from it."""
 
@@ -35,7 +40,7 @@ class RolloutCollector:
         self.trainer, self.config, self.device = trainer, trainer.config, trainer.device
         self.agent = cast(OnPolicyAgent, trainer.agent)
         self.action_dim = spec.action_dim
-        algo = self.config.algo
+        self.algo = algo = settings(self.config)
         self.pool = make_pool(self.config.run.env, algo.num_envs, algo.vector_env, first=trainer.env)
         self.episodes = [Episode(index=i) for i in range(algo.num_envs)]
         self.next_episode = algo.num_envs
@@ -47,11 +52,12 @@ class RolloutCollector:
     @staticmethod
     def iterations(config: Config) -> int:
         """Rollouts in the run: enough to reach ``steps`` (the last one may pass it)."""
-        return math.ceil(config.run.steps / (config.algo.num_steps * config.algo.num_envs))
+        algo = settings(config)
+        return math.ceil(config.run.steps / (algo.num_steps * algo.num_envs))
 
     @staticmethod
     def planned_updates(config: Config) -> int:
-        algo = config.algo
+        algo = settings(config)
         return RolloutCollector.iterations(config) * algo.epochs * algo.minibatches
 
     # -- checkpoints: every env's episode and the reward scale (``trainer`` entry) -------------
@@ -94,13 +100,13 @@ class RolloutCollector:
         if rms is not None:
             if update:
                 rms.update(batch)
-            batch = rms.normalize(batch, self.config.algo.clip_obs)
+            batch = rms.normalize(batch, self.algo.clip_obs)
         return torch.as_tensor(batch, dtype=torch.float32, device=self.device)
 
     def _scale_rewards(self, rewards: np.ndarray, terminated: np.ndarray) -> np.ndarray:
         """Rewards divided by the running std of the discounted return (gymnasium's
         ``NormalizeReward`` rule), clipped; unchanged without ``norm_reward``."""
-        algo = self.config.algo
+        algo = self.algo
         if not algo.norm_reward:
             return rewards
         self.returns = self.returns * algo.gamma * (1.0 - terminated) + rewards
@@ -109,14 +115,14 @@ class RolloutCollector:
 
     # -- collecting ----------------------------------------------------------------------------
     def start(self) -> None:
-        n = self.config.algo.num_envs
+        n = self.algo.num_envs
         self.raw = [self._reset(i) for i in range(n)]
         # a fresh run sees its first observations here; a resumed one saw them before its checkpoint
         self.obs = self._observe(self.raw, update=self.trainer.step == 0)
 
     def advance(self) -> None:
         """One rollout of every env, then the agent's epochs over it."""
-        trainer, algo, agent, raw = self.trainer, self.config.algo, self.agent, self.raw
+        trainer, algo, agent, raw = self.trainer, self.algo, self.agent, self.raw
         n, steps_per_rollout = algo.num_envs, algo.num_steps
         obs = self.obs
         assert obs is not None, "start() first"
