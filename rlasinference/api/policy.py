@@ -165,11 +165,7 @@ def evaluate(
         result = run_episodes(policy.agent, made, episodes, run_seed, deterministic=deterministic)
         mode = "deterministic" if deterministic else "stochastic"
         title = f"step {policy.step}: {episodes} {mode} episodes"
-        if plot is not None:
-            extra = env_report(made, result, Path(plot), title)
-        else:
-            hook = getattr(made.unwrapped, "evaluation_metrics", None)
-            extra = hook(result.trajectories) if hook is not None else {}
+        extra = env_report(made, result, None if plot is None else Path(plot), title)
     finally:
         made.close()
     return {

@@ -81,11 +81,12 @@ def env_metric_names(env: gym.Env) -> list[str]:
     return [] if hook is None else sorted(hook([]))
 
 
-def env_report(env: gym.Env, result: EvalResult, plot_path: Path, title: str) -> dict[str, float]:
-    """The env's own evaluation metrics of these episodes, and its trajectory plot where it
-    draws one (``evaluation_metrics`` / ``plot_trajectories`` hooks, e.g. the multi-goal env)."""
+def env_report(env: gym.Env, result: EvalResult, plot_path: Path | None, title: str = "") -> dict[str, float]:
+    """The env's own evaluation metrics of these episodes, and (with a ``plot_path``) its
+    trajectory plot where it draws one (``evaluation_metrics`` / ``plot_trajectories`` hooks,
+    e.g. the multi-goal env)."""
     unwrapped = env.unwrapped
     metrics = unwrapped.evaluation_metrics(result.trajectories) if hasattr(unwrapped, "evaluation_metrics") else {}
-    if hasattr(unwrapped, "plot_trajectories"):
+    if plot_path is not None and hasattr(unwrapped, "plot_trajectories"):
         unwrapped.plot_trajectories(result.trajectories, plot_path, title)
     return metrics
