@@ -142,6 +142,7 @@ def evaluate(
     seed: int | None = None,
     deterministic: bool = True,
     plot: str | Path | None = None,
+    video: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run ``episodes`` episodes (``rlai eval`` is this function): ``mean_return``,
     ``std_return``, ``mean_length``, ``returns`` and the env's own metrics (MultiGoal:
@@ -150,20 +151,28 @@ def evaluate(
     :param env: an env id (default: the run's env).
     :param seed: the episodes' seed (default: the run's seed).
     :param plot: where an env that draws its episodes (MultiGoal) draws them.
+    :param video: a folder for one MP4 per episode (``<mode>-step<N>-episode-<i>.mp4``; needs
+        ``pip install 'rlasinference[video]'``; MuJoCo renders headless through EGL or OSMesa).
+        The episodes and their returns are the same as without it.
     """
     from rlasinference.core.checks import AT_LEAST_ONE, RUN_SEEDS
     from rlasinference.envs import make_env
+    from rlasinference.envs.video import headless_rendering, record_video
     from rlasinference.training.build import seed_everything
     from rlasinference.training.evaluation import env_report, run_episodes
 
     AT_LEAST_ONE.check("episodes", episodes)
     run_seed = policy.config.run.seed if seed is None else seed
     RUN_SEEDS.check("seed", run_seed)
-    made, _ = make_env(env or policy.config.run.env)
+    mode = "deterministic" if deterministic else "stochastic"
+    if video is not None:
+        headless_rendering()
+    made, _ = make_env(env or policy.config.run.env, render_mode=None if video is None else "rgb_array")
     try:
+        if video is not None:
+            made = record_video(made, Path(video), f"{mode}-step{policy.step}")
         seed_everything(run_seed)
         result = run_episodes(policy.agent, made, episodes, run_seed, deterministic=deterministic)
-        mode = "deterministic" if deterministic else "stochastic"
         title = f"step {policy.step}: {episodes} {mode} episodes"
         extra = env_report(made, result, None if plot is None else Path(plot), title)
     finally:

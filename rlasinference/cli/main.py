@@ -150,14 +150,22 @@ def eval_(
     checkpoint: Annotated[str, typer.Option(help="last or best.")] = "last",
     seed: Annotated[int | None, typer.Option(help="Episode seeds. \\[default: the run's seed]")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
+    threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every core).")] = 1,
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Record every episode as an MP4 in this folder (pip install 'rlasinference[video]')."),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Evaluate a run's checkpoint for some episodes (deterministic by default).
 
     Envs with their own evaluation metrics report them too, and draw the episodes into the run
     directory (MultiGoal: goals_reached, goal_entropy, eval-trajectories-<mode>.png)."""
+    import torch
+
     from rlasinference.api import evaluate, load
     from rlasinference.core.checks import RUN_SEEDS
+    from rlasinference.envs.video import headless_rendering
     from rlasinference.training.run_dir import os_error_line
 
     mode = "stochastic" if stochastic else "deterministic"
@@ -169,8 +177,14 @@ def eval_(
             raise UserError(f"--episodes must be positive, got {episodes}")
         if seed is not None:
             RUN_SEEDS.check("--seed", seed)
+        if threads < 0:
+            raise UserError(f"--threads must be 0 (every core) or more, got {threads}")
+        if threads > 0:
+            torch.set_num_threads(threads)
+        if video is not None:
+            headless_rendering()  # before MuJoCo makes its first env
         policy = load(run_dir, checkpoint, device)
-        result = evaluate(policy, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot)
+        result = evaluate(policy, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot, video=video)
     except OSError as exc:  # (a full disk while the env draws its episodes)
         raise _fail(os_error_line(exc, run_dir)) from None
     except UserError as exc:
@@ -195,6 +209,8 @@ def eval_(
     )
     if plot.exists():
         _say(f"trajectories: {plot}")
+    if video is not None:
+        _say(f"videos: {video}")
 
 
 @app.command()

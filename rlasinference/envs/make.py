@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import FlattenObservation, RescaleAction
 
-from rlasinference.core.errors import UserError, described
+from rlasinference.core.errors import UserError, described, first_line
 from rlasinference.core.registry import import_user_module
 
 
@@ -84,9 +85,19 @@ class CheckedEnv(gym.Wrapper):
         return self._obs(obs, "step"), reward, terminated, truncated, info
 
 
+#: MuJoCo warnings about gymnasium's own model files, which a user cannot act on: HalfCheetah's
+#: XML uses ``settotalmass``, deprecated since MuJoCo 3.3 (it still compiles to the same model)
+_NOT_ACTIONABLE = ("compiler attribute 'settotalmass' is deprecated",)
+_warned: set[str] = set()
+
+
 def _mujoco_warning(message: str) -> None:
-    """MuJoCo's warning callback: a Python warning, or a line on stderr where warnings are
-    errors (an exception cannot leave MuJoCo's C code: the process would abort)."""
+    """MuJoCo's warning callback: a Python warning, once per message and process (every env
+    made repeats it), or a line on stderr where warnings are errors (an exception cannot leave
+    MuJoCo's C code: the process would abort)."""
+    if message in _warned or any(known in message for known in _NOT_ACTIONABLE):
+        return
+    _warned.add(message)
     try:
         warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
     except Exception:  # -W error and the like
@@ -103,21 +114,29 @@ def route_mujoco_warnings() -> None:
     run. As Python warnings they show once each and obey ``-W`` / ``PYTHONWARNINGS``."""
     if importlib.util.find_spec("mujoco") is None:
         return
-    import mujoco
+    try:
+        import mujoco
+    except (ImportError, AttributeError, OSError) as exc:  # MUJOCO_GL names GL libraries that are missing
+        gl = os.environ.get("MUJOCO_GL")
+        raise UserError(
+            f"cannot import mujoco{f' with MUJOCO_GL={gl}' if gl else ''} ({first_line(exc)}): "
+            "unset MUJOCO_GL, or install the libraries it names (egl: libegl1, osmesa: libosmesa6)"
+        ) from None
 
     mujoco.set_mju_user_warning(_mujoco_warning)
 
 
-def make_env(env_id: str) -> tuple[gym.Env, EnvSpec]:
+def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvSpec]:
     """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it, found
     in the current directory too), with the Box action space rescaled from (-1, 1) to the env's
-    bounds; Box actions and observations of more than one axis are flattened."""
+    bounds; Box actions and observations of more than one axis are flattened. ``render_mode``
+    is passed on (``rgb_array`` for videos)."""
     module, sep, _ = env_id.partition(":")
     if sep:
         import_user_module(module, "env", env_id)
     route_mujoco_warnings()
     try:
-        env = gym.make(env_id)
+        env = gym.make(env_id) if render_mode is None else gym.make(env_id, render_mode=render_mode)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
     except ModuleNotFoundError as exc:

@@ -38,10 +38,13 @@ class RunConfig:
     :param eval_episodes: episodes per evaluation.
     :param log_every: env steps between training rows in ``metrics.csv``.
     :param save_buffer: put the replay buffer in ``checkpoints/last.pt`` (needed for an exact resume).
-    :param threads: torch CPU threads (0: torch's default).
-    :param precision: of the networks' matrix products: ``fp32``, ``bf16`` (bfloat16 autocast
-        with float32 weights, losses, targets and log-densities) or ``auto`` (bf16 only on a CPU
-        with AMX-BF16, where it is faster; docs/performance.md).
+    :param threads: torch CPU threads (0: every core, torch's default). One by default: the
+        thread count changes floating-point reductions, so a fixed count gives the same results
+        on every machine, and runs side by side do not slow each other down many times over as
+        runs that each take every core do (docs/performance.md).
+    :param precision: of the networks' matrix products: ``fp32`` (the default: the same numbers
+        on every CPU), ``bf16`` (bfloat16 autocast with float32 weights, losses, targets and
+        log-densities) or ``auto`` (bf16 on a CPU with AMX-BF16; docs/performance.md).
     :param compile: ``torch.compile`` the sampler's ``sample``: ``always``, ``never`` or ``auto`` (yes
         for samplers measured faster compiled, e.g. ``flow``, in runs of at least
         ``COMPILE_MIN_UPDATES`` updates, where the half minute of compilation pays back).
@@ -61,8 +64,8 @@ class RunConfig:
     eval_episodes: int = ranged(10, AT_LEAST_ONE)
     log_every: int = ranged(1000, AT_LEAST_ONE)
     save_buffer: bool = True
-    threads: int = ranged(0, Range(0, 4096))
-    precision: str = "auto"
+    threads: int = ranged(1, Range(0, 4096))
+    precision: str = "fp32"
     compile: str = "auto"
     checkpoint_every_s: float = ranged(300.0, NON_NEGATIVE)
     log: str = "tensorboard"
