@@ -80,8 +80,23 @@ def test_list_shows_presets_samplers_and_validity() -> None:
     assert result.exit_code == 0
     for word in ("sac", "meow", "sql", "diffsac", "dime", "gaussian", "bound", "reverse-kl", "importance"):
         assert word in result.stdout
-    svgd_row = next(line for line in result.stdout.splitlines() if line.startswith("│ svgd "))
-    assert "│ none " in svgd_row and "sql" in svgd_row and "sac," not in svgd_row
+    svgd_row = next(line for line in result.stdout.splitlines() if line.startswith("svgd "))
+    assert " none " in svgd_row and "sql" in svgd_row and "sac," not in svgd_row
+
+
+def test_list_fits_an_80_column_terminal_one_line_per_row() -> None:
+    from rlasinference.algorithms import PRESETS
+    from rlasinference.critics import CRITICS
+    from rlasinference.objectives import OBJECTIVES
+    from rlasinference.samplers import SAMPLERS
+    from rlasinference.values import VALUE_ESTIMATORS
+
+    lines = runner.invoke(app, ["list"], env={"COLUMNS": "80"}).stdout.splitlines()
+    rows = sum(len(list(reg)) for reg in (PRESETS, SAMPLERS, OBJECTIVES, VALUE_ESTIMATORS, CRITICS))
+    # a title, a header and a blank line per table, the hint at the end: nothing wraps
+    assert len(lines) == rows + 4 * 3 + 1 and all(len(line) <= 80 for line in lines)
+    long = runner.invoke(app, ["list", "--long"], env={"COLUMNS": "200"}).stdout
+    assert "temperature" in long and "deterministic action" in long and "options" in long
 
 
 def _tiny_config(steps: int, seed: int = 0, **extra: object):

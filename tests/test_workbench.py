@@ -487,3 +487,23 @@ def nan_target(a: Tensor) -> Tensor:
 
 
 nan_target.dim = 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("target", ["ring8", "gauss6d"])
+def test_plot_titles_say_how_many_samples_were_scored_and_shown(
+    target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlasinference.workbench import plot
+
+    drawn: list[object] = []
+    monkeypatch.setattr(plot, "save_figure", lambda fig, path: drawn.append(fig) or path)
+    t = get_target(target)
+    actions = torch.rand(4000, t.dim) * 2 - 1
+    plot.plot_fit(tmp_path / "samples.png", t, 1.0, actions, actions if t.dim > 2 else None, "title")
+    fig = drawn[0]
+    texts = [ax.get_title() for ax in fig.axes] + [  # type: ignore[attr-defined]
+        text.get_text()
+        for ax in fig.axes
+        for text in (ax.get_legend().get_texts() if ax.get_legend() else [])  # type: ignore[attr-defined]
+    ]
+    assert any("2000 of the 4000 samples scored" in text for text in texts), texts

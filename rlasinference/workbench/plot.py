@@ -16,12 +16,16 @@ from rlasinference.core.files import save_figure
 from rlasinference.workbench.metrics import grid
 from rlasinference.workbench.targets import Target
 
+SHOWN = 2000  # samples drawn in a scatter
+
 
 def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Tensor | None, title: str) -> Path:
     """2-D: target heatmap and sample scatter; 1-D: density and histogram; higher: pairwise
     marginals of the first three dimensions, exact samples beside the sampler's."""
     d = target.dim
     acts = actions.numpy()
+    shown = min(SHOWN, len(acts))  # a scatter of more hides its own density
+    scored = f"{shown} of the {len(acts)} samples scored" if shown < len(acts) else f"the {len(acts)} samples scored"
     ex = None if exact is None else exact.numpy()
     if d == 2:
         points, _ = grid(2)
@@ -34,14 +38,14 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
             ax.set_ylim(-1, 1)
             ax.set_aspect("equal")
         axes[0].set_title(f"target exp(Q/τ), τ = {tau:g}")
-        axes[1].scatter(acts[:2000, 0], acts[:2000, 1], s=2, c="white", alpha=0.5)
-        axes[1].set_title("sampler (2000 samples)")
+        axes[1].scatter(acts[:shown, 0], acts[:shown, 1], s=2, c="white", alpha=0.5)
+        axes[1].set_title(f"sampler ({scored})")
     elif d == 1:
         points, _ = grid(1)
         density = (torch.softmax(target.q(points.float()).double() / tau, 0) * len(points) / 2).numpy()
         fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
         ax.plot(points[:, 0].numpy(), density, label="target")
-        ax.hist(acts[:, 0], bins=80, range=(-1, 1), density=True, alpha=0.5, label="sampler")
+        ax.hist(acts[:, 0], bins=80, range=(-1, 1), density=True, alpha=0.5, label=f"sampler ({len(acts)} samples)")
         ax.legend()
         axes = [ax]
     else:
@@ -49,8 +53,8 @@ def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Ten
         fig, axes = plt.subplots(1, len(pairs), figsize=(4 * len(pairs), 4), dpi=110)
         for ax, (i, j) in zip(axes, pairs):
             if ex is not None:
-                ax.scatter(ex[:2000, i], ex[:2000, j], s=2, c="tab:gray", alpha=0.4, label="exact")
-            ax.scatter(acts[:2000, i], acts[:2000, j], s=2, c="tab:blue", alpha=0.4, label="sampler")
+                ax.scatter(ex[:shown, i], ex[:shown, j], s=2, c="tab:gray", alpha=0.4, label="exact")
+            ax.scatter(acts[:shown, i], acts[:shown, j], s=2, c="tab:blue", alpha=0.4, label=f"sampler ({scored})")
             ax.set_xlim(-1, 1)
             ax.set_ylim(-1, 1)
             ax.set_xlabel(f"a{i}")
