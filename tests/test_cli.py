@@ -262,3 +262,18 @@ def test_version_short_help_and_no_lock_left_behind(tmp_path: Path) -> None:
     args = ["train", "--steps", "150", "--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY]
     assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
     assert not (out / ".lock").exists()  # a finished run names no dead process
+
+
+def test_progress_speed_leaves_evaluations_out_and_eta_waits_for_the_warm_up() -> None:
+    from rlasinference.training.progress import Clock
+
+    clock = Clock(total=5000, warmup=1000, eval_every=1000)
+    clock.stepped(0, 1000, 0.5)  # the warm-up: random actions, fast
+    assert clock.eta(1000) == "-" and clock.eta(900) == "after the warm-up"
+    clock.evaluated(5.0)  # the evaluation at step 1000
+    assert clock.speed() == "2000"  # 1000 steps in 0.5 s; the evaluation's 5 s left out
+    clock.stepped(1000, 2000, 10.0)  # learning: 100 steps/s
+    clock.evaluated(5.0)
+    assert clock.speed() == "100"
+    # 3000 steps at 100 steps/s, and the evaluations at 3000, 4000 and 5000 at 5 s each
+    assert clock.remaining(2000) == 30.0 + 15.0 and clock.eta(2000) == "0:00:45"

@@ -37,7 +37,7 @@ from rlasinference.training.evaluation import env_metric_names, env_report, run_
 from rlasinference.training.loggers import make_loggers
 from rlasinference.training.metrics import MetricsWriter
 from rlasinference.training.plot import plot_learning_curve
-from rlasinference.training.progress import progress_bar
+from rlasinference.training.progress import Clock, progress_bar
 from rlasinference.training.replay import ReplayCollector
 from rlasinference.training.rollout import RolloutCollector
 from rlasinference.training.state import LogWindow
@@ -291,28 +291,35 @@ class Trainer:
 
     def _loop(self, progress: Any) -> None:
         run = self.config.run
-        task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-")
+        clock = Clock(run.steps, getattr(self.agent, "learning_starts", 0), run.eval_every)
+        task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-", eta="-")
         self.collector.start()
         self.started = self.last_save_time = time.perf_counter()
-        tick_time, tick_step = self.started, self.step
         self.log_time, self.log_step = self.started, self.step
         while self.step < run.steps and not self.stop_requested:
-            before = self.step
+            before, began = self.step, time.perf_counter()
             self.collector.advance()
-            self._periodic(before, progress)
+            collected = time.perf_counter()
+            clock.stepped(before, self.step, collected - began)
+            if self._periodic(before, progress):
+                clock.evaluated(time.perf_counter() - collected)
             if self.step // PROGRESS_EVERY > before // PROGRESS_EVERY or self.step >= run.steps:
-                now = time.perf_counter()
-                sps = (self.step - tick_step) / max(now - tick_time, 1e-9)
-                tick_time, tick_step = now, self.step
                 last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
-                progress.update(task, completed=min(self.step, run.steps), sps=f"{sps:.0f}", last_eval=last)
+                progress.update(
+                    task,
+                    completed=min(self.step, run.steps),
+                    sps=clock.speed(),
+                    last_eval=last,
+                    eta=clock.eta(self.step),
+                )
         if self.stop_requested:
             self.save()
 
-    def _periodic(self, before: int, progress: Any) -> None:
+    def _periodic(self, before: int, progress: Any) -> bool:
         """What is due after the steps from ``before`` to ``self.step``: a training row at each
         multiple of ``log_every`` passed; an evaluation and a checkpoint at each multiple of
-        ``eval_every`` passed and at the end of the run, else a checkpoint by wall time."""
+        ``eval_every`` passed and at the end of the run, else a checkpoint by wall time.
+        Whether it evaluated."""
         run = self.config.run
         if self.step // run.log_every > before // run.log_every:
             now = time.perf_counter()
@@ -326,8 +333,10 @@ class Trainer:
             if self.on_eval is not None:
                 self.on_eval(self.step, ret)
             self.notify("on_eval", self.step, {"eval_return": ret, **self.last_env_report})
-        elif run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
+            return True
+        if run.checkpoint_every_s > 0 and time.perf_counter() - self.last_save_time >= run.checkpoint_every_s:
             self.save()  # a checkpoint by wall time; it changes nothing the run computes
+        return False
 
     def _close(self, failed: bool) -> None:
         """Close the metrics and draw the learning curve. After a failure (a full disk, say) an
