@@ -469,3 +469,30 @@ def test_copies_of_the_run_schema_are_read_from_the_dataclass() -> None:
     assert {f.name for f in dataclasses.fields(RunConfig)} == RUN_KEYS
     assert RUN_KEYS | {"sampler"} == compare._BOOKKEEPING
     assert all(peers.RUN_DEFAULTS[k] == getattr(RunConfig(), k) for k in peers.RUN_DEFAULTS)
+
+
+def test_compare_says_when_runs_are_too_few_and_labels_what_it_draws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments import compare as cmp
+
+    for seed in (0, 1):  # two seeds each: sac always below meow
+        _fake_run(tmp_path, f"sac-A-s{seed}", "sac", "A", seed, [0.0, 1.0 + seed])
+        _fake_run(tmp_path, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 5.0 + seed])
+    for seed in (0, 1, 2):
+        _fake_run(tmp_path, f"sql-A-s{seed}", "sql", "A", seed, [0.0, 2.0 + seed])
+    figures: dict[str, object] = {}
+    monkeypatch.setattr(cmp.report, "save_figure", lambda fig, path, **kw: figures.setdefault(path.name, fig))
+    result = runner.invoke(app, ["compare", str(tmp_path), "--reps", "200", "--baseline", "sac"])
+    assert result.exit_code == 0, result.output
+    assert "| A | meow | 2 | 1.00 [1.00, 1.00] |" in result.stdout  # what two runs give
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    for label in ("meow", "sac"):
+        assert f"note: {label} on A: 2 runs; its intervals describe these runs, not the algorithm" in result.stderr
+    assert not [n for n in notes if n.startswith("note: sql on A")]  # three runs: no note
+    assert "compare: 7 runs read in" in result.stderr  # progress before the bootstraps
+    curves_axis = figures["curves.png"].axes[0]  # type: ignore[attr-defined]
+    assert curves_axis.get_ylabel() == "eval return (IQM; 95% CI)"  # no published reference given
+    profile_axis = figures["profiles.png"].axes[0]  # type: ignore[attr-defined]
+    assert "tau" not in profile_axis.get_xlabel() + profile_axis.get_ylabel()

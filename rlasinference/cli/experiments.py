@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from rlasinference.cli.output import console, fail, out_path, say
+from rlasinference.cli.output import console, err_console, fail, out_path, say
 from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
 
@@ -227,6 +229,7 @@ def compare(
     try:
         if not 100 <= reps <= 1_000_000:
             raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
+        began = time.perf_counter()
         runs, notes = cmp.find_runs(paths)
         if env:
             runs = cmp.on_envs(runs, env)
@@ -251,10 +254,24 @@ def compare(
             found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
             notes += ref_notes
             published += found
+        if baseline is not None and all(r.label != baseline for r in finished + published):
+            raise UserError(f"--baseline {baseline!r} is not among the compared algorithms")
+        # the inputs are good: from here on, progress (a hundred runs take minutes to bootstrap)
+        seconds = time.perf_counter() - began
+        say(f"compare: {len(runs)} runs read in {seconds:.1f} s; bootstrapping ({reps} samples)", err=True)
         written = ["curves.png"]
-        curves = cmp.curves((finished or runs) + published, reps)
+        with Progress(
+            TextColumn("curves"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True
+        ) as bar:
+            task = bar.add_task("curves")
+            curves = cmp.curves(
+                (finished or runs) + published,
+                reps,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
         cmp.plot_curves(curves, out_dir / "curves.png", colours)
+        notes += cmp.few_runs_notes(finished)
         if finished and len(finished) + len(published) > 1:
             scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
             notes += agg_notes

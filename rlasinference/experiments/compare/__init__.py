@@ -23,13 +23,15 @@ from rlasinference.experiments.compare.stats import (
     MISSING_RLIABLE,
     aggregate_table,
     curves,
+    few_runs_notes,
     improvement_table,
     normalised_scores,
     per_env_table,
 )
 
 __all__ = [
-    "METRICS", "MISSING_RLIABLE", "Run", "aggregate_table", "curves", "env_base", "export_long_csv", "find_runs",
-    "finished_runs", "improvement_table", "load_run", "normalised_scores", "on_envs", "palette", "per_env_table",
-    "plot_curves", "plot_profiles", "read_long_csv", "reference_runs", "split_variants", "write_tables",
+    "METRICS", "MISSING_RLIABLE", "Run", "aggregate_table", "curves", "env_base", "export_long_csv",
+    "few_runs_notes", "find_runs", "finished_runs", "improvement_table", "load_run", "normalised_scores", "on_envs",
+    "palette", "per_env_table", "plot_curves", "plot_profiles", "read_long_csv", "reference_runs", "split_variants",
+    "write_tables",
 ]  # fmt: skip

@@ -140,7 +140,8 @@ def plot_curves(
             runs_of.setdefault(key, set()).add(int(runs))
         ax.set_title(env)
         ax.set_xlabel("env steps")
-        ax.set_ylabel("eval return (IQM; published: mean; 95% CI)")
+        published = any("(published" in label for label in data[env])
+        ax.set_ylabel("eval return (IQM" + ("; published: mean" if published else "") + "; 95% CI)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
@@ -168,7 +169,7 @@ def _runs_text(runs: set[int]) -> str:
 
 
 def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int, colours: dict[str, Any] | None = None) -> None:
-    """Performance profiles: the fraction of runs (over envs) with normalised score above tau,
+    """Performance profiles: the fraction of runs (over envs) with normalised score above x,
     each algorithm in its colour of ``colours`` (``palette`` of a set of labels holding these)."""
     import matplotlib
 
@@ -184,8 +185,8 @@ def plot_profiles(scores: dict[str, np.ndarray], path: Path, reps: int, colours:
         colour = colours[_colour_key(label)]
         ax.plot(taus, profiles[label], lw=1.6, label=label, color=colour)
         ax.fill_between(taus, cis[label][0], cis[label][1], color=colour, alpha=0.2, lw=0)
-    ax.set_xlabel("normalised score tau (per env: lowest to highest final return seen)")
-    ax.set_ylabel("fraction of runs with score > tau")
+    ax.set_xlabel("normalised score x (per env: 0 the lowest, 1 the highest final return seen)")
+    ax.set_ylabel("fraction of runs with score > x")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     save_figure(fig, path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -155,14 +155,21 @@ def aggregate_table(scores: dict[str, np.ndarray], reps: int, seed: int = 0) -> 
     return rows
 
 
-def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
-    """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs share."""
+def curves(
+    runs: list[Run], reps: int, seed: int = 0, progress: Callable[[int, int], None] | None = None
+) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
+    """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs
+    share; ``progress(done, total)`` after each curve (the bootstraps of many runs take minutes)."""
     library, metrics = load_rliable()
     groups = _grouped(runs)
     out: dict[str, dict[str, tuple[np.ndarray, ...]]] = {}
+    total, done = sum(len(by) for by in groups.values()), 0
     for env, by_label in sorted(groups.items()):
         out[env] = {}
         for label, rs in sorted(by_label.items()):
+            done += 1
+            if progress is not None:
+                progress(done, total)
             steps = sorted(set.intersection(*(set(r.steps.tolist()) for r in rs)))
             matrix = np.array([[dict(zip(r.steps.tolist(), r.returns, strict=True))[s] for s in steps] for r in rs])
             if len(rs) == 1:
@@ -178,6 +185,24 @@ def curves(runs: list[Run], reps: int, seed: int = 0) -> dict[str, dict[str, tup
             point, cis = per_algorithm(estimate, {label: matrix}, seed)
             out[env][label] = (np.array(steps), point[label], cis[label][0], cis[label][1], np.array(len(rs)))
     return out
+
+
+FEW_RUNS = 3  # fewer runs than this per algorithm and env: intervals say little about the algorithm
+
+
+def few_runs_notes(runs: list[Run]) -> list[str]:
+    """A note per algorithm with fewer than ``FEW_RUNS`` runs on an env: a bootstrap interval of
+    one or two runs spans only those runs (two runs above every baseline run give P(improvement)
+    1.00 [1.00, 1.00]), not what another seed would give."""
+    notes = []
+    for env, by_label in sorted(_grouped([r for r in runs if not r.published]).items()):
+        for label, rs in sorted(by_label.items()):
+            if len(rs) < FEW_RUNS:
+                notes.append(
+                    f"{label} on {env}: {len(rs)} run{'s' if len(rs) > 1 else ''}; its intervals describe "
+                    f"{'these runs' if len(rs) > 1 else 'this run'}, not the algorithm (run {FEW_RUNS} seeds or more)"
+                )
+    return notes
 
 
 def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) -> list[dict[str, Any]]:
