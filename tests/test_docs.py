@@ -43,21 +43,72 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     assert "--cpus-per-trial" in cli and "rlai compare" in cli  # generated from the Typer app
 
 
+# `pip install -e ".[sweep]"` and the like, on a line of a tutorial's bash block
+PIP_EXTRAS = re.compile(r"""^\s*pip install (?:-e )?["']?\.\[([\w,-]+)\]["']?\s*$""", re.MULTILINE)
+BLOCKER = """import os, sys
+for name in filter(None, os.environ.get("RLAI_NOT_INSTALLED", "").split(",")):
+    sys.modules[name] = None  # import fails as for a package that is not installed
+"""
+
+
+def _extra_modules() -> dict[str, set[str]]:
+    """The top-level modules each extra of the package adds to its base install."""
+    from importlib.metadata import packages_distributions, requires
+
+    from packaging.requirements import Requirement
+
+    modules_of: dict[str, set[str]] = {}
+    for module, dists in packages_distributions().items():
+        for dist in dists:
+            modules_of.setdefault(dist.lower().replace("_", "-"), set()).add(module)
+    base: set[str] = set()
+    extras: dict[str, set[str]] = {}
+    for line in requires("rlasinference") or []:
+        req = Requirement(line)
+        extra = next((m.split("==")[1].strip(" '\"") for m in [str(req.marker)] if req.marker and "extra" in m), None)
+        names = modules_of.get(req.name.lower().replace("_", "-"), set())
+        if req.name == "rlasinference":  # an extra made of other extras (test = sweep, bench, ...)
+            continue
+        (extras.setdefault(extra, set()) if extra else base).update(names)
+    return {extra: names - base for extra, names in extras.items()}
+
+
 @pytest.mark.parametrize("page", TUTORIALS, ids=lambda p: p.stem)
 def test_tutorial_runs_as_written(page: Path, tmp_path: Path) -> None:
     """Files the page asks you to save are saved; bash and Python blocks run in order, in one
-    directory; ``text`` blocks are shown output and are not run."""
-    blocks = BLOCK.findall(page.read_text())
+    directory; ``text`` blocks are shown output and are not run. Each page runs as in a venv
+    made with the README's install and the extras the page installs itself (its ``pip install
+    -e ".[extra]"`` lines): the packages of every other extra fail to import."""
+    text = page.read_text()
+    blocks = BLOCK.findall(text)
     assert any(lang == "bash" for lang, _, _ in blocks)
+    installed = {extra for found in PIP_EXTRAS.findall(text) for extra in found.split(",")}
+    missing = set().union(*(names for extra, names in _extra_modules().items() if extra not in installed))
+    (tmp_path / "blocker").mkdir()
+    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER)
+    env = _environment()
+    env["RLAI_NOT_INSTALLED"] = ",".join(sorted(missing))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path / "blocker"), env.get("PYTHONPATH")]))
+    work = tmp_path / "work"
+    work.mkdir()
     for lang, title, code in blocks:
         if title:
-            (tmp_path / title).write_text(code)
+            (work / title).write_text(code)
             continue
         if lang == "text":
             continue
+        code = PIP_EXTRAS.sub("", code)  # this environment has every extra; the others are blocked
+        if not code.strip():
+            continue
         command = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
-        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=_environment(), check=False)
+        result = subprocess.run(command, cwd=work, capture_output=True, text=True, env=env, check=False)
         assert result.returncode == 0, f"{page.name}: {code}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+
+
+def test_tutorials_run_without_the_extras_they_do_not_install() -> None:
+    """The check above holds something back: the extras' packages are known and blocked."""
+    extras = _extra_modules()
+    assert "ray" in extras["sweep"] and "stable_baselines3" in extras["bench"] and "rliable" not in extras["sweep"]
 
 
 def test_own_sampler_tutorial_keeps_its_promise() -> None:

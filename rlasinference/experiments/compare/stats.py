@@ -16,7 +16,7 @@ import numpy as np
 from rlasinference.core.errors import UserError
 from rlasinference.experiments.compare.runs import Run
 
-MISSING_RLIABLE = "rlai compare needs rliable: pip install 'rlasinference[sweep]'"
+MISSING_RLIABLE = "rlai compare needs rliable, a dependency of rlasinference: pip install 'rliable>=1.2' 'pandas<3'"
 
 
 METRICS = ("IQM", "mean", "median")
