@@ -496,3 +496,11 @@ def test_compare_says_when_runs_are_too_few_and_labels_what_it_draws(
     assert curves_axis.get_ylabel() == "eval return (IQM; 95% CI)"  # no published reference given
     profile_axis = figures["profiles.png"].axes[0]  # type: ignore[attr-defined]
     assert "tau" not in profile_axis.get_xlabel() + profile_axis.get_ylabel()
+
+
+def test_peers_take_their_one_precision_and_refuse_bf16() -> None:
+    from rlasinference.experiments.peers import peer_config
+
+    assert "precision" not in peer_config({"algo": "sb3-sac", "precision": "auto"})  # SB3's best: float32
+    with pytest.raises(UserError, match="sb3-sac computes in float32 only"):
+        peer_config({"algo": "sb3-sac", "precision": "bf16"})

@@ -26,7 +26,6 @@ from rlasinference.core.errors import UserError
 from rlasinference.training.config import RunConfig
 
 PEERS = ("sb3-sac", "sb3-ppo")
-# the keys a peer trial takes, with our presets' defaults (RunConfig, then the preset's config)
 # the run keys a peer trial takes, at our runs' defaults (read from RunConfig, not copied)
 RUN_DEFAULTS: dict[str, Any] = {
     k: getattr(RunConfig(), k) for k in ("env", "seed", "steps", "eval_every", "eval_episodes", "threads", "device")
@@ -43,6 +42,12 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
     """The resolved config of a peer trial; an unknown key is a one-line ``UserError``."""
     algo = overrides.get("algo")
     defaults = DEFAULTS[str(algo)]
+    # Stable-Baselines3 computes in float32, its only precision on the CPU: what a sweep asks of
+    # every library's best precision (auto) or of float32 is what it does, and nothing to store
+    overrides = dict(overrides)
+    precision = overrides.pop("precision", "fp32")
+    if precision not in ("auto", "fp32"):
+        raise UserError(f"{algo} computes in float32 only (precision auto or fp32), got precision {precision!r}")
     unknown = sorted(set(overrides) - set(defaults) - {"algo"})
     if unknown:
         raise UserError(f"{algo} takes only {', '.join(sorted(defaults))}; got {unknown[0]!r}")
