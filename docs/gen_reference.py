@@ -277,15 +277,17 @@ def nav_page() -> str:
     def listed(folder: str) -> list[str]:
         return [f"    - [{title(p)}]({folder}/{p.name})" for p in sorted((DOCS / folder).glob("*.md"))]
 
-    out = ["- [Home](index.md)", "- [Concepts](concepts.md)", "- Tutorials", *listed("tutorials")]
+    out = ["- [Home](index.md)", "- [Install](install.md)", "- [Concepts](concepts.md)", "- Tutorials"]
+    out += listed("tutorials")
     out += ["- Guides", "    - [The sampler contract](extending.md)"]
     out += ["    - [The workbench (rlai sample)](workbench.md)"]
-    out += ["    - [Sweeps and comparisons](experiments.md)", "    - [Speed, threads and precision](performance.md)"]
+    out += ["    - [Sweeps and comparisons](experiments.md)"]
+    out += ["- Results", "    - [Benchmarks](benchmarks.md)", "    - [Speed, threads and precision](performance.md)"]
     out += ["- Algorithms", "    - [Presets](reference/presets.md)", *listed("algorithms")]
     out += ["- Samplers", *listed("samplers")]
     out += ["- Reference", "    - [Command line](reference/cli.md)", "    - [Config fields](reference/config.md)"]
     out += ["    - [Run directory](reference/run-directory.md)", "    - [Logged metrics](reference/metrics.md)"]
-    out += ["    - [Python API](reference/api.md)", "    - [Benchmark results](benchmarks.md)"]
+    out += ["    - [Python API](reference/api.md)"]
     return "\n".join(out) + "\n"
 
 

@@ -41,6 +41,50 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         assert (tmp_path / "site" / page / "index.html").exists()
     cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
     assert "--cpus-per-trial" in cli and "rlai compare" in cli  # generated from the Typer app
+    _check_maths_and_hosts(tmp_path / "site")
+
+
+KATEX_CHECK = """
+const katex = require(process.argv[1]);
+const items = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const bad = [];
+for (const [page, tex, display] of items) {
+  try { katex.renderToString(tex, { displayMode: display, throwOnError: true }); }
+  catch (e) { bad.push(page + ": " + e.message); }
+}
+console.log(bad.join("\\n"));
+process.exit(bad.length ? 1 : 0);
+"""
+
+
+def _check_maths_and_hosts(site: Path) -> None:
+    """The pages load nothing from another host (no CDN, no web fonts), the maths is marked up for
+    the KaTeX the site serves, and every expression renders with it (where node is installed)."""
+    import html
+    import json
+    import shutil
+
+    expressions = []
+    for page in site.rglob("*.html"):
+        text = page.read_text()
+        foreign = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', text)
+        assert not foreign, f"{page}: {foreign[:3]}"
+        for tex in re.findall(r'class="arithmatex">(.*?)</(?:div|span)>', text, re.DOTALL):
+            tex = html.unescape(tex).strip()
+            expressions.append([str(page.relative_to(site)), tex[2:-2], tex.startswith("\\[")])
+            assert 'src="' in text and "assets/katex/katex.min.js" in text, page
+    pages = {page for page, _, _ in expressions}
+    assert {"concepts/index.html", "samplers/diffusion/index.html"} <= pages
+    assert (site / "assets" / "katex" / "katex.min.js").is_file()
+    assert not [e for e in expressions if "$" in e[1]]  # no stray dollar signs read as maths
+    node = shutil.which("node")
+    if node is None:
+        return
+    bundled = str(site / "assets" / "katex" / "katex.min.js")
+    done = subprocess.run(
+        [node, "-e", KATEX_CHECK, bundled], input=json.dumps(expressions), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # `pip install -e ".[sweep]"` and the like, on a line of a tutorial's bash block
