@@ -13,7 +13,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from rlasinference.cli import experiments
+from rlasinference.cli import experiments, planning
 from rlasinference.cli.output import EXIT_INTERRUPTED, console, out_path
 from rlasinference.cli.output import fail as _fail
 from rlasinference.cli.output import say as _say
@@ -396,6 +396,7 @@ def list_(
 
 app.command()(experiments.sweep)
 app.command()(experiments.compare)
+app.command()(planning.solve)
 
 
 def main() -> None:
