@@ -73,3 +73,10 @@ def test_every_preset_pins_only_options_its_sampler_has() -> None:
         preset = PRESETS.get(name)
         options = sampler_options(get_sampler_class(preset.config_cls().sampler))
         assert set(preset.sampler_options) <= set(options), name
+
+
+def test_run_defaults_give_the_same_numbers_on_every_machine() -> None:
+    """One torch thread and float32 unless asked: the thread count and bf16 change results, and
+    runs side by side that each take every core slow each other down many times over."""
+    run = resolve({}).run
+    assert (run.threads, run.precision) == (1, "fp32")

@@ -26,3 +26,20 @@ def test_readme_train_command_uses_the_cpu_torch_first() -> None:
 def test_code_quality(tool: list[str]) -> None:
     result = subprocess.run(tool, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_links_resolve_and_the_project_has_a_license_and_a_citation() -> None:
+    import re
+
+    import yaml
+
+    readme = (ROOT / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).exists(), target
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] and citation["license"] == "MIT" and citation["title"].startswith("rlasinference")
+    # the two commands come first, before any other code block
+    blocks = re.findall(r"```(\w*)\n(.*?)```", readme, re.DOTALL)
+    assert blocks[0][1].strip().endswith("rlai train") and blocks[1][1].strip().endswith("pytest")

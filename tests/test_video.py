@@ -60,3 +60,16 @@ def test_gl_libraries_that_are_missing_are_one_line(hopper_run: Path, tmp_path: 
     done = subprocess.run([*cmd, "--video", str(tmp_path / "v")], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "libosmesa6" in done.stderr
+
+
+def test_eval_threads(hopper_run: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        one = runner.invoke(app, ["eval", str(hopper_run), "--episodes", "1", "--json", "--threads", "1"])
+        assert one.exit_code == 0 and torch.get_num_threads() == 1
+        bad = runner.invoke(app, ["eval", str(hopper_run), "--episodes", "1", "--threads", "-1"])
+        assert_one_line_error(bad, "--threads must be 0 (every core) or more, got -1")
+    finally:
+        torch.set_num_threads(before)
