@@ -249,3 +249,24 @@ class _Later:
 
 
 late_target = _Later()
+
+
+class Uncopyable(gym.Env):
+    """Discrete actions and a lock inside: ``copy.deepcopy`` fails, as for an env holding a handle."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.observation_space = gym.spaces.Discrete(1)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        return 0, 0.0, True, False, {}
+
+
+gym.register("Uncopyable-v0", entry_point=Uncopyable)

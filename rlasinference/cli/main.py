@@ -397,6 +397,7 @@ def list_(
 app.command()(experiments.sweep)
 app.command()(experiments.compare)
 app.command()(planning.solve)
+app.command()(planning.plan)
 
 
 def main() -> None:

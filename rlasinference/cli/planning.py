@@ -1,4 +1,5 @@
-"""``rlai solve``: soft Q-iteration (or soft policy iteration) on an env with a transition table."""
+"""``rlai solve`` (soft Q-iteration on an env with a transition table) and ``rlai plan`` (MENTS and
+UCT tree search with a copy of the env as the model)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def solve(
     as gymnasium's toy-text envs do (FrozenLake, CliffWalking, Taxi). Grid worlds are drawn."""
     import gymnasium as gym
 
+    import rlasinference.envs  # noqa: F401 (registers the project's envs)
     from rlasinference.core.registry import import_user_module
     from rlasinference.planning import mdp_of_env, soft_policy_iteration, soft_q_iteration
     from rlasinference.planning.plot import plot_grid
@@ -76,3 +78,76 @@ def solve(
     )
     say(f"V* from state 0: {solution.v[0]:.4f}; greedy actions: {solution.policy.argmax(axis=1).tolist()}")
     say(f"wrote solution.json{', values.png' if (folder / 'values.png').exists() else ''} to {folder}")
+
+
+def plan(
+    env: Annotated[str, typer.Argument(help="A gymnasium env id with discrete actions whose state can be copied.")],
+    planner: Annotated[str, typer.Option(help="ments or uct.")] = "ments",
+    simulations: Annotated[int, typer.Option(help="Simulations per decision.")] = 500,
+    tau: Annotated[float, typer.Option(help="MENTS's temperature.")] = 0.1,
+    eps: Annotated[float, typer.Option(help="MENTS's exploration (E2W's epsilon).")] = 0.1,
+    c: Annotated[float, typer.Option(help="UCT's exploration constant.")] = 1.0,
+    gamma: Annotated[float, typer.Option(help="Discount, in (0, 1].")] = 1.0,
+    rollout_depth: Annotated[int, typer.Option(help="Steps of the random rollout at a new node.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the env's reset and of the planner.")] = 0,
+    episodes: Annotated[int, typer.Option(help="0: plan once at the reset state; K: play K episodes.")] = 0,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Plan with MENTS (maximum-entropy tree search) or UCT, using a copy of the env as the model.
+
+    The env's state is copied with copy.deepcopy, or with clone_state()/restore_state(state)
+    where its unwrapped env has them (ALE)."""
+    import gymnasium as gym
+    import numpy as np
+
+    import rlasinference.envs  # noqa: F401 (registers the project's envs: the synthetic trees)
+    from rlasinference.core.registry import import_user_module
+    from rlasinference.planning.tree_search import PlanSettings, TreeSearch
+
+    settings = PlanSettings(planner, simulations, tau, eps, c, gamma, rollout_depth)
+    try:
+        settings.check()
+        if episodes < 0:
+            raise UserError(f"--episodes must be 0 or positive, got {episodes}")
+        module, sep, _ = env.partition(":")
+        if sep:
+            import_user_module(module, "env", env)
+        try:
+            made = gym.make(env)
+        except gym.error.Error as exc:
+            raise UserError(f"cannot make env {env!r}: {exc}") from None
+        if not isinstance(made.action_space, gym.spaces.Discrete):
+            raise UserError(f"env {env!r} has a {made.action_space} action space; planning needs Discrete actions")
+        search = TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed))
+        made.reset(seed=seed)
+        if episodes == 0:
+            action, root = search.plan(made, env)
+            record: dict[str, object] = {"action": action, "visits": root.visits.tolist(), "q": root.q.tolist()}
+        else:
+            returns, lengths = [], []
+            for episode in range(episodes):
+                made.reset(seed=seed + episode)
+                total, length, done = 0.0, 0, False
+                while not done:
+                    action, _ = search.plan(made, env)
+                    _, reward, terminated, truncated, _ = made.step(action)
+                    total, length, done = total + float(reward), length + 1, terminated or truncated
+                returns.append(total)
+                lengths.append(length)
+            record = {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns))}
+            record |= {"mean_length": float(np.mean(lengths)), "returns": returns}
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    record = {"env": env, "planner": planner, "simulations": simulations, **record}
+    if json_:
+        typer.echo(json.dumps(record))
+    elif episodes == 0:
+        say(f"{planner} on {env} ({simulations} simulations): action {record['action']}")
+        say(f"  visits {record['visits']}")
+        values = ", ".join(f"{q:.4f}" for q in root.q)
+        say(f"  {'soft values' if planner == 'ments' else 'mean returns'} [{values}]")
+    else:
+        say(
+            f"{episodes} episodes of {env} planned by {planner} ({simulations} simulations a step): "
+            f"return {record['mean_return']:.2f} ± {record['std_return']:.2f}, length {record['mean_length']:.1f}"
+        )

@@ -10,4 +10,7 @@ if "rlasinference/MultiGoal-v0" not in gym.registry:
         "rlasinference/MultiGoal-v0", entry_point="rlasinference.envs.multigoal:MultiGoalEnv", max_episode_steps=30
     )
 
+if "rlasinference/SyntheticTree-v0" not in gym.registry:  # MENTS's synthetic trees (rlai plan)
+    gym.register("rlasinference/SyntheticTree-v0", entry_point="rlasinference.planning.synthetic_tree:SyntheticTree")
+
 __all__ = ["EnvSpec", "make_env"]

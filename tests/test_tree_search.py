@@ -1,0 +1,97 @@
+"""MENTS and UCT (``rlai plan``): MENTS's root soft values converge to the exact ones on a
+deterministic tree (backward induction of the softmax), its tau -> 0 limit backs up maxima, and
+bad input is one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rlasinference.cli.main import app
+from rlasinference.planning.synthetic_tree import SyntheticTree
+from rlasinference.planning.tree_search import PlanSettings, TreeSearch
+from tests.test_cli import assert_one_line_error
+
+runner = CliRunner()
+
+
+def _plan(tree: SyntheticTree, planner: str, simulations: int, tau: float = 0.1, seed: int = 0) -> tuple[int, object]:
+    tree.reset(seed=0)
+    settings = PlanSettings(planner, simulations, tau=tau, eps=0.5, rollout_depth=10)  # eps 0.5: every node reached
+    return TreeSearch(settings, tree.k, np.random.default_rng(seed)).plan(tree)
+
+
+@pytest.mark.parametrize("tree_seed", [1, 2, 3])
+def test_ments_root_soft_values_converge_to_backward_induction(tree_seed: int) -> None:
+    tree = SyntheticTree(branching=3, depth=3, noise=0.0, tree=tree_seed)
+    exact = tree.soft_values(0.1)
+    action, root = _plan(tree, "ments", 5000)
+    # every node of the 39 is expanded and backed up many times over: the backups are exact
+    assert np.abs(root.q - exact).max() / np.abs(exact).max() < 1e-9  # type: ignore[attr-defined]
+    assert action == int(np.argmax(exact))
+
+
+def test_ments_at_small_tau_backs_up_maxima_and_finds_the_best_leaf() -> None:
+    tree = SyntheticTree(branching=3, depth=3, noise=0.0, tree=4)
+    hard = tree.leaf_means().reshape(3, 9).max(axis=1)  # the best leaf under each root action
+    action, root = _plan(tree, "ments", 5000, tau=1e-4)
+    assert np.abs(root.q - hard).max() < 1e-4 * np.log(3) * 2 + 1e-12  # type: ignore[attr-defined]
+    assert action == tree.best_action()
+    assert _plan(tree, "uct", 3000)[0] == tree.best_action()
+
+
+def test_planning_a_stochastic_env_does_not_see_its_future() -> None:
+    """Each simulation draws its own outcomes: a copy of the env keeps the env's random state, and
+    planning with it would replay exactly the slips the real lake is about to make."""
+    lake = gym.make("FrozenLake-v1")
+    lake.reset(seed=0)
+    search = TreeSearch(PlanSettings("uct", 300, rollout_depth=20), 4, np.random.default_rng(0))
+    before = lake.unwrapped.np_random.bit_generator.state
+    _, root = search.plan(lake)
+    assert lake.unwrapped.np_random.bit_generator.state == before  # the real env is untouched
+    assert root.visits.sum() == 300 and len(root.children) == 4
+
+
+def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
+    once = runner.invoke(app, ["plan", "rlasinference/SyntheticTree-v0", "--simulations", "300", "--json"])
+    assert once.exit_code == 0, once.output
+    record = json.loads(once.stdout)
+    assert len(record["visits"]) == 4 and sum(record["visits"]) == 300 and len(record["q"]) == 4
+    assert record["action"] == int(np.argmax(record["q"]))
+    played = runner.invoke(
+        app,
+        [
+            "plan",
+            "CartPole-v1",
+            "--planner",
+            "uct",
+            "--simulations",
+            "20",
+            "--episodes",
+            "1",
+            "--rollout-depth",
+            "20",
+            "--json",
+        ],
+    )
+    assert played.exit_code == 0, played.output
+    assert json.loads(played.stdout)["mean_return"] > 30  # a random policy lasts about 22 steps
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["Pendulum-v1"], "planning needs Discrete actions"),
+        (["CartPole-v1", "--simulations", "0"], "simulations must be positive"),
+        (["CartPole-v1", "--planner", "alphazero"], "planner must be one of ments, uct"),
+        (["CartPole-v1", "--tau", "0"], "tau must be positive"),
+        (["tests.helpers:Uncopyable-v0"], "cannot be copied for planning"),
+    ],
+)
+def test_rlai_plan_bad_input_is_one_line(args: list[str], message: str) -> None:
+    assert_one_line_error(runner.invoke(app, ["plan", *args]), message)
