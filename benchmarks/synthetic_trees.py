@@ -67,9 +67,7 @@ def main() -> None:
         f"{args.seeds} trees per point; {time.perf_counter() - began:.0f} s"
     )
     print(title)
-    print(
-        "| simulations | MENTS P(wrong root action) | UCT P(wrong root action) | UCT / MENTS | MENTS P(not soft-optimal) |"
-    )
+    print("| simulations | MENTS P(wrong action) | UCT P(wrong action) | UCT / MENTS | MENTS P(not soft-optimal) |")
     print("|---|---|---|---|---|")
     for i, budget in enumerate(args.budgets):
         m, u = (failures[p][i] / args.seeds for p in ("ments", "uct"))
