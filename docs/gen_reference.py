@@ -280,7 +280,10 @@ def nav_page() -> str:
     out = ["- [Home](index.md)", "- [Install](install.md)", "- [Concepts](concepts.md)", "- Tutorials"]
     out += listed("tutorials")
     out += ["- Guides", "    - [The sampler contract](extending.md)"]
-    out += ["    - [The workbench (rlai sample)](workbench.md)", "    - [Exact solutions (rlai solve)](planning.md)"]
+    out += [
+        "    - [The workbench (rlai sample)](workbench.md)",
+        "    - [Planning (rlai solve, rlai plan)](planning.md)",
+    ]
     out += ["    - [Sweeps and comparisons](experiments.md)"]
     out += ["- Results", "    - [Benchmarks](benchmarks.md)", "    - [Speed, threads and precision](performance.md)"]
     out += ["- Algorithms", "    - [Presets](reference/presets.md)", *listed("algorithms")]
