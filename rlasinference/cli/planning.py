@@ -30,7 +30,7 @@ def solve(
 ) -> None:
     """Solve an env's soft-optimal Q*, V* and pi* exactly from its transition table.
 
-    Works for envs that expose env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]
+    Works for envs that expose `env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]`
     as gymnasium's toy-text envs do (FrozenLake, CliffWalking, Taxi). Grid worlds are drawn."""
     import gymnasium as gym
 
