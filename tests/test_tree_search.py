@@ -90,6 +90,7 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
         (["CartPole-v1", "--simulations", "0"], "simulations must be positive"),
         (["CartPole-v1", "--planner", "alphazero"], "planner must be one of ments, uct"),
         (["CartPole-v1", "--tau", "0"], "tau must be positive"),
+        (["CartPole-v1", "--episodes", "-1"], "--episodes must be 0 or positive"),
         (["tests.helpers:Uncopyable-v0"], "cannot be copied for planning"),
     ],
 )

@@ -3,8 +3,10 @@ UCT tree search with a copy of the env as the model)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -91,6 +93,10 @@ def plan(
     rollout_depth: Annotated[int, typer.Option(help="Steps of the random rollout at a new node.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the env's reset and of the planner.")] = 0,
     episodes: Annotated[int, typer.Option(help="0: plan once at the reset state; K: play K episodes.")] = 0,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Folder for plan.json and episodes.csv (with --episodes). \\[default: runs/plan-...]"),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Plan with MENTS (maximum-entropy tree search) or UCT, using a copy of the env as the model.
@@ -103,6 +109,7 @@ def plan(
     import rlasinference.envs  # noqa: F401 (registers the project's envs: the synthetic trees)
     from rlasinference.core.registry import import_user_module
     from rlasinference.planning.tree_search import PlanSettings, TreeSearch
+    from rlasinference.training.run_dir import make_dir
 
     settings = PlanSettings(planner, simulations, tau, eps, c, gamma, rollout_depth)
     try:
@@ -124,20 +131,34 @@ def plan(
             action, root = search.plan(made, env)
             record: dict[str, object] = {"action": action, "visits": root.visits.tolist(), "q": root.q.tolist()}
         else:
+            folder = out_path(out) or Path("runs") / f"plan-{planner}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-s{seed}"
+            make_dir(folder, "output directory")
             returns, lengths = [], []
-            for episode in range(episodes):
-                made.reset(seed=seed + episode)
-                total, length, done = 0.0, 0, False
-                while not done:
-                    action, _ = search.plan(made, env)
-                    _, reward, terminated, truncated, _ = made.step(action)
-                    total, length, done = total + float(reward), length + 1, terminated or truncated
-                returns.append(total)
-                lengths.append(length)
+            with open(folder / "episodes.csv", "w", newline="") as f:
+                rows = csv.writer(f)
+                rows.writerow(["episode", "return", "length", "seconds"])
+                for episode in range(episodes):
+                    began = time.perf_counter()
+                    made.reset(seed=seed + episode)
+                    total, length, done = 0.0, 0, False
+                    while not done:
+                        action, _ = search.plan(made, env)
+                        _, reward, terminated, truncated, _ = made.step(action)
+                        total, length, done = total + float(reward), length + 1, terminated or truncated
+                    returns.append(total)
+                    lengths.append(length)
+                    rows.writerow([episode, total, length, round(time.perf_counter() - began, 3)])
+                    f.flush()
             record = {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns))}
             record |= {"mean_length": float(np.mean(lengths)), "returns": returns}
+            settings_record = {k: getattr(settings, k) for k in vars(settings)}
+            (folder / "plan.json").write_text(
+                json.dumps({"env": env, "seed": seed, **settings_record, **record}) + "\n"
+            )
     except UserError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot write the episodes: {exc.strerror or exc}") from None
     record = {"env": env, "planner": planner, "simulations": simulations, **record}
     if json_:
         typer.echo(json.dumps(record))
@@ -151,3 +172,4 @@ def plan(
             f"{episodes} episodes of {env} planned by {planner} ({simulations} simulations a step): "
             f"return {record['mean_return']:.2f} ± {record['std_return']:.2f}, length {record['mean_length']:.1f}"
         )
+        say(f"wrote plan.json, episodes.csv to {folder}")
