@@ -254,7 +254,7 @@ def compare(
             found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
             notes += ref_notes
             published += found
-        if baseline is not None and all(r.label != baseline for r in finished + published):
+        if baseline is not None and finished and all(r.label != baseline for r in finished + published):
             raise UserError(f"--baseline {baseline!r} is not among the compared algorithms")
         # the inputs are good: from here on, progress (a hundred runs take minutes to bootstrap)
         seconds = time.perf_counter() - began

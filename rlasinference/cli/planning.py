@@ -53,9 +53,10 @@ def solve(
             import_user_module(module, "env", env)
         try:
             made = gym.make(env)
-        except gym.error.Error as exc:
+        except (gym.error.Error, ModuleNotFoundError) as exc:
             raise UserError(f"cannot make env {env!r}: {exc}") from None
         mdp = mdp_of_env(made, env)
+        start = int(made.reset(seed=0)[0])
         if method == "q-iteration":
             solution = soft_q_iteration(mdp, gamma, tau, tol)
         else:
@@ -78,7 +79,8 @@ def solve(
         f"{env}: {mdp.states} states, {mdp.actions} actions, τ {tau:g}, γ {gamma:g}; {method} converged in "
         f"{solution.iterations} iterations (residual {solution.residual:.2g})"
     )
-    say(f"V* from state 0: {solution.v[0]:.4f}; greedy actions: {solution.policy.argmax(axis=1).tolist()}")
+    greedy = solution.policy.argmax(axis=1).tolist()
+    say(f"V* at the reset state {start}: {solution.v[start]:.4f}; greedy actions: {greedy}")
     say(f"wrote solution.json{', values.png' if (folder / 'values.png').exists() else ''} to {folder}")
 
 
@@ -121,7 +123,7 @@ def plan(
             import_user_module(module, "env", env)
         try:
             made = gym.make(env)
-        except gym.error.Error as exc:
+        except (gym.error.Error, ModuleNotFoundError) as exc:
             raise UserError(f"cannot make env {env!r}: {exc}") from None
         if not isinstance(made.action_space, gym.spaces.Discrete):
             raise UserError(f"env {env!r} has a {made.action_space} action space; planning needs Discrete actions")

@@ -116,7 +116,7 @@ def route_mujoco_warnings() -> None:
         return
     try:
         import mujoco
-    except (ImportError, AttributeError, OSError) as exc:  # MUJOCO_GL names GL libraries that are missing
+    except (ImportError, AttributeError, OSError, RuntimeError) as exc:  # MUJOCO_GL: missing or invalid GL
         gl = os.environ.get("MUJOCO_GL")
         raise UserError(
             f"cannot import mujoco{f' with MUJOCO_GL={gl}' if gl else ''} ({first_line(exc)}): "
@@ -141,6 +141,10 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
     except ModuleNotFoundError as exc:
         raise UserError(f"cannot make env {env_id!r}: {exc} (the module part of module:EnvId)") from None
+    except TypeError as exc:  # a constructor without the render_mode argument
+        if render_mode is None:
+            raise
+        raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
     act_space, obs_space = env.action_space, env.observation_space
     if not isinstance(act_space, gym.spaces.Box):
         env.close()

@@ -23,9 +23,9 @@ HEADLESS_HINT = (
 
 
 def headless_rendering() -> None:
-    """Pick EGL for MuJoCo where nothing is chosen and there is no display (gymnasium reads
-    ``MUJOCO_GL`` when its first renderer is made)."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    """Pick EGL for MuJoCo on Linux where nothing is chosen and there is no display (gymnasium
+    reads ``MUJOCO_GL`` when its first renderer is made; macOS and Windows render without it)."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("MUJOCO_GL", "egl")
 
 

@@ -233,8 +233,6 @@ def run_peer(
         return model.predict(obs if prepare is None else prepare(obs), deterministic=True)[0]
 
     writer, loggers = MetricsWriter(run_dir, []), make_loggers(config.get("log", "tensorboard"))
-    for logger in loggers:
-        logger.on_start(run_dir, 0)
     started = time.perf_counter()
     last = math.nan
 
@@ -270,6 +268,8 @@ def run_peer(
                 evaluate(step)
 
     try:
+        for logger in loggers:
+            logger.on_start(run_dir, 0)
         model.learn(total_timesteps=config["steps"], callback=Evaluate())
         if on_policy and evaluated[0] != model.num_timesteps:
             evaluate(model.num_timesteps)

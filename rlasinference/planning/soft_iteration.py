@@ -43,7 +43,7 @@ class SoftSolution:
     v: np.ndarray  # [S]: F_tau(Q(s, .))
     policy: np.ndarray  # [S, A]: f_tau(Q(s, .))
     iterations: int
-    residual: float  # sup |T Q - Q| at the end
+    residual: float  # the size of the last step, sup |Q_last - Q_before| (policy iteration: sup |T Q - Q|)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -100,7 +100,7 @@ def soft_q_iteration(
 def policy_value(mdp: TabularMDP, gamma: float, tau: float, policy: np.ndarray) -> np.ndarray:
     """Q of ``policy`` exactly: Q = r + gamma P V, V(s) = sum_a pi(a|s) (Q(s, a) - tau log pi(a|s))."""
     s, a = mdp.states, mdp.actions
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         entropy_bonus = -tau * np.where(policy > 0, policy * np.log(policy), 0.0).sum(axis=1)  # tau H(pi(.|s))
     # Q(s,a) - gamma sum_{s'} P(s'|s,a) sum_{a'} pi(a'|s') Q(s',a') = r(s,a) + gamma P(s'|s,a) tau H(s')
     flow = np.einsum("xys,sb->xysb", mdp.cont, policy).reshape(s * a, s * a)

@@ -8,9 +8,11 @@ an average over outcomes for stochastic ones.
 
   MENTS  tree policy E2W: pi(a|s) = (1 - lambda_s) f_tau(Q_soft(s))(a) + lambda_s / |A|,
          lambda_s = min(1, eps |A| / log(sum_a N(s, a) + 1));
-         backup Q_soft(s, a) = r + gamma F_tau(Q_soft(s')), or r + gamma R at the edge that was
-         expanded (R: the rollout's return), r alone where the episode ended;
-         Q_soft of a new node starts at 0; it recommends argmax_a Q_soft(root, a).
+         backup Q_soft(s, a) = r(s, a) + gamma F_tau(Q_soft(s')) once s' is a visited node of the
+         tree, else r(s, a) + gamma R (R: the rollout's return; 0 where the episode ended), with
+         r(s, a) and R the means over the edge's simulations (a stochastic reward or leaf is
+         estimated, not overwritten by its last draw); Q_soft of a new node starts at 0; it
+         recommends argmax_a Q_soft(root, a).
   UCT    tree policy: an untried action first, then argmax_a Q(s, a) + c sqrt(log N(s) / N(s, a));
          Q(s, a) is the mean return of the simulations through the edge; it recommends
          argmax_a Q(root, a).
@@ -36,11 +38,15 @@ PLANNERS = ("ments", "uct")
 class Node:
     q: np.ndarray  # [K]: soft values (MENTS) or mean returns (UCT) of the actions
     visits: np.ndarray  # [K]
+    reward: np.ndarray  # [K]: mean immediate reward of each edge
+    tail: np.ndarray  # [K]: mean value after the edge while it led out of the tree (rollouts, ends)
+    tails: np.ndarray  # [K]: how many simulations gave ``tail``
     children: dict[int, Node] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, actions: int) -> Node:
-        return cls(np.zeros(actions), np.zeros(actions, dtype=np.int64))
+        zeros = np.zeros(actions)
+        return cls(zeros.copy(), np.zeros(actions, dtype=np.int64), zeros.copy(), zeros.copy(), zeros.copy())
 
 
 @dataclass
@@ -79,35 +85,45 @@ class PlanSettings:
             raise UserError(f"rollout_depth must be 0 or positive, got {self.rollout_depth}")
 
 
-def copier(env: gym.Env, name: str, rng: np.random.Generator) -> Any:
-    """How to copy ``env``'s state: ``clone_state`` / ``restore_state`` on the unwrapped env
-    where it has them (ALE's names), else ``copy.deepcopy`` of the whole env. A deep copy gets a
-    random generator of its own from ``rng``: with the env's, every simulation would replay the
-    very outcomes the real env is about to draw (a slippery lake's slips), and the planner would
-    see the future instead of the model."""
-    unwrapped: Any = env.unwrapped
-    if callable(getattr(unwrapped, "clone_state", None)) and callable(getattr(unwrapped, "restore_state", None)):
-        saved = unwrapped.clone_state()
+class Copier:
+    """Fresh copies of ``env`` at its current state, one per simulation, and ``env`` left as it
+    was. ``clone_state`` / ``restore_state`` on the unwrapped env where it has them (ALE's names):
+    the simulations then run on the unwrapped env (a wrapper's counters, a time limit's, stay as
+    they were) and the state is restored after the last one. Else ``copy.deepcopy`` of the whole
+    env, each copy with a random generator of its own from ``rng``: with the env's, every
+    simulation would replay the very outcomes the real env is about to draw (a slippery lake's
+    slips), and the planner would see the future instead of the model."""
 
-        def restore() -> gym.Env:
-            unwrapped.restore_state(saved)
-            return env
+    def __init__(self, env: gym.Env, name: str, rng: np.random.Generator) -> None:
+        self.env, self.rng = env, rng
+        unwrapped: Any = env.unwrapped
+        self.cloned = callable(getattr(unwrapped, "clone_state", None)) and callable(
+            getattr(unwrapped, "restore_state", None)
+        )
+        if self.cloned:
+            self.saved = unwrapped.clone_state()
+            return
+        try:
+            self.frozen = copy.deepcopy(env)
+        except Exception as exc:  # an env holding a handle, a lock, a subprocess: whatever it raises
+            raise UserError(
+                f"env {name!r} cannot be copied for planning (copy.deepcopy: {first_line(exc)}); "
+                "give its unwrapped env clone_state() and restore_state(state)"
+            ) from None
 
-        return restore
-    try:
-        frozen = copy.deepcopy(env)
-    except Exception as exc:  # an env holding a handle, a lock, a subprocess: whatever it raises
-        raise UserError(
-            f"env {name!r} cannot be copied for planning (copy.deepcopy: {first_line(exc)}); "
-            "give its unwrapped env clone_state() and restore_state(state)"
-        ) from None
-
-    def fresh() -> gym.Env:
-        sim = copy.deepcopy(frozen)
-        sim.unwrapped.np_random = np.random.default_rng(int(rng.integers(2**63)))
+    def fresh(self) -> gym.Env:
+        if self.cloned:
+            unwrapped: Any = self.env.unwrapped
+            unwrapped.restore_state(self.saved)
+            return unwrapped
+        sim = copy.deepcopy(self.frozen)
+        sim.unwrapped.np_random = np.random.default_rng(int(self.rng.integers(2**63)))
         return sim
 
-    return fresh
+    def finish(self) -> None:
+        if self.cloned:
+            unwrapped: Any = self.env.unwrapped
+            unwrapped.restore_state(self.saved)
 
 
 class TreeSearch:
@@ -119,10 +135,13 @@ class TreeSearch:
 
     def plan(self, env: gym.Env, name: str = "env") -> tuple[int, Node]:
         """Run the simulations; the recommended root action and the root node."""
-        fresh = copier(env, name, self.rng)
+        copies = Copier(env, name, self.rng)
         root = Node.fresh(self.actions)
-        for _ in range(self.s.simulations):
-            self._simulate(fresh(), root)
+        try:
+            for _ in range(self.s.simulations):
+                self._simulate(copies.fresh(), root)
+        finally:
+            copies.finish()
         return int(np.argmax(root.q)), root
 
     def _tree_action(self, node: Node) -> int:
@@ -164,13 +183,20 @@ class TreeSearch:
                 value = self._rollout(env)
                 break
             node = child
-        # back up: ``value`` is the value of the state after each edge, from the end of the path
-        for parent, action, reward in reversed(path):
-            parent.visits[action] += 1
-            target = reward + self.s.gamma * value
-            if self.s.planner == "ments":
-                parent.q[action] = target
-                value = float(soft_max(parent.q, self.s.tau))
-            else:
-                parent.q[action] += (target - parent.q[action]) / parent.visits[action]
+        # back up: ``value`` is the value of the state after each edge, from the end of the path;
+        # the last edge led out of the tree (a rollout or the episode's end), the others into it
+        for depth, (parent, action, reward) in enumerate(reversed(path)):
+            n = parent.visits[action] = parent.visits[action] + 1
+            parent.reward[action] += (reward - parent.reward[action]) / n
+            if self.s.planner == "uct":
+                target = reward + self.s.gamma * value
+                parent.q[action] += (target - parent.q[action]) / n
                 value = target
+                continue
+            if depth == 0:
+                parent.tails[action] += 1
+                parent.tail[action] += (value - parent.tail[action]) / parent.tails[action]
+            child = parent.children.get(action)
+            after = soft_max(child.q, self.s.tau) if child is not None and child.visits.any() else parent.tail[action]
+            parent.q[action] = parent.reward[action] + self.s.gamma * float(after)
+            value = float(soft_max(parent.q, self.s.tau))

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, first_line
 
 
 def _scalars(values: dict[str, Any]) -> dict[str, float]:
@@ -69,9 +69,15 @@ class WandbLogger:
         run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
         id_file.write_text(run_id + "\n")
         config = yaml.safe_load((run_dir / "config.yaml").read_text()) if (run_dir / "config.yaml").exists() else {}
-        self._run = wandb.init(
-            project="rlasinference", name=run_dir.name, id=run_id, resume="allow", dir=str(run_dir), config=config
-        )
+        try:
+            self._run = wandb.init(
+                project="rlasinference", name=run_dir.name, id=run_id, resume="allow", dir=str(run_dir), config=config
+            )
+        except Exception as exc:  # no API key without a terminal, no network online, ...: one line
+            raise UserError(
+                f"wandb could not start ({first_line(exc)}); "
+                "log in with `wandb login`, or run offline with WANDB_MODE=offline"
+            ) from None
 
     def on_log(self, step: int, values: dict[str, Any]) -> None:
         self._run.log(_scalars(values), step=step)

@@ -344,9 +344,10 @@ class Trainer:
         run = self.config.run
         title = f"{run.algo} ({self.config.algo.sampler}) on {run.env}, seed {run.seed}"
         try:
+            closers = [getattr(cb, "on_close", None) for cb in self.callbacks]
             for close in (
                 self.metrics.close,
-                lambda: self.notify("on_close"),
+                *(c for c in closers if callable(c)),  # each logger closes, whatever another one raised
                 lambda: plot_learning_curve(self.run_dir, title, getattr(self.agent, "learning_starts", 0)),
             ):
                 try:

@@ -159,7 +159,7 @@ def curves(
     runs: list[Run], reps: int, seed: int = 0, progress: Callable[[int, int], None] | None = None
 ) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
     """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs
-    share; ``progress(done, total)`` after each curve (the bootstraps of many runs take minutes)."""
+    share; ``progress(done, total)`` as each curve starts (the bootstraps of many runs take minutes)."""
     library, metrics = load_rliable()
     groups = _grouped(runs)
     out: dict[str, dict[str, tuple[np.ndarray, ...]]] = {}

@@ -127,7 +127,10 @@ def plan(
             stored = peer_config(read_yaml(run_dir / CONFIG)) if peer else read_config(run_dir).flat()
             different = _differs(stored, config)
         if different is not None:
-            raise UserError(f"{str(run_dir)!r} holds a different run ({different}); move it or choose another --out")
+            raise UserError(
+                f"{str(run_dir)!r} holds a different run ({different}); to continue it, set the sweep's value to the "
+                "run's; else move it or choose another --out"
+            )
         if live is not None:
             planned.append(Planned(trial, config, "running", step or 0, owner(run_dir)))
         elif step is None:
