@@ -138,7 +138,18 @@ def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch:
     from rlasinference.training.run_dir import create_run_dir, read_config
 
     out = tmp_path / "run"
-    args = ["--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY, "--sampler", "flow"]
+    args = [
+        "--eval-every",
+        "150",
+        "--eval-episodes",
+        "1",
+        "--quiet",
+        *TINY,
+        "--sampler",
+        "flow",
+        "--set",
+        "precision=auto",
+    ]
     # the run begins as auto chooses on a CPU without AMX, whatever CPU the test runs on
     monkeypatch.setattr(loop, "resolve_precision", lambda name, device: "fp32" if name == "auto" else name)
     assert runner.invoke(app, ["train", "--steps", "150", "--out", str(out), *args]).exit_code == 0
