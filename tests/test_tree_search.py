@@ -96,3 +96,43 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
 )
 def test_rlai_plan_bad_input_is_one_line(args: list[str], message: str) -> None:
     assert_one_line_error(runner.invoke(app, ["plan", *args]), message)
+
+
+def test_ments_averages_noisy_leaves() -> None:
+    """A stochastic leaf's value is the mean of its draws, not the last one: on a two-armed tree
+    with reward noise 0.5 the root's soft values come within 0.05 of the arms' means."""
+    tree = SyntheticTree(branching=2, depth=1, noise=0.5, tree=7)
+    _, root = _plan(tree, "ments", 4000)
+    assert np.abs(root.q - tree.leaf_means()).max() < 0.05  # type: ignore[attr-defined]
+
+
+class Cloneable(gym.Env):
+    """A counter with ALE's clone_state / restore_state: planning must leave it where it was."""
+
+    def __init__(self) -> None:
+        self.observation_space, self.action_space = gym.spaces.Discrete(100), gym.spaces.Discrete(2)
+        self.count = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.count = 0
+        return 0, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        self.count += 1
+        return self.count, float(action), self.count >= 5, False, {}
+
+    def clone_state(self) -> int:
+        return self.count
+
+    def restore_state(self, state: int) -> None:
+        self.count = state
+
+
+def test_planning_through_clone_state_leaves_the_env_where_it_was() -> None:
+    env = gym.wrappers.TimeLimit(Cloneable(), max_episode_steps=50)
+    env.reset(seed=0)
+    env.step(0)
+    action, root = TreeSearch(PlanSettings("ments", 200), 2, np.random.default_rng(0)).plan(env)
+    assert env.unwrapped.count == 1 and env._elapsed_steps == 1  # the state and the time limit's counter
+    assert action == 1 and root.visits.sum() == 200  # action 1 pays 1 a step
