@@ -148,9 +148,15 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
     act_space, obs_space = env.action_space, env.observation_space
     if not isinstance(act_space, gym.spaces.Box):
         env.close()
+        discrete = isinstance(act_space, gym.spaces.Discrete)
         raise UserError(
             f"env {env_id!r} has a {type(act_space).__name__} action space; "
             "only continuous Box action spaces are supported"
+            + (
+                "; for Discrete actions, rlai plan (MENTS, UCT) and rlai solve (a transition table) work"
+                if discrete
+                else ""
+            )
         )
     if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
         env.close()
