@@ -34,10 +34,8 @@ def solve(
 
     Works for envs that expose `env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]`
     as gymnasium's toy-text envs do (FrozenLake, CliffWalking, Taxi). Grid worlds are drawn."""
-    import gymnasium as gym
 
-    import rlasinference.envs  # noqa: F401 (registers the project's envs)
-    from rlasinference.core.registry import import_user_module
+    from rlasinference.envs.make import make_gym_env
     from rlasinference.planning import mdp_of_env, soft_policy_iteration, soft_q_iteration
     from rlasinference.planning.plot import plot_grid
     from rlasinference.planning.tables import grid_shape
@@ -48,13 +46,7 @@ def solve(
             raise UserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
         if not tol > 0:
             raise UserError(f"--tol must be positive, got {tol}")
-        module, sep, _ = env.partition(":")
-        if sep:
-            import_user_module(module, "env", env)
-        try:
-            made = gym.make(env)
-        except (gym.error.Error, ModuleNotFoundError) as exc:
-            raise UserError(f"cannot make env {env!r}: {exc}") from None
+        made = make_gym_env(env)
         mdp = mdp_of_env(made, env)
         start = int(made.reset(seed=0)[0])
         if method == "q-iteration":
@@ -108,8 +100,7 @@ def plan(
     import gymnasium as gym
     import numpy as np
 
-    import rlasinference.envs  # noqa: F401 (registers the project's envs: the synthetic trees)
-    from rlasinference.core.registry import import_user_module
+    from rlasinference.envs.make import make_gym_env  # (importing envs registers the synthetic trees)
     from rlasinference.planning.tree_search import PlanSettings, TreeSearch
     from rlasinference.training.run_dir import make_dir
 
@@ -118,13 +109,7 @@ def plan(
         settings.check()
         if episodes < 0:
             raise UserError(f"--episodes must be 0 or positive, got {episodes}")
-        module, sep, _ = env.partition(":")
-        if sep:
-            import_user_module(module, "env", env)
-        try:
-            made = gym.make(env)
-        except (gym.error.Error, ModuleNotFoundError) as exc:
-            raise UserError(f"cannot make env {env!r}: {exc}") from None
+        made = make_gym_env(env)
         if not isinstance(made.action_space, gym.spaces.Discrete):
             raise UserError(f"env {env!r} has a {made.action_space} action space; planning needs Discrete actions")
         search = TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed))

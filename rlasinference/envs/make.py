@@ -126,17 +126,16 @@ def route_mujoco_warnings() -> None:
     mujoco.set_mju_user_warning(_mujoco_warning)
 
 
-def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvSpec]:
-    """``gymnasium.make(env_id)`` (``module:EnvId`` imports the module that registers it, found
-    in the current directory too), with the Box action space rescaled from (-1, 1) to the env's
-    bounds; Box actions and observations of more than one axis are flattened. ``render_mode``
-    is passed on (``rgb_array`` for videos)."""
+def make_gym_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """``gymnasium.make(env_id)`` as gymnasium makes it, or a one-line ``UserError``:
+    ``module:EnvId`` imports the module that registers it (found in the current directory too),
+    MuJoCo's warnings become Python warnings, and ``render_mode`` is passed on."""
     module, sep, _ = env_id.partition(":")
     if sep:
         import_user_module(module, "env", env_id)
     route_mujoco_warnings()
     try:
-        env = gym.make(env_id) if render_mode is None else gym.make(env_id, render_mode=render_mode)
+        return gym.make(env_id) if render_mode is None else gym.make(env_id, render_mode=render_mode)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
     except ModuleNotFoundError as exc:
@@ -145,6 +144,13 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
         if render_mode is None:
             raise
         raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
+
+
+def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvSpec]:
+    """``make_gym_env(env_id)`` with the Box action space rescaled from (-1, 1) to the env's
+    bounds; Box actions and observations of more than one axis are flattened. ``render_mode``
+    is passed on (``rgb_array`` for videos)."""
+    env = make_gym_env(env_id, render_mode)
     act_space, obs_space = env.action_space, env.observation_space
     if not isinstance(act_space, gym.spaces.Box):
         env.close()
