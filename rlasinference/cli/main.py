@@ -163,7 +163,6 @@ def eval_(
 
     from rlasinference.api import evaluate, load
     from rlasinference.core.checks import RUN_SEEDS
-    from rlasinference.envs.video import headless_rendering
     from rlasinference.training.run_dir import os_error_line
 
     mode = "stochastic" if stochastic else "deterministic"
@@ -179,8 +178,6 @@ def eval_(
             raise UserError(f"--threads must be 0 (every core) or more, got {threads}")
         if threads > 0:
             torch.set_num_threads(threads)
-        if video is not None:
-            headless_rendering()  # before MuJoCo makes its first env
         policy = load(run_dir, checkpoint, device)
         result = evaluate(policy, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot, video=video)
     except OSError as exc:  # (a full disk while the env draws its episodes)
