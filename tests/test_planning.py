@@ -96,3 +96,21 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
 )
 def test_rlai_solve_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["solve", *args, "--out", str(tmp_path / "s")]), message)
+
+
+def test_solve_and_plan_write_only_into_a_folder_of_their_own(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's own file")
+    for args in (["solve", "FrozenLake-v1"], ["plan", "CartPole-v1", "--simulations", "5", "--episodes", "1"]):
+        result = runner.invoke(app, [*args, "--out", str(mine)])
+        assert_one_line_error(result, "holds files that are not", "notes.txt", "choose another --out")
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "solution.json").symlink_to(mine / "notes.txt")  # a link planted to redirect the write
+    assert_one_line_error(runner.invoke(app, ["solve", "FrozenLake-v1", "--out", str(linked)]), "solution.json")
+    assert (mine / "notes.txt").read_text() == "the user's own file"
+    again = tmp_path / "again"  # a folder holding a solution's own outputs is written again
+    for _ in range(2):
+        assert runner.invoke(app, ["solve", "FrozenLake-v1", "--out", str(again)]).exit_code == 0

@@ -35,11 +35,11 @@ def solve(
     Works for envs that expose `env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]`
     as gymnasium's toy-text envs do (FrozenLake, CliffWalking, Taxi). Grid worlds are drawn."""
 
+    from rlasinference.core.files import atomic_path, claim_output_dir
     from rlasinference.envs.make import make_gym_env
     from rlasinference.planning import mdp_of_env, soft_policy_iteration, soft_q_iteration
     from rlasinference.planning.plot import plot_grid
     from rlasinference.planning.tables import grid_shape
-    from rlasinference.training.run_dir import make_dir
 
     try:
         if method not in METHODS:
@@ -54,9 +54,10 @@ def solve(
         else:
             solution = soft_policy_iteration(mdp, gamma, tau)
         folder = out_path(out) or Path("runs") / f"solve-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-tau{tau:g}"
-        make_dir(folder, "output directory")
+        claim_output_dir(folder, ("solution.json", "values.png"), "a solution's outputs")
         record = {"env": env, "tau": tau, "gamma": gamma, "method": method, **solution.as_dict()}
-        (folder / "solution.json").write_text(json.dumps(record) + "\n")
+        with atomic_path(folder / "solution.json") as tmp:
+            tmp.write_text(json.dumps(record) + "\n")
         shape = grid_shape(made)
         if shape is not None and shape[0] * shape[1] == mdp.states:
             plot_grid(solution, shape, folder / "values.png", f"{env}: τ = {tau:g}, γ = {gamma:g}")
@@ -100,9 +101,9 @@ def plan(
     import gymnasium as gym
     import numpy as np
 
+    from rlasinference.core.files import atomic_path, claim_output_dir
     from rlasinference.envs.make import make_gym_env  # (importing envs registers the synthetic trees)
     from rlasinference.planning.tree_search import PlanSettings, TreeSearch
-    from rlasinference.training.run_dir import make_dir
 
     settings = PlanSettings(planner, simulations, tau, eps, c, gamma, rollout_depth)
     try:
@@ -119,7 +120,7 @@ def plan(
             record: dict[str, object] = {"action": action, "visits": root.visits.tolist(), "q": root.q.tolist()}
         else:
             folder = out_path(out) or Path("runs") / f"plan-{planner}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-s{seed}"
-            make_dir(folder, "output directory")
+            claim_output_dir(folder, ("plan.json", "episodes.csv"), "a plan's outputs")
             returns, lengths = [], []
             with open(folder / "episodes.csv", "w", newline="") as f:
                 rows = csv.writer(f)
@@ -139,9 +140,8 @@ def plan(
             record = {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns))}
             record |= {"mean_length": float(np.mean(lengths)), "returns": returns}
             settings_record = {k: getattr(settings, k) for k in vars(settings)}
-            (folder / "plan.json").write_text(
-                json.dumps({"env": env, "seed": seed, **settings_record, **record}) + "\n"
-            )
+            with atomic_path(folder / "plan.json") as tmp:
+                tmp.write_text(json.dumps({"env": env, "seed": seed, **settings_record, **record}) + "\n")
     except UserError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:

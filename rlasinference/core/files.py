@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from rlasinference.core.errors import UserError
 
 
 @contextmanager
@@ -37,3 +39,18 @@ def save_figure(fig: Any, path: Path, **savefig: Any) -> Path:
     finally:
         plt.close(fig)
     return path
+
+
+def claim_output_dir(out: Path, outputs: Sequence[str], what: str) -> None:
+    """Make ``out`` for a command's ``outputs`` (file names): a folder holding anything else (the
+    user's own files), or one of those names as a link, is refused in one line, never written
+    into or through."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {str(out)!r} exists and is not a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        other = sorted(p.name for p in out.iterdir() if p.name not in outputs or p.is_symlink())
+    except OSError as exc:
+        raise UserError(f"cannot create output directory {str(out)!r}: {exc.strerror}") from None
+    if other:
+        raise UserError(f"{str(out)!r} holds files that are not {what} ({other[0]}): choose another --out")

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rlasinference.core.checks import POSITIVE, RUN_SEEDS, STEP_SIZE, Range, field_range, ranged
 from rlasinference.core.errors import UserError, allocating
-from rlasinference.core.files import atomic_path
+from rlasinference.core.files import atomic_path, claim_output_dir
 from rlasinference.core.settings import check_sampler_options, parse_set, set_sampler_options
 from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers import get_sampler_class, sampler_options
@@ -75,20 +75,6 @@ class FitSettings:
 OUTPUTS = ("samples.png", "metrics.json")
 
 
-def claim_output(out: Path) -> None:
-    """Make ``out`` for a fit's outputs; a folder holding anything else (the user's own files) is
-    refused in one line, never written into."""
-    try:
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out {str(out)!r} exists and is not a directory")
-        out.mkdir(parents=True, exist_ok=True)
-        other = sorted(p.name for p in out.iterdir() if p.name not in OUTPUTS)
-    except OSError as exc:
-        raise UserError(f"cannot create output directory {str(out)!r}: {exc.strerror}") from None
-    if other:
-        raise UserError(f"{str(out)!r} holds files that are not a fit's outputs ({other[0]}): choose another --out")
-
-
 def run_workbench(
     sampler_name: str,
     target_name: str,
@@ -121,7 +107,7 @@ def run_workbench(
     if out is None:  # created only once the sampler exists: bad options leave no directory behind
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{sampler_name}-{target_name}")
         out = Path("runs") / f"sample-{safe}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
-    claim_output(out)
+    claim_output_dir(out, OUTPUTS, "a fit's outputs")
     start = time.perf_counter()
     progress = Progress(
         TextColumn(f"[bold blue]fit {escape(f'{sampler_name} to {target.name}')}"),
