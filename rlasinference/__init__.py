@@ -13,7 +13,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("Callback", "Policy", "Run", "StopAtReturn", "UserError", "evaluate", "fit_sampler", "load", "resume", "train")
+_API = (
+    "Callback", "Policy", "Run", "StopAtReturn", "UserError", "evaluate", "fit_sampler", "load", "planner", "resume",
+    "solve", "train",
+)  # fmt: skip
 __all__ = ["__version__", *_API]
 
 

@@ -15,8 +15,6 @@ import typer
 from rlasinference.cli.output import fail, out_path, say
 from rlasinference.core.errors import UserError
 
-METHODS = ("q-iteration", "policy-iteration")
-
 
 def solve(
     env: Annotated[str, typer.Argument(help="A gymnasium env id with a transition table, e.g. FrozenLake-v1.")],
@@ -35,31 +33,23 @@ def solve(
     Works for envs that expose `env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]`
     as gymnasium's toy-text envs do (FrozenLake, CliffWalking, Taxi). Grid worlds are drawn."""
 
+    from rlasinference.api.planning import solve as solve_env
     from rlasinference.core.files import atomic_path, claim_output_dir
     from rlasinference.envs.make import make_gym_env
-    from rlasinference.planning import mdp_of_env, soft_policy_iteration, soft_q_iteration
     from rlasinference.planning.plot import plot_grid
     from rlasinference.planning.tables import grid_shape
 
     try:
-        if method not in METHODS:
-            raise UserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-        if not tol > 0:
-            raise UserError(f"--tol must be positive, got {tol}")
         made = make_gym_env(env)
-        mdp = mdp_of_env(made, env)
+        solution = solve_env(made, tau, gamma, method, tol)
         start = int(made.reset(seed=0)[0])
-        if method == "q-iteration":
-            solution = soft_q_iteration(mdp, gamma, tau, tol)
-        else:
-            solution = soft_policy_iteration(mdp, gamma, tau)
         folder = out_path(out) or Path("runs") / f"solve-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-tau{tau:g}"
         claim_output_dir(folder, ("solution.json", "values.png"), "a solution's outputs")
         record = {"env": env, "tau": tau, "gamma": gamma, "method": method, **solution.as_dict()}
         with atomic_path(folder / "solution.json") as tmp:
             tmp.write_text(json.dumps(record) + "\n")
         shape = grid_shape(made)
-        if shape is not None and shape[0] * shape[1] == mdp.states:
+        if shape is not None and shape[0] * shape[1] == len(solution.v):
             plot_grid(solution, shape, folder / "values.png", f"{env}: τ = {tau:g}, γ = {gamma:g}")
     except UserError as exc:
         raise fail(str(exc)) from None
@@ -69,7 +59,8 @@ def solve(
         typer.echo(json.dumps(record))
         return
     say(
-        f"{env}: {mdp.states} states, {mdp.actions} actions, τ {tau:g}, γ {gamma:g}; {method} converged in "
+        f"{env}: {solution.q.shape[0]} states, {solution.q.shape[1]} actions, τ {tau:g}, γ {gamma:g}; "
+        f"{method} converged in "
         f"{solution.iterations} iterations (residual {solution.residual:.2g})"
     )
     greedy = solution.policy.argmax(axis=1).tolist()
@@ -98,22 +89,18 @@ def plan(
 
     The env's state is copied with copy.deepcopy, or with clone_state()/restore_state(state)
     where its unwrapped env has them (ALE)."""
-    import gymnasium as gym
     import numpy as np
 
+    from rlasinference.api.planning import planner as make_planner
     from rlasinference.core.files import atomic_path, claim_output_dir
     from rlasinference.envs.make import make_gym_env  # (importing envs registers the synthetic trees)
-    from rlasinference.planning.tree_search import PlanSettings, TreeSearch
 
-    settings = PlanSettings(planner, simulations, tau, eps, c, gamma, rollout_depth)
     try:
-        settings.check()
         if episodes < 0:
             raise UserError(f"--episodes must be 0 or positive, got {episodes}")
         made = make_gym_env(env)
-        if not isinstance(made.action_space, gym.spaces.Discrete):
-            raise UserError(f"env {env!r} has a {made.action_space} action space; planning needs Discrete actions")
-        search = TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed))
+        search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed)
+        settings = search.s
         made.reset(seed=seed)
         if episodes == 0:
             action, root = search.plan(made, env)
