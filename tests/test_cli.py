@@ -162,7 +162,7 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
     [
         (["--env", "NoSuchEnv-v0"], ["cannot make env 'NoSuchEnv-v0'"]),
         (["--env", "no_such_module:Env-v0"], ["cannot import module 'no_such_module' for env"]),
-        (["--env", "CartPole-v1"], ["Discrete action space", "only continuous Box action spaces", "rlai plan"]),
+        (["--env", "CartPole-v1"], ["2 discrete actions", "presets for this env: sac-discrete, soft-dqn"]),
         (["--algo", "nope"], ["unknown algorithm 'nope'", "valid: sac"]),
         (["--sampler", "nope"], ["unknown sampler 'nope'", "valid: gaussian"]),
         (
@@ -186,7 +186,7 @@ def test_failed_start_in_an_existing_directory_keeps_the_directory(tmp_path: Pat
     out = tmp_path / "mine"
     out.mkdir()
     result = runner.invoke(app, ["train", "--env", "CartPole-v1", "--out", str(out), "--quiet"])
-    assert_one_line_error(result, "only continuous Box action spaces")
+    assert_one_line_error(result, "presets for this env")
     assert list(out.iterdir()) == []
     (out / "notes.txt").write_text("the user's file")  # not empty, not a run: refused before anything
     result = runner.invoke(app, ["train", "--out", str(out), "--quiet"])

@@ -18,7 +18,7 @@ from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
 from rlasinference.critics import CRITICS, CategoricalCritic, TargetInputs, critic_options, hl_gauss_projection
 from rlasinference.objectives import reverse_kl, temperature_loss
-from rlasinference.samplers import SAMPLERS, EnergyFlow, Sampler, Samples, TanhGaussian
+from rlasinference.samplers import SAMPLERS, EnergyFlow, Sampler, Samples, Softmax, TanhGaussian
 from rlasinference.training.checkpoint import load_checkpoint
 from rlasinference.training.config import resolve
 from rlasinference.training.run_dir import create_run_dir
@@ -32,6 +32,7 @@ SMALL_SAMPLER = {
     "energy-flow": {"hidden": [8], "shift_hidden": [8]},
     "svgd": {"hidden": [8]},
     "diffusion": {"hidden": [8], "steps": 2},
+    "softmax": {"hidden": [8]},
 }
 
 
@@ -55,7 +56,9 @@ def _inputs(sampler: Sampler, batch: Batch, tau: float = 0.3) -> TargetInputs:
         return s.actions[:, 0], s.log_density[:, 0]
 
     def value(q):
-        estimator = "closed-form" if hasattr(q, "log_normalizer") else "sampled"
+        estimator = (
+            "closed-form" if hasattr(q, "log_normalizer") else "exact" if sampler.space == "discrete" else "sampled"
+        )
         return VALUE_ESTIMATORS.get(estimator).fn(batch.next_obs, sampler, q, t)
 
     return TargetInputs(value, sample_next, t, 0.99, 1.0)
@@ -65,14 +68,21 @@ def _inputs(sampler: Sampler, batch: Batch, tau: float = 0.3) -> TargetInputs:
 def test_every_critic_meets_the_contract(name: str) -> None:
     torch.manual_seed(0)
     cls = CRITICS.get(name)
-    sampler = EnergyFlow(3, 2, hidden=(8,), shift_hidden=(8,)) if cls.is_sampler else TanhGaussian(3, 2, hidden=(8,))
+    discrete = cls.space == "discrete"
+    if discrete:
+        sampler: Sampler = Softmax(3, 2, hidden=(8,))
+    else:
+        sampler = (
+            EnergyFlow(3, 2, hidden=(8,), shift_hidden=(8,)) if cls.is_sampler else TanhGaussian(3, 2, hidden=(8,))
+        )
     assert cls.accepts_sampler(type(sampler))
     options = critic_options(cls)
     assert set(cls.option_ranges) <= set(options) and cls.summary
     assert all(e in VALUE_ESTIMATORS for e in cls.value_estimators or ())
     if name == "categorical":
         options |= {"atoms": 11, "v_min": -10.0, "v_max": 10.0}
-    critic = cls(3, 2, [8], 2, sampler, **options)
+    members = 1 if name == "softmax-q" else 2
+    critic = cls(3, 2, [8], members, sampler, **options)
     batch = _batch()
     out = critic.loss(batch, _inputs(sampler, batch))
     assert {"loss_critic", "q_mean", *cls.metrics} == set(out)
@@ -81,14 +91,22 @@ def test_every_critic_meets_the_contract(name: str) -> None:
     trained = list(sampler.parameters()) if cls.is_sampler else [p for p in critic.parameters() if p.requires_grad]
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
 
-    # the actor's view: [E, B], gradients to the actions only, the critic left in training mode
+    # the actor's view: [E, B], gradients to the actions only, the critic left in training mode;
+    # a discrete critic's one-hot actions carry none: it gives every action's Q [E, B, K] at once
     for p in [*critic.parameters(), *sampler.parameters()]:
         p.grad = None
     actions = batch.actions.clone().requires_grad_(True)
     q = critic.actor_q(batch.obs, actions)
-    assert q.shape == (2, 16)
-    q.sum().backward()
-    assert actions.grad is not None and actions.grad.abs().sum() > 0
+    assert q.shape == (members, 16)
+    if discrete:
+        q_all = critic.actor_q_all(batch.obs)
+        assert q_all.shape == (members, 16, 2) and not q.requires_grad and not q_all.requires_grad
+        torch.testing.assert_close(
+            q, q_all.gather(2, batch.actions.argmax(-1).view(1, -1, 1).expand(members, -1, 1))[..., 0]
+        )
+    else:
+        q.sum().backward()
+        assert actions.grad is not None and actions.grad.abs().sum() > 0
     assert all(p.grad is None for p in critic.parameters()) and critic.training
     critic.after_update(1, 0.5, 1)
 
@@ -263,8 +281,16 @@ def test_every_valid_combination_trains_every_part() -> None:
             moved = any(not torch.equal(p, o) for p, o in zip(g["params"], old))
             assert moved, f"{preset_name} + {sampler} + {critic}: the {g['part']} group did not move"
         built.append((preset_name, sampler, critic))
-    for must in [("sac", "gaussian", "crossq"), ("dime", "flow", "categorical"), ("sac", "flow", "categorical")]:
-        assert must in built
+    for must in [
+        ("sac", "gaussian", "crossq"),
+        ("dime", "flow", "categorical"),
+        ("sac", "flow", "categorical"),
+        ("sac-discrete", "softmax", "discrete"),
+        ("soft-dqn", "softmax", "softmax-q"),
+    ]:
+        assert must in built  # fmt: skip
+    # actions of another kind than the sampler draws are refused (a box critic, a discrete sampler)
+    assert ("sac", "gaussian", "discrete") not in built and ("sac-discrete", "softmax", "twin") not in built
     assert ("meow", "gaussian", "energy-flow") not in built and ("sac", "gaussian", "energy-flow") not in built
     assert len(built) >= 40, len(built)
 
@@ -279,17 +305,19 @@ def test_every_objective_trains_every_sampler_it_accepts() -> None:
     for (objective, component), sampler in itertools.product(OBJECTIVES, SAMPLERS.names()):
         if not component.trains_sampler:
             continue
+        cls = SAMPLERS.get(sampler)
+        base = "sac-discrete" if cls.space == "discrete" else "sac"  # SAC's recipe and critic for that space
         try:
             cfg = resolve(
-                {"algo": "sac", "sampler": sampler, "objective": objective, "critic_hidden": [8]}
+                {"algo": base, "sampler": sampler, "objective": objective, "critic_hidden": [8]}
                 | {"learn_temperature": component.log_density}  # (stein has no entropy estimate)
-                | ({"value_estimator": "importance"} if SAMPLERS.get(sampler).density == "none" else {})
+                | ({"value_estimator": "importance"} if cls.density == "none" else {})
             )
             algo = cfg.algo.__class__(**{**vars(cfg.algo), "batch_size": 16, "cover_samples": 4})
             torch.manual_seed(0)
-            agent = PRESETS.get("sac").build(algo, dict(cfg.sampler_options) | SMALL_SAMPLER[sampler], 3, 2, {})
+            agent = PRESETS.get(base).build(algo, dict(cfg.sampler_options) | SMALL_SAMPLER[sampler], 3, 2, {})
         except UserError:
-            assert SAMPLERS.get(sampler).density not in component.accepts, (objective, sampler)
+            assert cls.density not in component.accepts or cls.space not in component.spaces, (objective, sampler)
             continue
         before = [p.detach().clone() for p in agent.sampler.parameters()]
         for _ in range(3):
@@ -300,6 +328,7 @@ def test_every_objective_trains_every_sampler_it_accepts() -> None:
             assert name in metrics, (objective, name)
         built.append((objective, sampler))
     assert ("covering-kl", "flow") in built and ("covering-kl", "diffusion") in built
+    assert ("exact-kl", "softmax") in built and ("reverse-kl", "softmax") not in built
     assert ("covering-kl", "svgd") not in built and ("stein", "svgd") in built
 
 
@@ -313,7 +342,12 @@ RESUME = {
     "meow": {"algo": "meow", "sampler.shift_hidden": [16]},
     # bfloat16 matrix products resume exactly too (the chain, batch renorm and the categorical critic)
     "dime-bf16": {"algo": "dime", "sampler.steps": 2, "critic.atoms": 11, "precision": "bf16"},
-}
+    # discrete actions: two updates every second env step, targets copied mid-run
+    "soft-dqn": {"algo": "soft-dqn", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2,
+                 "target_update_every": 7},
+    "sac-discrete": {"algo": "sac-discrete", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2,
+                     "target_update_every": 5},
+}  # fmt: skip
 
 
 def _rows(run_dir: Path) -> list[list[str]]:

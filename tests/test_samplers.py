@@ -15,6 +15,7 @@ from rlasinference.samplers import (
     EnergyFlow,
     Sampler,
     Samples,
+    Softmax,
     TanhGaussian,
     check_sampler,
     get_sampler_class,
@@ -33,15 +34,20 @@ def test_registered_samplers_keep_the_contract(name: str) -> None:
     check_sampler(get_sampler_class(name))
 
 
+BOX = [n for n in SAMPLER_NAMES if get_sampler_class(n).space == "box"]
+
+
 @pytest.mark.parametrize("name", SAMPLER_NAMES)
 def test_every_parameter_is_reached_by_the_actions(name: str) -> None:
     # all of them but the energy flow's shifts b_k(c), which change its energy, not its samples;
-    # a sampler that follows a guide is given one (its gains scale the guide's score)
+    # a sampler that follows a guide is given one (its gains scale the guide's score); a discrete
+    # sampler's one-hot actions carry no gradient: its log-density does
     torch.manual_seed(0)
     sampler = get_sampler_class(name)(5, 3)
     if sampler.follows_guide:
         sampler.guide = lambda context, actions: -actions
-    sampler.sample(torch.randn(4, 5), 7).actions.square().sum().backward()
+    out = sampler.sample(torch.randn(4, 5), 7)
+    (out.log_density.sum() if sampler.space == "discrete" else out.actions.square().sum()).backward()
     assert all(p.grad is not None for n, p in sampler.named_parameters() if not n.startswith("shifts."))
 
 
@@ -56,13 +62,22 @@ class _WrongLogProb(TanhGaussian):
         return super().log_prob(context, actions) + 1.0
 
 
-@pytest.mark.parametrize(("cls", "message"), [(_Unsquashed, "actions outside"), (_WrongLogProb, "log_prob differs")])
+class _NotOneHot(Softmax):
+    def sample(self, context: torch.Tensor, n: int = 1) -> Samples:
+        out = super().sample(context, n)
+        return Samples(actions=out.actions * 0.5, log_density=out.log_density)
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [(_Unsquashed, "actions outside"), (_WrongLogProb, "log_prob differs"), (_NotOneHot, "not one-hot")],
+)
 def test_contract_check_names_what_is_broken(cls: type[Sampler], message: str) -> None:
     with pytest.raises(ContractError, match=message):
         check_sampler(cls, hidden=(8,))
 
 
-@pytest.mark.parametrize("name", [n for n in SAMPLER_NAMES if get_sampler_class(n).density == "exact"])
+@pytest.mark.parametrize("name", [n for n in BOX if get_sampler_class(n).density == "exact"])
 @pytest.mark.parametrize("dim", [1, 2])
 def test_exact_density_normalises_on_a_grid(name: str, dim: int) -> None:
     torch.manual_seed(2)

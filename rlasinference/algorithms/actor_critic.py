@@ -24,7 +24,7 @@ from torch import Tensor
 from rlasinference.algorithms.base import Batch, ReplayAgent
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, STEP_SIZE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError, allocating
-from rlasinference.critics import CRITICS, TargetInputs, get_critic_class
+from rlasinference.critics import CRITICS, Critic, TargetInputs, get_critic_class
 from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
 from rlasinference.policies import Policy
 from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
@@ -54,6 +54,7 @@ class ActorCriticConfig:
     :param buffer_size: replay capacity (transitions).
     :param learning_starts: env steps with uniform-random actions before the first update.
     :param updates_per_step: gradient updates per env step.
+    :param update_every: env steps between those updates (DQN's train frequency; 1: every step).
     :param learn_temperature: learn tau by dual descent (else fixed at ``temperature``).
     :param temperature: tau: its initial value when learned, else its fixed value.
     :param target_entropy: target entropy H_bar; ``None`` means -dim(A).
@@ -74,6 +75,7 @@ class ActorCriticConfig:
     :param policy_delay: policy and tau updates once every this many critic updates.
     :param critic_first: the critic steps before the policy loss is formed (else one joint step).
     :param adam_beta1: Adam's first-moment rate of the critic and the policy (tau keeps 0.9).
+    :param adam_eps: Adam's epsilon, every part.
     :param grad_clip_critic: maximum gradient norm of the critic's parameters (0: none).
     :param grad_clip_policy: maximum gradient norm of the sampler's parameters (0: none).
     """
@@ -95,6 +97,7 @@ class ActorCriticConfig:
     buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
     learning_starts: int = ranged(5000, NON_NEGATIVE)
     updates_per_step: int = ranged(1, AT_LEAST_ONE)
+    update_every: int = ranged(1, AT_LEAST_ONE)
     learn_temperature: bool = True
     temperature: float = ranged(1.0, POSITIVE)
     target_entropy: float | None = ranged(None, Range(optional=True))
@@ -109,6 +112,7 @@ class ActorCriticConfig:
     policy_delay: int = ranged(1, AT_LEAST_ONE)
     critic_first: bool = False
     adam_beta1: float = ranged(0.9, Range(0, 1, high_open=True))
+    adam_eps: float = ranged(1e-8, POSITIVE)
     grad_clip_critic: float = ranged(0.0, NON_NEGATIVE)
     grad_clip_policy: float = ranged(0.0, NON_NEGATIVE)
 
@@ -126,8 +130,14 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
     value_estimator = VALUE_ESTIMATORS.get(config.value_estimator)
     critic_cls = get_critic_class(config.critic)
     for role, comp in (("policy objective", objective), ("value estimator", value_estimator)):
-        valid = [n for n, c in SAMPLERS if c.density in comp.accepts]
-        comp.check(role, config.sampler, sampler_cls.density, valid)
+        valid = [n for n, c in SAMPLERS if c.density in comp.accepts and c.space in comp.spaces]
+        comp.check(role, config.sampler, sampler_cls.density, valid, sampler_cls.space)
+    if critic_cls.space != sampler_cls.space:
+        valid = [n for n, c in CRITICS if c.space == sampler_cls.space]
+        raise UserError(
+            f"critic {config.critic!r} reads {critic_cls.space} actions, but sampler {config.sampler!r} draws "
+            f"{sampler_cls.space} actions; valid critics: {', '.join(valid)}"
+        )
     estimators = critic_cls.value_estimators
     if estimators is not None and config.value_estimator not in estimators:
         raise UserError(
@@ -155,6 +165,23 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
         )
 
 
+class ActorQ:
+    """What the policy objective reads from the critic: ``critic.actor_q``, or the mean over its
+    members (``actor_q`` mean), with ``all_actions`` (``[E, B, K]`` in one pass) where the critic
+    has one output per discrete action."""
+
+    def __init__(self, critic: Critic, mean: bool) -> None:
+        self.critic, self.mean = critic, mean
+        if critic.space == "discrete":
+            self.all_actions = lambda obs: self._reduce(critic.actor_q_all(obs))
+
+    def _reduce(self, q: Tensor) -> Tensor:
+        return q.mean(0, keepdim=True) if self.mean else q
+
+    def __call__(self, obs: Tensor, actions: Tensor) -> Tensor:
+        return self._reduce(self.critic.actor_q(obs, actions))
+
+
 class ActorCritic(ReplayAgent):
     """The actor-critic agent; see the module docstring for the update."""
 
@@ -178,6 +205,7 @@ class ActorCritic(ReplayAgent):
         self.batch_size = config.batch_size
         self.learning_starts = config.learning_starts
         self.updates_per_step = config.updates_per_step
+        self.update_every = config.update_every
 
         with allocating("the sampler (sampler.hidden and its other options)"):
             self.sampler = sampler_cls(obs_dim, action_dim, **sampler_options)
@@ -198,9 +226,9 @@ class ActorCritic(ReplayAgent):
             if config.target_entropy is None
             else config.target_entropy
         )
-        reduce = (lambda q: q.mean(0, keepdim=True)) if config.actor_q == "mean" else (lambda q: q)
-        self.actor_q = lambda obs, actions: reduce(self.critic.actor_q(obs, actions))
+        self.actor_q = ActorQ(self.critic, config.actor_q == "mean")
         self.policy = Policy(self.sampler, self.actor_q)
+        self.critic.set_temperature(self.temperature())
 
         # One Adam over per-part parameter groups. Parameters the critic shares with the sampler
         # (a critic that is the sampler) are the sampler's group.
@@ -215,7 +243,7 @@ class ActorCritic(ReplayAgent):
         )
         if config.learn_temperature:
             groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature, "part": "temperature"})
-        self.optimizers = {"adam": torch.optim.Adam(groups, fused=True)}
+        self.optimizers = {"adam": torch.optim.Adam(groups, eps=config.adam_eps, fused=True)}
         self.clips = {"critic": config.grad_clip_critic, "policy": config.grad_clip_policy}
 
         trains_policy = config.objective != "none"
@@ -286,6 +314,8 @@ class ActorCritic(ReplayAgent):
             total = actor_loss if loss is None else loss + actor_loss
             if total.requires_grad:  # (objective none after the critic's own step: nothing left to train)
                 self._step(total, metrics)
+            if cfg.learn_temperature:
+                self.critic.set_temperature(self.temperature())
         # 4. the critic's target
         self.critic.after_update(self.updates, cfg.polyak, cfg.target_update_every)
         return {k: v for k, v in metrics.items() if k in self.metric_names}

@@ -54,11 +54,12 @@ class Agent(nn.Module):
 class ReplayAgent(Agent):
     """An agent that learns from minibatches of a replay buffer (the off-policy recipe): uniform
     random actions for ``learning_starts`` env steps, then ``updates_per_step`` updates on
-    ``batch_size`` transitions after each env step."""
+    ``batch_size`` transitions after every ``update_every``-th env step."""
 
     batch_size: int
     learning_starts: int
     updates_per_step: int
+    update_every: int = 1
 
     def update(self, batch: Batch) -> dict[str, Tensor]:
         """One gradient update; returns detached scalar metrics named as in ``metric_names``."""

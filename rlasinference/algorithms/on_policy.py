@@ -110,6 +110,12 @@ class OnPolicyConfig:
 
 def check_on_policy_parts(config: OnPolicyConfig, sampler_cls: type[Sampler]) -> None:
     """One line naming what is wrong when the config's choices do not go together."""
+    if sampler_cls.space != "box":
+        valid = [n for n, c in SAMPLERS if c.space == "box"]
+        raise UserError(
+            f"the on-policy recipe takes continuous (box) actions; sampler {config.sampler!r} draws "
+            f"{sampler_cls.space} actions; valid: {', '.join(valid)}"
+        )
     if not has_action_density(sampler_cls):
         valid = [n for n, c in SAMPLERS if has_action_density(c)]
         raise UserError(

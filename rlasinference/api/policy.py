@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
@@ -19,7 +20,9 @@ class Policy:
     are read in those units.
 
     Every method takes one observation (the env's observation shape) or a batch of them (a
-    leading axis), as numpy or torch, and answers numpy for numpy input, torch for torch.
+    leading axis), as numpy or torch, and answers numpy for numpy input, torch for torch. With a
+    ``Discrete`` action space an action is its index (an integer; the agent's one-hot vector
+    inside); a ``Discrete`` observation is its index too.
     """
 
     def __init__(self, agent: Any, config: Any, action_space: Any, observation_space: Any, step: int) -> None:
@@ -27,6 +30,12 @@ class Policy:
         self.action_space, self.observation_space = action_space, observation_space
         self.step = step  # the env step of the checkpoint
         self.device = next(agent.parameters()).device
+        self._choices = int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
+        self._states = int(observation_space.n) if isinstance(observation_space, gym.spaces.Discrete) else None
+        if self._choices is not None:  # index = start + position of the largest entry; no rescaling
+            self._start = int(action_space.start)
+            self._centre, self._half = torch.zeros((), device=self.device), torch.ones((), device=self.device)
+            return
         low = torch.as_tensor(np.asarray(action_space.low, dtype=np.float32).reshape(-1), device=self.device)
         high = torch.as_tensor(np.asarray(action_space.high, dtype=np.float32).reshape(-1), device=self.device)
         self._centre, self._half = (high + low) / 2, (high - low) / 2
@@ -36,6 +45,12 @@ class Policy:
         """``obs`` as a float32 ``[B, S]`` tensor on the policy's device (as the env gives it: not
         normalised), whether it was a single observation, and whether it was numpy."""
         is_numpy = not isinstance(obs, Tensor)
+        if self._states is not None:  # state indices -> the one-hot vectors the agent reads
+            index = torch.as_tensor(np.asarray(obs) if is_numpy else obs, device=self.device).long()
+            if index.dim() > 1 or bool(((index < 0) | (index >= self._states)).any()):
+                raise UserError(f"observations must be state indices in [0, {self._states}), got {obs!r}")
+            t = torch.nn.functional.one_hot(index.reshape(-1), self._states).float()
+            return t, index.dim() == 0, is_numpy
         t = torch.as_tensor(np.asarray(obs) if is_numpy else obs, dtype=torch.float32, device=self.device)
         shape = tuple(self.observation_space.shape)
         single = tuple(t.shape) == shape
@@ -44,10 +59,20 @@ class Policy:
         return t.reshape(1 if single else t.shape[0], -1), single, is_numpy
 
     def _to_env(self, unit: Tensor) -> Tensor:
-        """Actions in (-1, 1)^A ``[..., A]`` to the env's units and shape."""
+        """Actions in (-1, 1)^A ``[..., A]`` to the env's units and shape (one-hot: indices)."""
+        if self._choices is not None:
+            return self._start + unit.argmax(dim=-1)
         return (self._centre + self._half * unit).reshape(*unit.shape[:-1], *self.action_space.shape)
 
     def _from_env(self, actions: Any, batch: int) -> Tensor:
+        if self._choices is not None:  # indices [B, n] -> one-hot [B, n, K]
+            index = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions)
+            index = index.to(self.device).long().reshape(batch, -1) - self._start
+            if bool(((index < 0) | (index >= self._choices)).any()):
+                raise UserError(
+                    f"actions must be indices in [{self._start}, {self._start + self._choices}), got {actions!r}"
+                )
+            return torch.nn.functional.one_hot(index, self._choices).float()
         t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
         flat = t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))  # [B, n, A]
         return ((flat - self._centre) / self._half).clamp(-1.0, 1.0)
@@ -87,7 +112,9 @@ class Policy:
         o, single, is_numpy = self._obs(obs)
         one = np.ndim(actions) == len(self.action_space.shape) + (0 if single else 1)
         unit = self._from_env(actions, o.shape[0])
-        out = sampler.log_prob(self.agent.normalize_obs(o), unit) - torch.log(self._half).sum()
+        out = sampler.log_prob(self.agent.normalize_obs(o), unit) - torch.log(self._half).sum() * (
+            self._choices is None
+        )
         return self._out(out[:, 0] if one else out, single, is_numpy)
 
     @torch.no_grad()

@@ -23,7 +23,8 @@ class Component:
     :param metrics: extra scalars ``fn`` returns for logging, beside its loss.
     :param log_density: ``fn`` returns ``log_density`` (the entropy estimate a learned temperature needs).
     :param trains_sampler: ``fn`` gives a loss that fits the sampler by itself (a policy objective
-        whose sampler is trained through the critic, like MEow's, does not)."""
+        whose sampler is trained through the critic, like MEow's, does not).
+    :param spaces: the action spaces of the samplers it works with (``box``, ``discrete``)."""
 
     name: str
     accepts: tuple[str, ...]
@@ -33,14 +34,21 @@ class Component:
     metrics: tuple[str, ...] = ()
     log_density: bool = False
     trains_sampler: bool = True
+    spaces: tuple[str, ...] = ("box",)
 
     def bind(self, config: Any) -> Callable[..., Any]:
         """``fn`` with its options taken from ``config``."""
         kwargs = {name: getattr(config, name) for name in self.options}
         return functools.partial(self.fn, **kwargs) if kwargs else self.fn
 
-    def check(self, role: str, sampler_name: str, density: str, valid_samplers: list[str]) -> None:
-        """Fail with one line when a sampler of kind ``density`` cannot be used with this component."""
+    def check(self, role: str, sampler_name: str, density: str, valid_samplers: list[str], space: str = "box") -> None:
+        """Fail with one line when a sampler of kind ``density`` drawing from ``space`` cannot be
+        used with this component."""
+        if space not in self.spaces:
+            raise UserError(
+                f"{role} {self.name!r} works on {' or '.join(self.spaces)} actions, but sampler {sampler_name!r} "
+                f"draws {space} actions; valid samplers: {', '.join(valid_samplers) or 'none registered'}"
+            )
         if density not in self.accepts:
             raise UserError(
                 f"{role} {self.name!r} needs a sampler with density {' or '.join(self.accepts)}, "

@@ -12,6 +12,7 @@ from rlasinference.critics.base import Critic, QFunction, TargetInputs
 from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.categorical import CategoricalCritic, hl_gauss_projection, project_onto_support
 from rlasinference.critics.crossq import CrossQCritic
+from rlasinference.critics.discrete import DiscreteCritic, DiscreteQ, SoftmaxQCritic
 from rlasinference.critics.energy_flow import EnergyFlowCritic
 from rlasinference.critics.ensemble import QEnsemble, polyak_update
 from rlasinference.critics.twin import TwinCritic
@@ -21,6 +22,8 @@ CRITICS.register("twin", TwinCritic)
 CRITICS.register("crossq", CrossQCritic)
 CRITICS.register("categorical", CategoricalCritic)
 CRITICS.register("energy-flow", EnergyFlowCritic)
+CRITICS.register("discrete", DiscreteCritic)
+CRITICS.register("softmax-q", SoftmaxQCritic)
 
 POSITIONAL = 5  # obs_dim, action_dim, hidden, members, sampler
 
@@ -29,9 +32,12 @@ __all__ = [
     "CategoricalCritic",
     "Critic",
     "CrossQCritic",
+    "DiscreteCritic",
+    "DiscreteQ",
     "EnergyFlowCritic",
     "QEnsemble",
     "QFunction",
+    "SoftmaxQCritic",
     "TargetInputs",
     "TwinCritic",
     "critic_options",

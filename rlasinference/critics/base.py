@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from rlasinference.core.batch import Batch
 from rlasinference.core.checks import Range
 from rlasinference.core.qfunction import QFunction
+from rlasinference.samplers.base import Space
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Critic(nn.Module):
     #: the critic is the sampler (its loss trains the sampler; the policy objective must be none)
     is_sampler: ClassVar[bool] = False
     value_estimators: ClassVar[tuple[str, ...] | None] = None
+    #: the action space it reads (``discrete``: one output per action, actions one-hot)
+    space: ClassVar[Space] = "box"
     metrics: ClassVar[tuple[str, ...]] = ()
     option_ranges: ClassVar[dict[str, Range]] = {}
     ordered_options: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -68,5 +71,14 @@ class Critic(nn.Module):
         """``Q [E, B]`` as the actor reads it: gradients reach ``actions``, never the critic."""
         raise NotImplementedError
 
+    def actor_q_all(self, obs: Tensor) -> Tensor:
+        """``Q [E, B, K]`` of each of the K actions, without gradient (discrete critics only): what
+        an exact objective over the actions reads, in one pass."""
+        raise NotImplementedError(f"{type(self).__name__} reads {self.space} actions: no Q over K actions")
+
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
         """Called after every gradient update (``updates`` counts them): target networks."""
+
+    def set_temperature(self, tau: Tensor) -> None:
+        """Called with tau when the agent is built and whenever tau moves: a critic that is the
+        sampler and whose draws depend on tau (``softmax-q``) keeps the sampler's copy of it."""

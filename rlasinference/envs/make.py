@@ -1,4 +1,5 @@
-"""Make a gymnasium env whose actions live in (-1, 1)^A, or explain in one line why not."""
+"""Make a gymnasium env whose actions live in (-1, 1)^A, or are K discrete actions read from
+K-vectors, or explain in one line why not."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ from rlasinference.core.registry import import_user_module
 
 @dataclass(frozen=True)
 class EnvSpec:
-    """Sizes the agent is built from."""
+    """Sizes the agent is built from: ``action_dim`` is K for a discrete env (``discrete``)."""
 
     obs_dim: int
     action_dim: int
+    discrete: bool = False
+
+    @property
+    def space(self) -> str:
+        """The action space as samplers and critics name it: ``box`` or ``discrete``."""
+        return "discrete" if self.discrete else "box"
 
 
 class FlattenAction(gym.ActionWrapper):
@@ -39,6 +46,22 @@ class FlattenAction(gym.ActionWrapper):
 
     def action(self, action: np.ndarray) -> np.ndarray:
         return np.asarray(action).reshape(self.shape)
+
+
+class DiscreteAction(gym.ActionWrapper):
+    """K discrete actions seen as K-vectors: the env takes the index of the vector's largest entry
+    (the agent gives one-hot actions; a uniform draw on (-1, 1)^K, the warm-up's, names each
+    action with probability 1/K). The agent sees a Box action space (-1, 1)^K."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.action_space
+        assert isinstance(space, gym.spaces.Discrete)
+        self.start = int(space.start)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (int(space.n),), dtype=np.float32)
+
+    def action(self, action: np.ndarray) -> int:
+        return self.start + int(np.argmax(action))
 
 
 class CheckedEnv(gym.Wrapper):
@@ -148,36 +171,46 @@ def make_gym_env(env_id: str, render_mode: str | None = None) -> gym.Env:
 
 def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvSpec]:
     """``make_gym_env(env_id)`` with the Box action space rescaled from (-1, 1) to the env's
-    bounds; Box actions and observations of more than one axis are flattened. ``render_mode``
+    bounds, or a Discrete one read from K-vectors (``DiscreteAction``); Box actions and
+    observations of more than one axis are flattened, a Discrete observation made one-hot. ``render_mode``
     is passed on (``rgb_array`` for videos)."""
     env = make_gym_env(env_id, render_mode)
     act_space, obs_space = env.action_space, env.observation_space
-    if not isinstance(act_space, gym.spaces.Box):
+    if isinstance(act_space, gym.spaces.Discrete):
+        action_dim, discrete = int(act_space.n), True
+    elif isinstance(act_space, gym.spaces.Box):
+        action_dim, discrete = int(np.prod(act_space.shape)), False
+        if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+            env.close()
+            raise UserError(f"env {env_id!r} has an unbounded action space; bounded Box actions are required")
+    else:
         env.close()
-        discrete = isinstance(act_space, gym.spaces.Discrete)
+        flatten = "; flatten a MultiDiscrete one into one Discrete space"
         raise UserError(
-            f"env {env_id!r} has a {type(act_space).__name__} action space; "
-            "only continuous Box action spaces are supported"
-            + (
-                "; for Discrete actions, rlai plan (MENTS, UCT) and rlai solve (a transition table) work"
-                if discrete
-                else ""
-            )
+            f"env {env_id!r} has a {type(act_space).__name__} action space; Box (continuous) and Discrete "
+            "action spaces are supported" + flatten * isinstance(act_space, gym.spaces.MultiDiscrete)
         )
-    if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
+    if isinstance(obs_space, gym.spaces.Discrete):
+        obs_dim = int(obs_space.n)
+    elif isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) >= 1:
+        obs_dim = int(np.prod(obs_space.shape))
+    else:
         env.close()
-        raise UserError(f"env {env_id!r} has an unbounded action space; bounded Box actions are required")
-    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) < 1:
+        raise UserError(f"env {env_id!r} must have a Box or Discrete observation space, got {obs_space}")
+    spec = EnvSpec(obs_dim=obs_dim, action_dim=action_dim, discrete=discrete)
+    if spec.action_dim < 1 or spec.obs_dim < 1 or (discrete and spec.action_dim < 2):
         env.close()
-        raise UserError(f"env {env_id!r} must have a Box observation space, got {obs_space}")
-    spec = EnvSpec(obs_dim=int(np.prod(obs_space.shape)), action_dim=int(np.prod(act_space.shape)))
-    if spec.action_dim < 1 or spec.obs_dim < 1:
-        env.close()
-        raise UserError(f"env {env_id!r} has an empty action or observation space; both need at least one dimension")
-    unit = np.ones(act_space.shape, dtype=np.float32)
-    env = RescaleAction(env, -unit, unit)
-    if len(act_space.shape) != 1:
-        env = FlattenAction(env)
-    if len(obs_space.shape) != 1:
-        env = FlattenObservation(env)
+        raise UserError(
+            f"env {env_id!r} has an empty action or observation space, or a single discrete action; "
+            "both need at least one dimension, and a choice needs two actions"
+        )
+    if isinstance(act_space, gym.spaces.Box):
+        unit = np.ones(act_space.shape, dtype=np.float32)
+        env = RescaleAction(env, -unit, unit)
+        if len(act_space.shape) != 1:
+            env = FlattenAction(env)
+    else:
+        env = DiscreteAction(env)
+    if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
+        env = FlattenObservation(env)  # a Discrete observation becomes its one-hot vector
     return CheckedEnv(env, env_id, spec.obs_dim), spec

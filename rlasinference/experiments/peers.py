@@ -1,6 +1,7 @@
 """Peer baselines that a sweep can run beside the presets (``pip install -e ".[bench]"``):
-``sb3-sac``, Stable-Baselines3's SAC at the settings of our ``sac`` preset, and ``sb3-ppo``, its
-PPO at the settings of our ``ppo`` preset.
+``sb3-sac``, Stable-Baselines3's SAC at the settings of our ``sac`` preset, ``sb3-ppo``, its
+PPO at the settings of our ``ppo`` preset, and ``sb3-dqn``, its DQN (discrete actions) at
+rl-baselines3-zoo's tuned settings, the schedule our ``soft-dqn`` preset takes on those envs.
 
 A peer trial writes a run directory that ``rlai compare`` reads like any other (config.yaml,
 metrics.csv with the same evaluation protocol: deterministic actions, the same per-episode reset
@@ -25,7 +26,7 @@ from rlasinference.algorithms.ppo import REFERENCE_GAUSSIAN
 from rlasinference.core.errors import UserError
 from rlasinference.training.config import RunConfig
 
-PEERS = ("sb3-sac", "sb3-ppo")
+PEERS = ("sb3-sac", "sb3-ppo", "sb3-dqn")
 # the run keys a peer trial takes, at our runs' defaults (read from RunConfig, not copied)
 RUN_DEFAULTS: dict[str, Any] = {
     k: getattr(RunConfig(), k) for k in ("env", "seed", "steps", "eval_every", "eval_episodes", "threads", "device")
@@ -35,6 +36,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # num_envs, clip_value None: our ppo preset's on that env; squash: SB3's own Gaussian (False)
     # or ours
     "sb3-ppo": {**RUN_DEFAULTS, "num_envs": None, "clip_value": None, "squash": False},
+    "sb3-dqn": {**RUN_DEFAULTS},
+}
+#: what rl-baselines3-zoo's tuned DQN (hyperparams/dqn.yml) has beside ``soft_dqn.CLASSIC_CONTROL``,
+#: by env name prefix: its target copy in env steps and its epsilon-greedy schedule (the
+#: exploration our soft-dqn replaces with its Boltzmann policy)
+ZOO_DQN: dict[str, dict[str, Any]] = {
+    "CartPole": {"target_update_interval": 10, "exploration_fraction": 0.16, "exploration_final_eps": 0.04},
+    "Acrobot": {"target_update_interval": 250, "exploration_fraction": 0.12, "exploration_final_eps": 0.1},
 }
 
 
@@ -78,6 +87,36 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
         gradient_steps=1,
         ent_coef="auto",
         policy_kwargs={"net_arch": [256, 256]},
+        device=device,
+        seed=seed,
+        verbose=0,
+    )
+
+
+def sb3_dqn(env: Any, env_id: str, seed: int, device: str = "cpu") -> Any:
+    """Stable-Baselines3's DQN at rl-baselines3-zoo's tuned settings for ``env_id``'s family
+    (``soft_dqn.CLASSIC_CONTROL``, the schedule our soft-dqn takes there, with the zoo's
+    epsilon-greedy exploration); a family the zoo has not tuned is a one-line ``UserError``."""
+    from stable_baselines3 import DQN
+
+    from rlasinference.algorithms.base import by_env_prefix
+    from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL
+
+    settings, zoo = by_env_prefix(env_id, CLASSIC_CONTROL), by_env_prefix(env_id, ZOO_DQN)
+    if settings is None or zoo is None:
+        raise UserError(f"sb3-dqn has tuned settings for {', '.join(CLASSIC_CONTROL)} only, not {env_id!r}")
+    return DQN(
+        "MlpPolicy",
+        env,
+        learning_rate=settings["lr_policy"],
+        buffer_size=settings["buffer_size"],
+        learning_starts=settings["learning_starts"],
+        batch_size=settings["batch_size"],
+        gamma=0.99,
+        train_freq=settings["update_every"],
+        gradient_steps=settings["updates_per_step"],
+        **zoo,
+        policy_kwargs={"net_arch": list(settings["sampler.hidden"])},
         device=device,
         seed=seed,
         verbose=0,
@@ -223,14 +262,25 @@ def run_peer(
         vec = sb3_ppo_env(config["env"], settings)
         model = sb3_ppo(vec, settings, config["steps"], config["seed"], config["device"], config["squash"])
         prepare = vec.normalize_obs  # evaluation sees observations as training did (no update)
+    elif config["algo"] == "sb3-dqn":  # SB3 acts on the env's own Discrete space: our env reads K-vectors
+        from rlasinference.envs.make import make_gym_env
+
+        model = sb3_dqn(make_gym_env(config["env"]), config["env"], config["seed"], config["device"])
+        choices = int(model.action_space.n)
+        prepare = None
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            return np.eye(choices, dtype=np.float32)[int(model.predict(obs, deterministic=True)[0])]
     else:
         model = sb3_sac(make_env(config["env"])[0], config["learning_starts"], config["seed"], config["device"])
         prepare = None
     # a logger with no outputs: SB3's default one makes an empty /tmp/SB3-<date> folder per run
     model.set_logger(Logger(folder=None, output_formats=[]))
 
-    def act(obs: np.ndarray) -> np.ndarray:
-        return model.predict(obs if prepare is None else prepare(obs), deterministic=True)[0]
+    if config["algo"] != "sb3-dqn":
+
+        def act(obs: np.ndarray) -> np.ndarray:
+            return model.predict(obs if prepare is None else prepare(obs), deterministic=True)[0]
 
     writer, loggers = MetricsWriter(run_dir, []), make_loggers(config.get("log", "tensorboard"))
     started = time.perf_counter()

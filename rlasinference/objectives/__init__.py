@@ -10,7 +10,7 @@ from rlasinference.core.components import Component
 from rlasinference.core.registry import Registry
 from rlasinference.objectives.clipped_surrogate import clipped_surrogate, clipped_value_loss
 from rlasinference.objectives.covering_kl import covering_kl
-from rlasinference.objectives.reverse_kl import no_policy_loss, reverse_kl
+from rlasinference.objectives.reverse_kl import exact_kl, no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
 from rlasinference.objectives.temperature import Temperature, temperature_loss
 
@@ -38,13 +38,25 @@ OBJECTIVES.register(
     ),
 )
 OBJECTIVES.register(
+    "exact-kl",
+    Component(
+        "exact-kl",
+        ("exact",),
+        exact_kl,
+        "sum_a pi(a|s)[tau log pi(a|s) - Q(s, a)] over the K discrete actions, exact (discrete SAC)",
+        log_density=True,
+        spaces=("discrete",),
+    ),
+)
+OBJECTIVES.register(
     "none",
     Component(
         "none",
         ("exact", "bound", "none"),
         no_policy_loss,
-        "no policy loss: the critic is the sampler and its Bellman loss trains it (MEow)",
+        "no policy loss: the critic is the sampler and its Bellman loss trains it (MEow, soft DQN)",
         trains_sampler=False,
+        spaces=("box", "discrete"),
     ),
 )
 OBJECTIVES.register(
@@ -60,6 +72,6 @@ OBJECTIVES.register(
 )
 
 __all__ = [
-    "OBJECTIVES", "Temperature", "clipped_surrogate", "clipped_value_loss", "covering_kl", "no_policy_loss",
+    "OBJECTIVES", "Temperature", "clipped_surrogate", "clipped_value_loss", "covering_kl", "exact_kl", "no_policy_loss",
     "reverse_kl", "stein", "temperature_loss",
 ]  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from rlasinference.core.qfunction import QFunction
+from rlasinference.core.qfunction import QFunction, all_actions
 from rlasinference.samplers.base import Sampler
 
 
@@ -35,3 +35,19 @@ def no_policy_loss(context: Tensor, sampler: Sampler, critic: QFunction, tau: Te
     """The objective of a sampler that is its own critic (MEow): nothing to add; the critic's soft
     Bellman loss already fits the sampler to exp(Q/tau). ``loss_policy`` is a constant 0."""
     return {"loss_policy": context.new_zeros(())}
+
+
+def exact_kl(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> dict[str, Tensor]:
+    """``L = sum_a pi(a|s) [tau log pi(a|s) - min_k Q_k(s, a)]`` over K discrete actions, exactly.
+
+    The reverse KL to exp(Q/tau) with its expectation over actions summed rather than sampled
+    (discrete SAC, Christodoulou 2019): no reparameterisation is needed, and the gradient is
+    exact. ``log_density`` is the exact ``sum_a pi log pi`` per state (minus the entropy).
+    """
+    log_pi = sampler.log_probs(context)  # [B, K]
+    q = all_actions(critic, context, sampler.action_dim).min(dim=0).values.detach()  # [B, K]
+    pi = log_pi.exp()
+    return {
+        "loss_policy": (pi * (tau * log_pi - q)).sum(dim=-1).mean(),
+        "log_density": (pi * log_pi).sum(dim=-1).detach(),
+    }

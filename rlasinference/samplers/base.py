@@ -19,6 +19,10 @@ from torch import Tensor, nn
 
 DensityKind = Literal["exact", "bound", "none"]
 DENSITY_KINDS: tuple[DensityKind, ...] = ("exact", "bound", "none")
+#: the action space a sampler draws from: ``box``, actions in (-1, 1)^A, or ``discrete``, K
+#: actions, each a one-hot K-vector (``samplers/softmax.py``)
+Space = Literal["box", "discrete"]
+SPACES: tuple[Space, ...] = ("box", "discrete")
 
 #: the score of the target a sampler fits, ``(context [R, C], actions [R, A]) -> grad_a log p(a | c)``
 #: ``[R, A]``, differentiable in the actions where they require grad (``Sampler.guide``)
@@ -54,6 +58,9 @@ class Sampler(nn.Module):
     """
 
     density: ClassVar[DensityKind]
+    #: the action space it draws from (a ``discrete`` sampler's ``action_dim`` is K, and its
+    #: actions are one-hot: neither reparameterised nor inside the open box)
+    space: ClassVar[Space] = "box"
     #: how ``mode`` picks the deterministic action, shown by ``rlai list`` and the docs.
     mode_rule: ClassVar[str] = ""
     #: ``torch.compile`` of ``sample`` was measured to pay for this sampler (many small
@@ -107,6 +114,10 @@ class Sampler(nn.Module):
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
         """``log pi(actions | context)``: ``[B, C], [B, n, A] -> [B, n]``. Exact samplers only."""
         raise NotImplementedError(f"{type(self).__name__} has density {self.density!r}: no log_prob")
+
+    def log_probs(self, context: Tensor) -> Tensor:
+        """``log pi(a | context)`` of each of the K actions, ``[B, C] -> [B, K]``. Discrete samplers only."""
+        raise NotImplementedError(f"{type(self).__name__} draws {self.space} actions: no log_probs over K actions")
 
     def mode(self, context: Tensor) -> Tensor | None:
         """Deterministic action ``[B, A]`` for evaluation, or ``None`` where the sampler has no

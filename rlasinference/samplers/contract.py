@@ -50,6 +50,9 @@ def check_sampler(
 
 def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
     """The checks of ``check_sampler`` on one built sampler."""
+    if sampler.space == "discrete":
+        _check_discrete_draws(sampler, context, where)
+        return
     cls, dim = type(sampler), sampler.action_dim
     out = sampler.sample(context, 7)
     _require(hasattr(out, "actions") and hasattr(out, "log_density"), f"{where}: sample must return Samples")
@@ -97,6 +100,44 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
         assert out.log_density is not None
         gap = (again - out.log_density).abs().max().item()
         _require(gap < 1e-3 * (1 + out.log_density.abs().max().item()), f"{where}: log_prob differs by {gap:.3g}")
+
+
+def _check_discrete_draws(sampler: Sampler, context: Tensor, where: str) -> None:
+    """A ``discrete`` sampler's contract: ``sample(context [4, C], 7)`` returns one-hot actions
+    ``[4, 7, K]`` and an exact, finite ``log_density [4, 7]`` through which gradients reach the
+    parameters (a score-function or exact-expectation objective differentiates it); its
+    ``log_probs [4, K]`` are a distribution, ``log_prob`` of the drawn actions equals their
+    ``log_density``, ``mode`` is one-hot and ``draw`` gives ``sample``'s action."""
+    dim = sampler.action_dim
+    _require(type(sampler).density == "exact", f"{where}: a discrete sampler's density must be exact")
+    out = sampler.sample(context, 7)
+    shape = tuple(out.actions.shape)
+    _require(shape == (4, 7, dim), f"{where}: actions {shape}, not (4, 7, {dim})")
+    _require(bool(((out.actions == 0) | (out.actions == 1)).all() and (out.actions.sum(-1) == 1).all()),
+             f"{where}: actions are not one-hot")  # fmt: skip
+    _require(out.log_density is not None and tuple(out.log_density.shape) == (4, 7), f"{where}: log_density not [4, 7]")
+    assert out.log_density is not None
+    _require(bool(torch.isfinite(out.log_density).all()), f"{where}: log_density is not finite")
+    out.log_density.sum().backward()
+    _require(
+        any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in sampler.parameters()),
+        f"{where}: no gradient reaches the parameters from log_density",
+    )
+    with torch.no_grad():
+        log_probs = sampler.log_probs(context)
+        _require(tuple(log_probs.shape) == (4, dim), f"{where}: log_probs {tuple(log_probs.shape)}, not (4, {dim})")
+        total = log_probs.exp().sum(-1)
+        _require(bool(torch.allclose(total, torch.ones_like(total), atol=1e-5)), f"{where}: log_probs do not sum to 1")
+        again = sampler.log_prob(context, out.actions)
+        _require(bool(torch.allclose(again, out.log_density, atol=1e-5)), f"{where}: log_prob differs from log_density")
+        mode = sampler.mode(context)
+        _require(mode is not None and tuple(mode.shape) == (4, dim) and bool((mode.sum(-1) == 1).all()),
+                 f"{where}: mode is not one-hot [4, {dim}]")  # fmt: skip
+        state = torch.get_rng_state()
+        drawn = sampler.draw(context)
+        torch.set_rng_state(state)
+        sampled = sampler.sample(context, 1).actions[:, 0]
+    _require(bool(torch.equal(drawn, sampled)), f"{where}: draw differs from sample's action")
 
 
 def check_user_sampler(spec: str, cls: type[Sampler], context_dim: int, action_dim: int, options: Any) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import UserError, first_line
 from rlasinference.envs import EnvSpec, make_env
@@ -85,6 +86,7 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSp
     """The agent of ``config`` on ``device``, a training env (built first: its sizes size the
     agent) and the sizes it used."""
     env, spec = make_env(config.run.env)
+    check_space(config, spec, env)
     if ":" in config.algo.sampler:  # a user's module:Class: its contract is checked before it trains
         sampler_cls = get_sampler_class(config.algo.sampler)
         check_user_sampler(config.algo.sampler, sampler_cls, spec.obs_dim, spec.action_dim, config.sampler_options)
@@ -95,6 +97,21 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSp
     except ValueError as exc:  # an option out of its range, caught by a constructor
         raise UserError(f"cannot build {config.run.algo!r}: {exc}") from None
     return agent.to(device), env, spec
+
+
+def check_space(config: Config, spec: EnvSpec, env: Any) -> None:
+    """One line when the run's sampler draws actions of another kind than the env takes (closing
+    the env): a continuous sampler on a Discrete env, or a discrete one on a Box env."""
+    sampler_cls = get_sampler_class(config.algo.sampler)
+    if sampler_cls.space == spec.space:
+        return
+    env.close()
+    fits = [n for n, p in PRESETS if get_sampler_class(p.config_cls().sampler).space == spec.space]
+    kind = f"{spec.action_dim} discrete actions" if spec.discrete else "continuous (Box) actions"
+    raise UserError(
+        f"env {config.run.env!r} has {kind}, but --algo {config.run.algo} with sampler {config.algo.sampler!r} "
+        f"draws {sampler_cls.space} actions; presets for this env: {', '.join(fits)}"
+    )
 
 
 def restore_agent(agent: Agent, state: Any, where: str, with_optimizers: bool = True) -> None:

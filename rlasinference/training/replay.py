@@ -1,6 +1,6 @@
 """The off-policy collector: one env, a replay buffer, uniformly random actions for
-``learning_starts`` steps, then ``updates_per_step`` updates on sampled minibatches after each
-env step. The ``Trainer`` around it keeps the run (evaluation, checkpoints, signals); after a
+``learning_starts`` steps, then ``updates_per_step`` updates on sampled minibatches after every
+``update_every``-th env step. The ``Trainer`` around it keeps the run (evaluation, checkpoints, signals); after a
 resume the env is put back mid-episode by replaying the episode's actions from its reset seed.
 """
 
@@ -41,8 +41,10 @@ class ReplayCollector:
 
     @staticmethod
     def planned_updates(config: Config) -> int:
-        algo = cast(ActorCriticConfig, config.algo)
-        return (config.run.steps - algo.learning_starts) * algo.updates_per_step
+        algo, every = cast(ActorCriticConfig, config.algo), cast(ActorCriticConfig, config.algo).update_every
+        # the env steps s in [max(learning_starts, 1), steps] with s % update_every == 0
+        first = max(algo.learning_starts, 1)
+        return max(config.run.steps // every - (first - 1) // every, 0) * algo.updates_per_step
 
     # -- checkpoints: the episode in progress (``trainer`` entry) and the buffer (its own) ------
     def state_dict(self) -> dict[str, Any]:
@@ -87,7 +89,7 @@ class ReplayCollector:
         if terminated or truncated:
             trainer.window.episodes.append(self.episode.next())
             self.obs = self._begin_episode()
-        if trainer.step >= agent.learning_starts:
+        if trainer.step >= agent.learning_starts and trainer.step % agent.update_every == 0:
             for _ in range(agent.updates_per_step):
                 for metrics in agent.learn(self.buffer.sample(agent.batch_size)):
                     trainer.window.add(metrics)

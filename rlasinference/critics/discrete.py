@@ -1,0 +1,155 @@
+"""Critics of K discrete actions: one network output per action, so that Q(s, .) over every
+action is one pass, and the exact soft value tau log sum_a exp(Q(s, a)/tau) and the policy's
+exact expectation over actions need no sampling.
+
+``discrete``: E Q-networks ``s -> R^K`` and a target copy (discrete SAC's twin Q, DQN's single
+Q with ``ensemble_size`` 1). ``softmax-q``: the ``softmax`` sampler's own network is the soft Q
+function and the policy is softmax(Q/tau) (soft DQN): no actor, as MEow's flow is its critic.
+An action is a one-hot K-vector (any K-vector names the action of its largest entry).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from rlasinference.core.batch import Batch
+from rlasinference.core.errors import UserError
+from rlasinference.core.nets import EnsembleMLP
+from rlasinference.critics.base import Critic, TargetInputs
+from rlasinference.critics.bellman import soft_bellman_target
+from rlasinference.critics.ensemble import polyak_update
+from rlasinference.critics.twin import squared_td_loss
+from rlasinference.samplers.base import Sampler, Space
+from rlasinference.samplers.softmax import Softmax, action_index
+
+
+def gather_actions(q_all: Tensor, actions: Tensor) -> Tensor:
+    """``Q [E, B, K]`` and actions ``[B, K]`` (one-hot, or any vector naming its largest entry)
+    -> ``Q(s, a) [E, B]``."""
+    index = action_index(actions).view(1, -1, 1).expand(q_all.shape[0], -1, 1)
+    return q_all.gather(2, index).squeeze(2)
+
+
+class DiscreteQ(nn.Module):
+    """``E`` Q-networks with one output per action: ``all_actions(obs [B, S]) -> [E, B, K]``,
+    and the ``QFunction`` ``(obs, actions [B, K]) -> [E, B]`` of the actions they name."""
+
+    def __init__(self, obs_dim: int, actions: int, hidden: Sequence[int], members: int) -> None:
+        super().__init__()
+        self.net = EnsembleMLP(obs_dim, hidden, actions, members)
+
+    def all_actions(self, obs: Tensor) -> Tensor:
+        return self.net(obs)
+
+    def forward(self, obs: Tensor, actions: Tensor) -> Tensor:
+        return gather_actions(self.net(obs), actions)
+
+
+class DiscreteCritic(Critic):
+    """``E`` Q-networks ``s -> R^K`` and a target copy, averaged in by Polyak's rule or copied
+    every ``target_update_every`` updates (``polyak`` 1); V(s') from the value estimator on the
+    target."""
+
+    summary: ClassVar[str] = "E Q-nets with one output per action + target net (discrete actions)"
+    space: ClassVar[Space] = "discrete"
+    value_estimators: ClassVar[tuple[str, ...] | None] = ("exact", "expected", "sampled")
+
+    @classmethod
+    def accepts_sampler(cls, sampler_cls: type) -> bool:
+        return getattr(sampler_cls, "space", "box") == "discrete"
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], members: int, sampler: Sampler) -> None:
+        super().__init__()
+        self.q = DiscreteQ(obs_dim, action_dim, hidden, members)
+        self.target = copy.deepcopy(self.q).requires_grad_(False)
+
+    def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
+        with torch.no_grad():
+            v_next = inputs.value(self.target)
+            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
+        q = self.q(batch.obs, batch.actions)  # [E, B]
+        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+
+    def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
+        with torch.no_grad():  # no gradient reaches a one-hot action: the actor reads values only
+            return self.q(obs, actions)
+
+    def actor_q_all(self, obs: Tensor) -> Tensor:
+        """``Q [E, B, K]`` of every action, without gradient: what an exact objective reads."""
+        with torch.no_grad():
+            return self.q.all_actions(obs)
+
+    def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
+        if updates % target_update_every == 0:
+            polyak_update(self.target, self.q, polyak)
+
+
+class SamplerQ:
+    """A ``softmax`` sampler read as a one-member discrete Q function: ``Q(s, .) = f(s)``."""
+
+    def __init__(self, sampler: Softmax) -> None:
+        self.sampler = sampler
+
+    def all_actions(self, obs: Tensor) -> Tensor:
+        return self.sampler.energies(obs).unsqueeze(0)
+
+    def __call__(self, obs: Tensor, actions: Tensor) -> Tensor:
+        return gather_actions(self.all_actions(obs), actions)
+
+
+class SoftmaxQCritic(Critic):
+    """The ``softmax`` sampler as critic: its network is Q(s, .), its temperature is kept at tau,
+    so the policy is softmax(Q/tau) and the soft Bellman regression is the only loss (soft DQN).
+    The target is a copy of the sampler (Polyak or hard copy)."""
+
+    is_sampler: ClassVar[bool] = True
+    summary: ClassVar[str] = (
+        "the softmax sampler itself: Q(s, .) = its logits times tau, pi = softmax(Q/tau) (soft DQN)"
+    )
+    space: ClassVar[Space] = "discrete"
+    value_estimators: ClassVar[tuple[str, ...] | None] = ("exact", "expected", "sampled")
+
+    @classmethod
+    def accepts_sampler(cls, sampler_cls: type) -> bool:
+        return issubclass(sampler_cls, Softmax)
+
+    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], members: int, sampler: Sampler) -> None:
+        super().__init__()
+        if not isinstance(sampler, Softmax):
+            raise UserError(f"critic 'softmax-q' needs a softmax sampler, got {type(sampler).__name__}")
+        if members != 1:
+            raise UserError(f"critic 'softmax-q' is the sampler's one network: ensemble_size must be 1, got {members}")
+        self._sampler: tuple[Softmax] = (sampler,)  # a tuple: the agent owns the sampler, the critic only reads it
+        self.target = copy.deepcopy(sampler).requires_grad_(False)
+
+    @property
+    def sampler(self) -> Softmax:
+        return self._sampler[0]
+
+    def set_temperature(self, tau: Tensor) -> None:
+        for sampler in (self.sampler, self.target):
+            sampler.temperature.copy_(tau)
+
+    def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
+        with torch.no_grad():
+            v_next = inputs.value(SamplerQ(self.target))
+            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
+        q = SamplerQ(self.sampler)(batch.obs, batch.actions)  # [1, B]
+        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+
+    def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
+        with torch.no_grad():
+            return SamplerQ(self.sampler)(obs, actions)
+
+    def actor_q_all(self, obs: Tensor) -> Tensor:
+        with torch.no_grad():
+            return SamplerQ(self.sampler).all_actions(obs)
+
+    def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
+        if updates % target_update_every == 0:
+            polyak_update(self.target, self.sampler, polyak)
