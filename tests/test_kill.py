@@ -25,7 +25,11 @@ CLI = [sys.executable, "-m", "rlasinference.cli.main"]
 SLOW_SAVE = [sys.executable, "-m", "tests.slow_checkpoint"]
 RUN = ["--steps", "600", "--eval-every", "150", "--eval-episodes", "1", "--quiet", *TINY]
 RUN += ["--set", "log_every=50", "--set", "threads=1", "--set", "checkpoint_every_s=0.4"]
-ALGOS = {"sac": [], "dime": ["--algo", "dime", "--set", "sampler.steps=4"]}
+ALGOS = {
+    "sac": [],
+    "dime": ["--algo", "dime", "--set", "sampler.steps=4"],
+    "soft-dqn": ["--algo", "soft-dqn", "--env", "CartPole-v1", "--set", "update_every=1"],
+}
 
 
 def _rows(run_dir: Path) -> list[list[str]]:

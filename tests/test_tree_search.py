@@ -136,3 +136,33 @@ def test_planning_through_clone_state_leaves_the_env_where_it_was() -> None:
     action, root = TreeSearch(PlanSettings("ments", 200), 2, np.random.default_rng(0)).plan(env)
     assert env.unwrapped.count == 1 and env._elapsed_steps == 1  # the state and the time limit's counter
     assert action == 1 and root.visits.sum() == 200  # action 1 pays 1 a step
+
+
+def test_a_trained_discrete_runs_soft_value_evaluates_new_nodes(tmp_path: Path) -> None:
+    """DQN-initialised MENTS: with a soft DQN's V(s) at the leaves and no rollouts, MENTS's root
+    soft values on FrozenLake (not slippery, tau 0.1, gamma 0.9) are Q*(start, .) of soft
+    Q-iteration, where rollouts of random moves almost never reach the goal (under the soft
+    values the entropy of staying put makes the wall-bumping moves, left and up, the best). A
+    continuous run has no exact V(s): one line."""
+    import rlasinference
+    from rlasinference.planning import soft_q_iteration
+    from rlasinference.planning.tables import mdp_of_env
+
+    name = "tests.test_discrete:tests/FrozenLake-v0"  # 4x4, not slippery
+    run = rlasinference.train(
+        "soft-dqn", name, steps=6000, out=tmp_path / "lake", temperature=0.1, gamma=0.9, learning_starts=2000,
+        update_every=1, batch_size=64, lr_policy=3e-3, target_update_every=50, eval_every=100_000, eval_episodes=1,
+        sampler={"hidden": [64]},
+    )  # fmt: skip
+    policy = run.policy("last")
+    env = gym.make(name.split(":")[1])
+    q_star = soft_q_iteration(mdp_of_env(env, "lake"), 0.9, 0.1)
+    assert abs(float(policy.value(0)) - q_star.v[0]) < 0.05
+    env.reset(seed=0)
+    search = rlasinference.planner(env, "ments", simulations=100, tau=0.1, gamma=0.9, rollout_depth=0, value=run.dir)
+    action, root = search.plan(env)
+    assert np.abs(root.q - q_star.q[0]).max() < 0.05, (root.q, q_star.q[0])
+    assert action in (0, 3)
+    sac = rlasinference.train("sac", "Pendulum-v1", steps=300, out=tmp_path / "sac", learning_starts=100)
+    result = runner.invoke(app, ["plan", "CartPole-v1", "--value", str(sac.dir), "--simulations", "5"])
+    assert_one_line_error(result, "a soft value V(s) needs a discrete run")

@@ -42,10 +42,15 @@ def planner(
     gamma: float = 1.0,
     rollout_depth: int = 50,
     seed: int = 0,
+    value: Any = None,
 ) -> Any:
     """A ``TreeSearch`` (MENTS or UCT) for ``env`` (an id or a made env with Discrete actions):
     ``search.plan(env)`` plans from the env's current state and returns the recommended action
-    and the root node (``visits``, ``q``: soft values for MENTS, mean returns for UCT)."""
+    and the root node (``visits``, ``q``: soft values for MENTS, mean returns for UCT).
+
+    :param value: a trained discrete run (its directory, or a loaded ``Policy``) whose Q(s, .)
+        evaluates each new node instead of a random rollout (DQN-initialised MENTS: a new node's
+        soft values start at Q, its value is F_tau(Q); UCT: max_a Q)."""
     import gymnasium as gym
 
     from rlasinference.envs.make import make_gym_env
@@ -56,4 +61,12 @@ def planner(
     if not isinstance(made.action_space, gym.spaces.Discrete):
         raise UserError(f"env {name!r} has a {made.action_space} action space; planning needs Discrete actions")
     settings = PlanSettings(planner, simulations, tau, eps, c, gamma, rollout_depth)
-    return TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed))
+    leaf = None
+    if value is not None:
+        from rlasinference.api.policy import Policy, load
+
+        policy = value if isinstance(value, Policy) else load(value)
+        policy.value(made.observation_space.sample())  # a run of another env or kind: one line, now
+        every = int(made.action_space.start) + np.arange(int(made.action_space.n))
+        leaf = lambda obs: policy.q(obs, every)  # noqa: E731
+    return TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed), leaf)

@@ -133,6 +133,20 @@ class Policy:
         values = values.reshape(batch, n)
         return self._out(values[:, 0] if one else values, single, is_numpy)
 
+    @torch.no_grad()
+    def value(self, obs: Any) -> Any:
+        """The soft value V(s) = tau log sum_a exp(Q(s, a)/tau) of a discrete run's critic (Q as
+        ``q`` reads it): exact, one per observation. Discrete actions only (on a box the integral
+        over actions has no closed form)."""
+        if self._choices is None or getattr(self.agent, "actor_q", None) is None:
+            raise UserError(
+                f"{self.config.run.algo!r} on {self.config.run.env!r}: a soft value V(s) needs a discrete run"
+            )
+        o, single, is_numpy = self._obs(obs)
+        q = self.agent.actor_q.all_actions(o).min(0).values  # [B, K]
+        tau = float(self.temperature)
+        return self._out(tau * torch.logsumexp(q / tau, dim=-1), single, is_numpy)
+
     @property
     def temperature(self) -> float:
         """The temperature tau of the checkpoint."""

@@ -49,31 +49,41 @@ def list_(
     for name, p in PRESETS:
         presets.add_row(name, *p.parts(), *((p.temperature,) if long else ()))
     samplers = table(
-        "samplers (--sampler)", "name", "density", "valid with presets", *(("deterministic action",) if long else ())
+        "samplers (--sampler)",
+        "name",
+        "actions",
+        "density",
+        "valid with presets",
+        *(("deterministic action",) if long else ()),
     )
     for name, cls in SAMPLERS:
         valid = ", ".join(n for n, p in PRESETS if p.accepts(cls)) or "none"
-        samplers.add_row(name, cls.density, valid, *((cls.mode_rule or "best of N under Q",) if long else ()))
+        samplers.add_row(
+            name, cls.space, cls.density, valid, *((cls.mode_rule or "best of N under Q",) if long else ())
+        )
     parts = table(
         "objectives, value estimators (--set objective=..., value_estimator=...)",
         "kind",
         "name",
+        "actions",
         "sampler densities",
         *(("what",) if long else ()),
     )
     for kind, reg in (("objective", OBJECTIVES), ("value estimator", VALUE_ESTIMATORS)):
         for name, comp in reg:
-            parts.add_row(kind, name, ", ".join(comp.accepts), *((escape(comp.summary),) if long else ()))
+            what = (escape(comp.summary),) if long else ()
+            parts.add_row(kind, name, ", ".join(comp.spaces), ", ".join(comp.accepts), *what)
     critics = table(
         "critics (--set critic=..., critic.<option>=...)",
         "name",
+        "actions",
         "value estimators",
         *(("options", "what") if long else ()),
     )
     for name, critic in CRITICS:
         estimators = ", ".join(critic.value_estimators) if critic.value_estimators is not None else "any"
         extra = (", ".join(critic_options(critic)) or "-", escape(critic.summary)) if long else ()
-        critics.add_row(name, estimators, *extra)
+        critics.add_row(name, critic.space, estimators, *extra)
     for made in (presets, samplers, parts, critics):
         console.print(made)
         console.print()

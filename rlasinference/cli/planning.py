@@ -77,6 +77,10 @@ def plan(
     c: Annotated[float, typer.Option(help="UCT's exploration constant.")] = 1.0,
     gamma: Annotated[float, typer.Option(help="Discount, in (0, 1].")] = 1.0,
     rollout_depth: Annotated[int, typer.Option(help="Steps of the random rollout at a new node.")] = 50,
+    value: Annotated[
+        str | None,
+        typer.Option(help="A trained discrete run whose Q(s, .) evaluates new nodes instead of rollouts."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the env's reset and of the planner.")] = 0,
     episodes: Annotated[int, typer.Option(help="0: plan once at the reset state; K: play K episodes.")] = 0,
     out: Annotated[
@@ -99,7 +103,7 @@ def plan(
         if episodes < 0:
             raise UserError(f"--episodes must be 0 or positive, got {episodes}")
         made = make_gym_env(env)
-        search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed)
+        search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed, value)
         settings = search.s
         made.reset(seed=seed)
         if episodes == 0:

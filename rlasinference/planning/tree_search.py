@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,9 +130,18 @@ class Copier:
 class TreeSearch:
     """Plans from ``env``'s current state; ``rng`` draws the tree policy's and rollouts' actions."""
 
-    def __init__(self, settings: PlanSettings, actions: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        settings: PlanSettings,
+        actions: int,
+        rng: np.random.Generator,
+        leaf_q: Callable[[Any], np.ndarray] | None = None,
+    ) -> None:
+        """``leaf_q``: observation -> ``Q [K]`` of a trained run, in place of the random rollout
+        (the paper's DQN-initialised MENTS): MENTS starts a new node's soft values at it and takes
+        F_tau of it as the node's value; UCT takes its max as the node's value."""
         settings.check()
-        self.s, self.actions, self.rng = settings, actions, rng
+        self.s, self.actions, self.rng, self.leaf_q = settings, actions, rng, leaf_q
 
     def plan(self, env: gym.Env, name: str = "env") -> tuple[int, Node]:
         """Run the simulations; the recommended root action and the root node."""
@@ -167,20 +177,29 @@ class TreeSearch:
                 break
         return total
 
+    def _leaf(self, child: Node, obs: Any) -> float:
+        """A new node's value from the run's Q (``leaf_q``); MENTS also starts its soft values there."""
+        assert self.leaf_q is not None
+        prior = np.asarray(self.leaf_q(obs), dtype=np.float64).reshape(self.actions)
+        if self.s.planner == "uct":
+            return float(prior.max())
+        child.q[:] = prior
+        return float(soft_max(prior, self.s.tau))
+
     def _simulate(self, env: gym.Env, root: Node) -> None:
         path: list[tuple[Node, int, float]] = []
         node, value = root, 0.0
         while True:
             action = self._tree_action(node)
-            _, reward, terminated, truncated, _ = env.step(action)
+            obs, reward, terminated, truncated, _ = env.step(action)
             path.append((node, action, float(reward)))
             if terminated or truncated:
                 value = 0.0
                 break
             child = node.children.get(action)
             if child is None:
-                node.children[action] = Node.fresh(self.actions)
-                value = self._rollout(env)
+                child = node.children[action] = Node.fresh(self.actions)
+                value = self._rollout(env) if self.leaf_q is None else self._leaf(child, obs)
                 break
             node = child
         # back up: ``value`` is the value of the state after each edge, from the end of the path;
