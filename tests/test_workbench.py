@@ -295,7 +295,8 @@ def test_rlai_sample_grid_from_a_spec(tmp_path: Path) -> None:
 def test_rlai_sample_fits_every_registered_sampler(tmp_path: Path, name: str) -> None:
     # every sampler kind reaches a policy objective that trains it (Stein for density none)
     out = tmp_path / name
-    args = ["sample", "--sampler", name, "--target", "square4", "--steps", "3", "--batch", "8", "--out", str(out)]
+    target = "cat5" if SAMPLERS.get(name).space == "discrete" else "square4"
+    args = ["sample", "--sampler", name, "--target", target, "--steps", "3", "--batch", "8", "--out", str(out)]
     result = runner.invoke(app, [*args, "--quiet"])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "metrics.json").read_text())["steps"] == 3
@@ -507,3 +508,22 @@ def test_plot_titles_say_how_many_samples_were_scored_and_shown(
         for text in (ax.get_legend().get_texts() if ax.get_legend() else [])  # type: ignore[attr-defined]
     ]
     assert any("2000 of the 4000 samples scored" in text for text in texts), texts
+
+
+def test_softmax_fits_a_categorical_target_exactly_and_spaces_must_match(tmp_path: Path) -> None:
+    """On K points exp(Q/tau) is a softmax: the softmax sampler's fit reaches it (exact KL both ways
+    near 0, every peak kept), the plot is written; a box sampler on it, or the softmax sampler on
+    a box target, is one line."""
+    result = runner.invoke(
+        app, ["sample", "--sampler", "softmax", "--target", "cat5", "--tau", "0.5", "--steps", "300",
+              "--lr", "0.03", "--set", "hidden=[16]", "--out", str(tmp_path / "fit")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "fit" / "metrics.json").read_text())
+    assert metrics["objective"] == "exact-kl" and metrics["kl"] < 1e-3 and metrics["kl_forward"] < 1e-3
+    assert metrics["mode_coverage"] == 1.0 and (tmp_path / "fit" / "samples.png").exists()
+    target = get_target("cat5")
+    assert target.modes is not None and target.modes.argmax(-1).tolist() == [0, 3]
+    for sampler, name, needle in (("gaussian", "cat5", "5 discrete points"), ("softmax", "ring8", "continuous box")):
+        bad = runner.invoke(app, ["sample", "--sampler", sampler, "--target", name, "--out", str(tmp_path / "x")])
+        assert_one_line_error(bad, needle)

@@ -280,7 +280,8 @@ def sample(
         summary = run_workbench(samplers[0], targets[0], fit, seed, set_ or [], out_dir, quiet)
     except UserError as exc:
         raise _fail(str(exc)) from None
-    shown = {k: summary[k] for k in ("kl", "kl_bound", "log_z_grid", "log_z_is", "mmd", "mode_coverage")}
+    names = ("kl", "kl_bound", "kl_forward", "tv", "log_z_grid", "log_z_is", "mmd", "mode_coverage")
+    shown = {k: summary.get(k) for k in names}
     text = ", ".join(f"{k} {v:.4g}" for k, v in shown.items() if v is not None)
     _say(f"{samplers[0]} on {targets[0]} (tau {tau:g}): {text}; {summary['seconds']:.1f} s; output: {summary['out']}")
 

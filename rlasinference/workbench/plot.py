@@ -21,8 +21,20 @@ SHOWN = 2000  # samples drawn in a scatter
 
 def plot_fit(path: Path, target: Target, tau: float, actions: Tensor, exact: Tensor | None, title: str) -> Path:
     """2-D: target heatmap and sample scatter; 1-D: density and histogram; higher: pairwise
-    marginals of the first three dimensions, exact samples beside the sampler's."""
+    marginals of the first three dimensions, exact samples beside the sampler's. A categorical
+    target: its probabilities p beside the sampler's draws' frequencies (``exact`` is p)."""
     d = target.dim
+    if target.space == "discrete" and exact is not None:
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.12 * d + 3), 3.5))
+        index = list(range(d))
+        ax.bar(index, exact.tolist(), width=0.8, color="0.75", label="target softmax(Q/τ)")
+        freq = actions.argmax(-1).bincount(minlength=d).double() / len(actions)
+        ax.plot(index, freq.tolist(), "o", ms=3 if d > 20 else 6, color="C0", label=f"{len(actions)} draws")
+        ax.set_xlabel("action")
+        ax.set_ylabel("probability")
+        ax.set_title(title)
+        ax.legend(frameon=False)
+        return save_figure(fig, path)
     acts = actions.numpy()
     shown = min(SHOWN, len(acts))  # a scatter of more hides its own density
     scored = f"{shown} of the {len(acts)} samples scored" if shown < len(acts) else f"the {len(acts)} samples scored"

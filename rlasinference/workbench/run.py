@@ -91,6 +91,15 @@ def run_workbench(
     tau, steps, batch, lr, anneal, anneal_from, objective = (getattr(fit, f.name) for f in dataclasses.fields(fit))
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
+    if cls.space != target.space:
+        from rlasinference.samplers import SAMPLERS
+
+        fits = ", ".join(n for n, c in SAMPLERS if c.space == target.space)
+        kind = f"{target.dim} discrete points" if target.space == "discrete" else "a continuous box"
+        raise UserError(
+            f"target {target.name!r} lives on {kind}, but sampler {sampler_name!r} draws {cls.space} actions; "
+            f"valid samplers: {fits}"
+        )
     options = set_sampler_options(sampler_options(cls), parse_set(list(set_items)))
     check_sampler_options(cls, options)
     anneal = cls.fit_anneal if anneal is None else anneal

@@ -1,7 +1,10 @@
-"""Built-in Boltzmann targets on the action box (-1, 1)^d, and user targets.
+"""Built-in Boltzmann targets on the action box (-1, 1)^d, categorical targets on K points, and
+user targets.
 
 A target is a function ``Q: [n, d] -> [n]``; the density is exp(Q(a)/tau) on the box. ``modes``
-(``[m, d]``) are the points mode coverage is measured at.
+(``[m, d]``) are the points mode coverage is measured at. A categorical target (``values``: Q of
+each of its K points) reads one-hot actions ``[n, K]``: exp(Q/tau) is then a softmax, and every
+divergence to it is exact.
 """
 
 from __future__ import annotations
@@ -35,6 +38,38 @@ class Target:
     q: Callable[[Tensor], Tensor]
     modes: Tensor | None = None
     exact_samples: Callable[[int, float], Tensor | None] | None = None
+    values: Tensor | None = None
+
+    @property
+    def space(self) -> str:
+        """``discrete`` for a categorical target (``values``: Q of each point), else ``box``."""
+        return "box" if self.values is None else "discrete"
+
+
+def categorical(name: str, values: Tensor) -> Target:
+    """exp(Q/tau) on K points with Q = ``values``: actions are one-hot (the largest entry names
+    the point); its modes are the points whose Q exceeds both neighbours' (on a line)."""
+    k = len(values)
+
+    def q(a: Tensor) -> Tensor:
+        return values.to(a)[a.argmax(-1)] + 0.0 * a.sum(-1)  # (a graph through a: the fit's guide asks)
+
+    padded = torch.cat([values[:1] - 1, values, values[-1:] - 1])
+    peaks = torch.nonzero((values > padded[:-2]) & (values > padded[2:])).flatten()
+    return Target(name, k, q, torch.eye(k)[peaks], None, values)
+
+
+def cat5() -> Target:
+    """Five points, two of them near-tied: does the fit split the mass as exp(Q/tau) does?"""
+    return categorical("cat5", torch.tensor([1.0, 0.0, -1.0, 0.9, 0.2]))
+
+
+def cat64() -> Target:
+    """Sixty-four points, three peaks of unequal height on a line: a wide softmax with light modes."""
+    x = torch.linspace(-1, 1, 64)
+    bumps = [(-0.6, 2.0), (0.1, 1.4), (0.7, 1.0)]
+    values = torch.stack([h * torch.exp(-0.5 * ((x - c) / 0.08) ** 2) for c, h in bumps]).max(0).values
+    return categorical("cat64", values)
 
 
 def _mixture(centers: Tensor, std: float) -> Callable[[Tensor], Tensor]:
@@ -185,7 +220,7 @@ def mix6d() -> Target:
     return gaussian_mixture("mix6d", centers, 0.15, torch.tensor([0.5, 0.3, 0.2]))
 
 
-BUILT_IN = (ring8, square4, banana, moons, gauss6d)
+BUILT_IN = (ring8, square4, banana, moons, gauss6d, cat5, cat64)
 SUITE = (unequal3, widths4, edges3, grid16, ring12, ridge, funnel, mix3d, mix6d)  # what breaks samplers
 TARGETS: Registry[Callable[[], Target]] = Registry("target")
 for _factory in (*BUILT_IN, *SUITE):
