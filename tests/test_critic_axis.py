@@ -347,6 +347,9 @@ RESUME = {
                  "target_update_every": 7},
     "sac-discrete": {"algo": "sac-discrete", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2,
                      "target_update_every": 5},
+    # image observations: a convolutional torso in the sampler and in each critic member
+    "sac-discrete-image": {"algo": "sac-discrete", "env": "tests.helpers:tests/DotImage-v0", "update_every": 2,
+                           "updates_per_step": 2, "target_update_every": 5},
 }  # fmt: skip
 
 

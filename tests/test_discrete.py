@@ -221,3 +221,33 @@ def test_soft_dqn_learns_the_soft_q_function_rlai_solve_computes(
     0.0067, 0.0165, 0.0039 (6,000 steps, about 5 s each); slippery 0.139, 0.092 (20,000 steps)."""
     errors = sorted(_frozen_lake_error(slippery, seed, tmp_path) for seed in range(3))
     assert errors[1] < tolerance, errors  # the median of three seeds
+
+
+def test_image_observations_reach_a_convolutional_torso_channels_first(tmp_path: Path) -> None:
+    """A channels-last image env (MinAtar's layout) is read channels first by a convolutional
+    torso in the sampler and in each critic member; the Python API takes the env's own layout and
+    acts as the agent does on the flattened, transposed observation."""
+    env, spec = make_env("tests.helpers:tests/DotImage-v0")
+    assert spec.image == (2, 6, 6) and spec.obs_dim == 72 and spec.discrete
+    flat, _ = env.reset(seed=3)
+    raw = env.unwrapped._obs()
+    assert np.array_equal(flat, np.moveaxis(raw, -1, 0).reshape(-1))
+    run = rlasinference.train(
+        "sac-discrete", "tests.helpers:tests/DotImage-v0", steps=400, out=tmp_path / "image", learning_starts=200,
+        batch_size=16, update_every=1, eval_every=400, eval_episodes=1, sampler={"hidden": [16]}, critic_hidden=[16],
+    )  # fmt: skip
+    policy = run.policy("last")
+    assert isinstance(policy.agent.sampler.net[0][1], torch.nn.Conv2d)
+    assert all(isinstance(member[0][1], torch.nn.Conv2d) for member in policy.agent.critic.q.net)
+    obs = torch.as_tensor(flat).unsqueeze(0)
+    expected = policy.agent.act(obs, deterministic=True).argmax(-1).item()
+    assert int(policy.predict(raw)) == expected
+    assert policy.log_prob(raw, np.arange(3)).shape == (3,)
+    env.close()
+
+
+def test_minatar_envs_register_themselves_when_installed() -> None:
+    pytest.importorskip("minatar")
+    env, spec = make_env("MinAtar/Breakout-v1")
+    assert spec.discrete and spec.image[1:] == (10, 10)
+    env.close()

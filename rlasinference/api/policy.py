@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.core.errors import UserError
+from rlasinference.envs.make import channels_last
 
 
 class Policy:
@@ -56,6 +57,8 @@ class Policy:
         single = tuple(t.shape) == shape
         if not single and tuple(t.shape[1:]) != shape:
             raise UserError(f"observations must have shape {shape} or (batch, *{shape}), got {tuple(t.shape)}")
+        if channels_last(shape):  # the agent reads images channels first (envs/make.py)
+            t = t.movedim(-1, -3)
         return t.reshape(1 if single else t.shape[0], -1), single, is_numpy
 
     def _to_env(self, unit: Tensor) -> Tensor:

@@ -187,3 +187,43 @@ class EnsembleMLP(nn.Module):
             if i < last:
                 h = h.relu_()  # in place: baddbmm's backward does not need its output
         return h
+
+
+#: convolutional torsos of image observations ``[C, H, W]``: the MinAtar paper's (one 3x3
+#: convolution, 16 filters; Young and Tian 2019) and the Nature DQN's (Mnih et al. 2015)
+TORSOS = ("minatar", "nature")
+
+
+def image_torso(image: Sequence[int]) -> tuple[nn.Module, int]:
+    """A convolutional torso reading flat observations of an image ``image = [C, H, W]`` (channels
+    first), and its output width: the Nature DQN's for frames of 36 pixels or more a side (it
+    divides by 255: Atari's 0..255 frames), else MinAtar's (0/1 planes)."""
+    c, h, w = (int(x) for x in image)
+    kind = "nature" if min(h, w) >= 36 else "minatar"
+    layers: list[nn.Module] = [nn.Unflatten(-1, (c, h, w))]
+    if kind == "minatar":
+        layers += [nn.Conv2d(c, 16, 3, 1), nn.ReLU(inplace=True), nn.Flatten()]
+    else:
+        layers += [_Scale(1 / 255), nn.Conv2d(c, 32, 8, 4), nn.ReLU(inplace=True), nn.Conv2d(32, 64, 4, 2)]
+        layers += [nn.ReLU(inplace=True), nn.Conv2d(64, 64, 3, 1), nn.ReLU(inplace=True), nn.Flatten()]
+    torso = nn.Sequential(*layers)
+    with torch.no_grad():
+        width = int(torso(torch.zeros(1, c * h * w)).shape[-1])
+    return torso, width
+
+
+class _Scale(nn.Module):
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.factor
+
+
+def image_mlp(image: Sequence[int] | None, in_dim: int, hidden: Sequence[int], out_dim: int, **kwargs: object) -> MLP:
+    """``mlp(in_dim, hidden, out_dim)`` behind an ``image_torso`` where the input is an image."""
+    if not image:
+        return mlp(in_dim, hidden, out_dim, **kwargs)  # type: ignore[arg-type]
+    torso, width = image_torso(image)
+    return MLP(torso, *mlp(width, hidden, out_dim, **kwargs))  # type: ignore[arg-type]

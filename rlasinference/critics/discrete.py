@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
-from rlasinference.core.nets import EnsembleMLP
+from rlasinference.core.nets import EnsembleMLP, image_mlp
 from rlasinference.critics.base import Critic, TargetInputs
 from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.ensemble import polyak_update
@@ -37,25 +37,38 @@ def gather_actions(q_all: Tensor, actions: Tensor) -> Tensor:
 
 class DiscreteQ(nn.Module):
     """``E`` Q-networks with one output per action: ``all_actions(obs [B, S]) -> [E, B, K]``,
-    and the ``QFunction`` ``(obs, actions [B, K]) -> [E, B]`` of the actions they name."""
+    and the ``QFunction`` ``(obs, actions [B, K]) -> [E, B]`` of the actions they name. With an
+    ``image`` observation ``[C, H, W]`` each member has its own convolutional torso."""
 
-    def __init__(self, obs_dim: int, actions: int, hidden: Sequence[int], members: int) -> None:
+    def __init__(
+        self, obs_dim: int, actions: int, hidden: Sequence[int], members: int, image: Sequence[int] = ()
+    ) -> None:
         super().__init__()
-        self.net = EnsembleMLP(obs_dim, hidden, actions, members)
+        self.net: nn.Module = (
+            nn.ModuleList(image_mlp(image, obs_dim, hidden, actions) for _ in range(members))
+            if image
+            else EnsembleMLP(obs_dim, hidden, actions, members)
+        )
 
     def all_actions(self, obs: Tensor) -> Tensor:
+        if isinstance(self.net, nn.ModuleList):
+            return torch.stack([member(obs) for member in self.net])
         return self.net(obs)
 
     def forward(self, obs: Tensor, actions: Tensor) -> Tensor:
-        return gather_actions(self.net(obs), actions)
+        return gather_actions(self.all_actions(obs), actions)
 
 
 class DiscreteCritic(Critic):
     """``E`` Q-networks ``s -> R^K`` and a target copy, averaged in by Polyak's rule or copied
     every ``target_update_every`` updates (``polyak`` 1); V(s') from the value estimator on the
-    target."""
+    target.
 
-    summary: ClassVar[str] = "E Q-nets with one output per action + target net (discrete actions)"
+    :param image: the observation is an image ``[C, H, W]`` (flattened), read by a convolutional
+        torso per member; empty, a vector. RL runs set it from the env's observations.
+    """
+
+    summary: ClassVar[str] = "E Q-nets with one output per action + target net (discrete actions; conv torso on images)"
     space: ClassVar[Space] = "discrete"
     value_estimators: ClassVar[tuple[str, ...] | None] = ("exact", "expected", "sampled")
 
@@ -63,9 +76,17 @@ class DiscreteCritic(Critic):
     def accepts_sampler(cls, sampler_cls: type) -> bool:
         return getattr(sampler_cls, "space", "box") == "discrete"
 
-    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], members: int, sampler: Sampler) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        hidden: Sequence[int],
+        members: int,
+        sampler: Sampler,
+        image: Sequence[int] = (),
+    ) -> None:
         super().__init__()
-        self.q = DiscreteQ(obs_dim, action_dim, hidden, members)
+        self.q = DiscreteQ(obs_dim, action_dim, hidden, members, image)
         self.target = copy.deepcopy(self.q).requires_grad_(False)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:

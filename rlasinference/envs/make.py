@@ -26,6 +26,8 @@ class EnvSpec:
     obs_dim: int
     action_dim: int
     discrete: bool = False
+    #: ``[C, H, W]`` where the observations are images (flattened, channels first), else empty
+    image: tuple[int, ...] = ()
 
     @property
     def space(self) -> str:
@@ -62,6 +64,46 @@ class DiscreteAction(gym.ActionWrapper):
 
     def action(self, action: np.ndarray) -> int:
         return self.start + int(np.argmax(action))
+
+
+def channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether an image observation ``[H, W, C]`` has its channels last (fewer than its rows),
+    as MinAtar's do; Atari's stacked frames ``[C, H, W]`` have them first."""
+    return len(shape) == 3 and shape[-1] < shape[0]
+
+
+#: env namespaces whose package registers them only when asked: MinAtar's gymnasium envs
+#: (``minatar.gym.register_envs``) and ALE's (importing ``ale_py``)
+REGISTERED_BY = {"MinAtar": ("minatar.gym", "register_envs"), "ALE": ("ale_py", "")}
+
+
+def register_namespace(env_id: str) -> None:
+    """Register ``env_id``'s namespace (``MinAtar/...``, ``ALE/...``) from its package if it is
+    installed and not registered yet; an env of a package not installed is gymnasium's error."""
+    namespace = env_id.split("/", 1)[0] if "/" in env_id else ""
+    if namespace not in REGISTERED_BY or any(key.startswith(namespace + "/") for key in gym.registry):
+        return
+    module_name, function = REGISTERED_BY[namespace]
+    if importlib.util.find_spec(module_name.split(".")[0]) is None:
+        return
+    module = importlib.import_module(module_name)
+    if function:
+        getattr(module, function)()
+
+
+class ChannelsFirst(gym.ObservationWrapper):
+    """An image observation ``[H, W, C]`` as ``[C, H, W]``."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        assert isinstance(space, gym.spaces.Box)
+        self.observation_space = gym.spaces.Box(
+            np.moveaxis(space.low, -1, 0), np.moveaxis(space.high, -1, 0), dtype=space.dtype
+        )
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return np.moveaxis(observation, -1, 0)
 
 
 class CheckedEnv(gym.Wrapper):
@@ -156,6 +198,8 @@ def make_gym_env(env_id: str, render_mode: str | None = None) -> gym.Env:
     module, sep, _ = env_id.partition(":")
     if sep:
         import_user_module(module, "env", env_id)
+    else:
+        register_namespace(env_id)
     route_mujoco_warnings()
     try:
         return gym.make(env_id) if render_mode is None else gym.make(env_id, render_mode=render_mode)
@@ -197,7 +241,12 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
     else:
         env.close()
         raise UserError(f"env {env_id!r} must have a Box or Discrete observation space, got {obs_space}")
-    spec = EnvSpec(obs_dim=obs_dim, action_dim=action_dim, discrete=discrete)
+    image: tuple[int, ...] = ()
+    if isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3:
+        if channels_last(obs_space.shape):  # MinAtar's 10 x 10 x C: channels first, as convolutions read them
+            env = ChannelsFirst(env)
+        image = tuple(int(x) for x in env.observation_space.shape)  # type: ignore[union-attr]
+    spec = EnvSpec(obs_dim=obs_dim, action_dim=action_dim, discrete=discrete, image=image)
     if spec.action_dim < 1 or spec.obs_dim < 1 or (discrete and spec.action_dim < 2):
         env.close()
         raise UserError(
@@ -212,5 +261,5 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
     else:
         env = DiscreteAction(env)
     if not (isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 1):
-        env = FlattenObservation(env)  # a Discrete observation becomes its one-hot vector
+        env = FlattenObservation(env)  # a Discrete observation becomes its one-hot vector, an image a vector
     return CheckedEnv(env, env_id, spec.obs_dim), spec

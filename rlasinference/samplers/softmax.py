@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlasinference.core.checks import POSITIVE, Range
-from rlasinference.core.nets import ACTIVATIONS, mlp
+from rlasinference.core.nets import ACTIVATIONS, image_mlp
 from rlasinference.samplers.base import DensityKind, Sampler, Samples, Space
 
 
@@ -40,6 +40,8 @@ class Softmax(Sampler):
     :param hidden: hidden layer sizes of the MLP ``c -> f(c)``.
     :param activation: of the hidden layers, ``relu`` or ``tanh``.
     :param temperature: T, the initial divisor of ``f``.
+    :param image: the context is an image ``[C, H, W]`` (flattened): a convolutional torso reads
+        it (``core.nets.image_torso``); empty, a vector. RL runs set it from the env's observations.
     """
 
     density: ClassVar[DensityKind] = "exact"
@@ -56,11 +58,12 @@ class Softmax(Sampler):
         hidden: Sequence[int] = (256, 256),
         activation: str = "relu",
         temperature: float = 1.0,
+        image: Sequence[int] = (),
     ) -> None:
         super().__init__(context_dim, action_dim)
         if activation not in ACTIVATIONS:
             raise ValueError(f"sampler.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.net = mlp(context_dim, hidden, action_dim, ACTIVATIONS[activation])
+        self.net = image_mlp(image, context_dim, hidden, action_dim, activation=ACTIVATIONS[activation])
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
     def energies(self, context: Tensor) -> Tensor:

@@ -90,13 +90,20 @@ def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSp
     if ":" in config.algo.sampler:  # a user's module:Class: its contract is checked before it trains
         sampler_cls = get_sampler_class(config.algo.sampler)
         check_user_sampler(config.algo.sampler, sampler_cls, spec.obs_dim, spec.action_dim, config.sampler_options)
+    sampler_options, critic_options = with_image(config.sampler_options, spec), with_image(config.critic_options, spec)
     try:
-        agent = config.preset.build(
-            config.algo, config.sampler_options, spec.obs_dim, spec.action_dim, config.critic_options
-        )
+        agent = config.preset.build(config.algo, sampler_options, spec.obs_dim, spec.action_dim, critic_options)
     except ValueError as exc:  # an option out of its range, caught by a constructor
         raise UserError(f"cannot build {config.run.algo!r}: {exc}") from None
     return agent.to(device), env, spec
+
+
+def with_image(options: dict[str, Any], spec: EnvSpec) -> dict[str, Any]:
+    """A sampler's or critic's options with its ``image`` option (empty in the config: "from the
+    env") set to the env's image shape, where it has one and the observations are images."""
+    if spec.image and "image" in options and not options["image"]:
+        return {**options, "image": list(spec.image)}
+    return options
 
 
 def check_space(config: Config, spec: EnvSpec, env: Any) -> None:
