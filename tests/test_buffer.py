@@ -34,3 +34,18 @@ def test_state_dict_round_trip() -> None:
     assert (other.pos, other.size) == (buffer.pos, buffer.size)
     torch.testing.assert_close(other.obs[:20], buffer.obs[:20])
     torch.testing.assert_close(other.terminated[:20], buffer.terminated[:20])
+
+
+def test_byte_observations_are_stored_as_bytes_and_sampled_as_floats() -> None:
+    buffer = ReplayBuffer(8, 4, 2, obs_dtype=torch.uint8)
+    for i in range(8):
+        obs = np.full(4, 30 * i, dtype=np.uint8)
+        buffer.add(obs, np.zeros(2, np.float32), float(i), obs + 1, False)
+    assert buffer.obs.dtype == torch.uint8 and buffer.obs.element_size() == 1
+    batch = buffer.sample(16)
+    assert batch.obs.dtype == torch.float32
+    torch.testing.assert_close(batch.obs[:, 0], 30 * batch.rewards)
+    torch.testing.assert_close(batch.next_obs, batch.obs + 1)
+    other = ReplayBuffer(8, 4, 2, obs_dtype=torch.uint8)
+    other.load_state_dict(buffer.state_dict())
+    assert torch.equal(other.obs, buffer.obs)

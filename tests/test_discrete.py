@@ -251,3 +251,35 @@ def test_minatar_envs_register_themselves_when_installed() -> None:
     env, spec = make_env("MinAtar/Breakout-v1")
     assert spec.discrete and spec.image[1:] == (10, 10)
     env.close()
+
+
+def test_atari_frames_are_preprocessed_and_stored_as_bytes() -> None:
+    """ALE's RGB frames (with ale-py and OpenCV installed): 84 x 84 grey, 4 stacked, bytes; the
+    training env's rewards are clipped to their sign, the evaluation env's are not."""
+    pytest.importorskip("ale_py")
+    pytest.importorskip("cv2")
+    env, spec = make_env("ALE/Pong-v5", train=True)
+    assert spec.image == (4, 84, 84) and spec.obs_dtype == "uint8" and spec.discrete
+    obs, _ = env.reset(seed=0)
+    assert obs.dtype == np.uint8 and obs.shape == (4 * 84 * 84,)
+    rewards = {env.step(np.eye(spec.action_dim)[0])[1] for _ in range(300)}
+    assert rewards <= {-1.0, 0.0, 1.0}
+    env.close()
+
+
+def test_eval_stochastic_evaluates_the_policys_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlasinference.training import trainer as trainer_module
+
+    seen: list[bool] = []
+    original = trainer_module.run_episodes
+
+    def recording(*args, deterministic: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(deterministic)
+        return original(*args, deterministic=deterministic, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "run_episodes", recording)
+    rlasinference.train(
+        "soft-dqn", "CartPole-v1", steps=300, out=tmp_path / "run", learning_starts=100, eval_every=150,
+        eval_episodes=1, eval_stochastic=True, sampler={"hidden": [8]},
+    )  # fmt: skip
+    assert seen and not any(seen)

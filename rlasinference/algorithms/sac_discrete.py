@@ -22,7 +22,7 @@ from typing import Any
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.preset import Preset
-from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL
+from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL, is_atari
 from rlasinference.samplers import Sampler
 
 
@@ -56,6 +56,8 @@ SAC_STEP_SIZES = ("lr_policy", "lr_critic")
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
+    if is_atari(env_id):  # the reference's networks: 512 units after the Nature torso
+        return {"sampler.hidden": [512], "critic_hidden": [512]}
     schedule = by_env_prefix(env_id, CLASSIC_CONTROL)
     if schedule is None:
         return {}

@@ -28,6 +28,8 @@ class EnvSpec:
     discrete: bool = False
     #: ``[C, H, W]`` where the observations are images (flattened, channels first), else empty
     image: tuple[int, ...] = ()
+    #: ``uint8`` where the observations are bytes (Atari's frames: a replay buffer stores them so)
+    obs_dtype: str = "float32"
 
     @property
     def space(self) -> str:
@@ -78,10 +80,15 @@ REGISTERED_BY = {"MinAtar": ("minatar.gym", "register_envs"), "ALE": ("ale_py", 
 
 
 def register_namespace(env_id: str) -> None:
-    """Register ``env_id``'s namespace (``MinAtar/...``, ``ALE/...``) from its package if it is
-    installed and not registered yet; an env of a package not installed is gymnasium's error."""
-    namespace = env_id.split("/", 1)[0] if "/" in env_id else ""
-    if namespace not in REGISTERED_BY or any(key.startswith(namespace + "/") for key in gym.registry):
+    """Register ``env_id``'s namespace (``MinAtar/...``, ``ALE/...`` and ALE's ``...NoFrameskip-v4``)
+    from its package if it is installed and not registered yet; an env of a package not installed
+    is gymnasium's error."""
+    namespace = env_id.split("/", 1)[0] if "/" in env_id else "ALE" if "NoFrameskip" in env_id else ""
+    if (
+        namespace not in REGISTERED_BY
+        or env_id in gym.registry
+        or any(k.startswith(namespace + "/") for k in gym.registry)
+    ):
         return
     module_name, function = REGISTERED_BY[namespace]
     if importlib.util.find_spec(module_name.split(".")[0]) is None:
@@ -213,12 +220,35 @@ def make_gym_env(env_id: str, render_mode: str | None = None) -> gym.Env:
         raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
 
 
-def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvSpec]:
+def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gym.Env:
+    """An ALE env that gives RGB frames, preprocessed as the Atari-100k literature and CleanRL's
+    ``sac_atari.py`` do: up to 30 no-ops at reset, 4 frames a step (max of the last two), 84 x 84
+    grey frames, 4 of them stacked (gymnasium's ``AtariPreprocessing`` and
+    ``FrameStackObservation``); ``train``: rewards clipped to their sign. Other envs unchanged."""
+    unwrapped: Any = env.unwrapped
+    if type(unwrapped).__name__ != "AtariEnv" or len(env.observation_space.shape or ()) != 3:
+        return env
+    from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TransformReward
+
+    if getattr(unwrapped, "_frameskip", 1) != 1:  # ALE/...-v5 skips 4 frames itself: the wrapper does here
+        env.close()
+        env = gym.make(env_id.partition(":")[2] or env_id, frameskip=1, render_mode=render_mode)
+    try:
+        env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
+    except gym.error.DependencyNotInstalled as exc:
+        env.close()
+        raise UserError(f"env {env_id!r}: {first_line(exc)} (pip install 'rlasinference[atari]')") from None
+    env = FrameStackObservation(env, 4)
+    return TransformReward(env, lambda r: float(np.sign(float(r)))) if train else env
+
+
+def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -> tuple[gym.Env, EnvSpec]:
     """``make_gym_env(env_id)`` with the Box action space rescaled from (-1, 1) to the env's
     bounds, or a Discrete one read from K-vectors (``DiscreteAction``); Box actions and
     observations of more than one axis are flattened, a Discrete observation made one-hot. ``render_mode``
-    is passed on (``rgb_array`` for videos)."""
-    env = make_gym_env(env_id, render_mode)
+    is passed on (``rgb_array`` for videos). An Atari env's frames are preprocessed (``atari``;
+    ``train``: the training env's rewards are clipped to their sign)."""
+    env = atari(make_gym_env(env_id, render_mode), env_id, render_mode, train)
     act_space, obs_space = env.action_space, env.observation_space
     if isinstance(act_space, gym.spaces.Discrete):
         action_dim, discrete = int(act_space.n), True
@@ -246,7 +276,8 @@ def make_env(env_id: str, render_mode: str | None = None) -> tuple[gym.Env, EnvS
         if channels_last(obs_space.shape):  # MinAtar's 10 x 10 x C: channels first, as convolutions read them
             env = ChannelsFirst(env)
         image = tuple(int(x) for x in env.observation_space.shape)  # type: ignore[union-attr]
-    spec = EnvSpec(obs_dim=obs_dim, action_dim=action_dim, discrete=discrete, image=image)
+    obs_dtype = "uint8" if isinstance(obs_space, gym.spaces.Box) and obs_space.dtype == np.uint8 else "float32"
+    spec = EnvSpec(obs_dim, action_dim, discrete, image, obs_dtype)
     if spec.action_dim < 1 or spec.obs_dim < 1 or (discrete and spec.action_dim < 2):
         env.close()
         raise UserError(

@@ -11,30 +11,39 @@ from rlasinference.algorithms.base import Batch
 from rlasinference.core.errors import UserError
 
 
-def transition_bytes(obs_dim: int, action_dim: int) -> int:
-    """Bytes of one stored transition (float32 obs, next obs, action, reward, terminated)."""
-    return 4 * (2 * obs_dim + action_dim + 2)
+def transition_bytes(obs_dim: int, action_dim: int, obs_bytes: int = 4) -> int:
+    """Bytes of one stored transition (obs and next obs of ``obs_bytes`` a number, float32 action,
+    reward, terminated)."""
+    return 2 * obs_bytes * obs_dim + 4 * (action_dim + 2)
 
 
 class ReplayBuffer:
     """Circular buffer of ``capacity`` transitions; tensors are allocated once, up front.
 
     Sampling draws indices from torch's global generator, so a run's sampling is restored
-    with ``torch.set_rng_state``.
+    with ``torch.set_rng_state``. Observations are stored as ``obs_dtype`` (``torch.uint8`` for
+    Atari's frames: a quarter of float32's memory) and sampled as float32.
     """
 
-    def __init__(self, capacity: int, obs_dim: int, action_dim: int, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        capacity: int,
+        obs_dim: int,
+        action_dim: int,
+        device: torch.device | str = "cpu",
+        obs_dtype: torch.dtype = torch.float32,
+    ) -> None:
         self.capacity = capacity
         self.device = torch.device(device)
         # torch.empty maps pages lazily: an oversized buffer costs memory only when filled
         try:
-            self.obs = torch.empty(capacity, obs_dim, device=self.device)
-            self.next_obs = torch.empty(capacity, obs_dim, device=self.device)
+            self.obs = torch.empty(capacity, obs_dim, device=self.device, dtype=obs_dtype)
+            self.next_obs = torch.empty(capacity, obs_dim, device=self.device, dtype=obs_dtype)
             self.actions = torch.empty(capacity, action_dim, device=self.device)
             self.rewards = torch.empty(capacity, device=self.device)
             self.terminated = torch.empty(capacity, device=self.device)
         except (RuntimeError, MemoryError):
-            size = capacity * transition_bytes(obs_dim, action_dim) / 2**30
+            size = capacity * transition_bytes(obs_dim, action_dim, obs_dtype.itemsize) / 2**30
             raise UserError(
                 f"cannot allocate a replay buffer of {capacity} transitions ({size:.3g} GiB) on {self.device}; "
                 "lower buffer_size"
@@ -54,7 +63,8 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int) -> Batch:
         idx = torch.randint(0, self.size, (batch_size,)).to(self.device)
-        return Batch(self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx], self.terminated[idx])
+        obs, next_obs = self.obs[idx].float(), self.next_obs[idx].float()
+        return Batch(obs, self.actions[idx], self.rewards[idx], next_obs, self.terminated[idx])
 
     def state_dict(self) -> dict[str, Any]:
         """The filled part only (plain tensors and ints: loadable with ``weights_only=True``)."""

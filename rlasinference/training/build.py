@@ -85,7 +85,7 @@ def compile_sampler(agent: Agent, setting: str, updates: int) -> bool:
 def build_agent(config: Config, device: torch.device) -> tuple[Agent, Any, EnvSpec]:
     """The agent of ``config`` on ``device``, a training env (built first: its sizes size the
     agent) and the sizes it used."""
-    env, spec = make_env(config.run.env)
+    env, spec = make_env(config.run.env, train=True)
     check_space(config, spec, env)
     if ":" in config.algo.sampler:  # a user's module:Class: its contract is checked before it trains
         sampler_cls = get_sampler_class(config.algo.sampler)

@@ -36,6 +36,9 @@ class RunConfig:
     :param device: torch device (``cpu``, ``cuda``, ``cuda:1``, ...).
     :param eval_every: env steps between deterministic evaluations.
     :param eval_episodes: episodes per evaluation.
+    :param eval_stochastic: evaluate the policy's draws instead of its deterministic action
+        (Atari, where an argmax policy can stand still forever: the literature's Atari-100k
+        figures are of the stochastic policy).
     :param log_every: env steps between training rows in ``metrics.csv``.
     :param save_buffer: put the replay buffer in ``checkpoints/last.pt`` (needed for an exact resume).
     :param threads: torch CPU threads (0: every core, torch's default). One by default: the
@@ -62,6 +65,7 @@ class RunConfig:
     device: str = "cpu"
     eval_every: int = ranged(5000, AT_LEAST_ONE)
     eval_episodes: int = ranged(10, AT_LEAST_ONE)
+    eval_stochastic: bool = False
     log_every: int = ranged(1000, AT_LEAST_ONE)
     save_buffer: bool = True
     threads: int = ranged(1, Range(0, 4096))

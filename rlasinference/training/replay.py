@@ -34,8 +34,12 @@ class ReplayCollector:
         algo, run = cast(ActorCriticConfig, trainer.config.algo), trainer.config.run
         self.save_buffer = run.save_buffer
         self.action_dim = spec.action_dim
-        _check_buffer_fits(min(algo.buffer_size, run.steps), spec.obs_dim, spec.action_dim, self.device)
-        self.buffer = ReplayBuffer(algo.buffer_size, spec.obs_dim, spec.action_dim, self.device)
+        obs_dtype = torch.uint8 if spec.obs_dtype == "uint8" else torch.float32
+        # a run of fewer steps than buffer_size never fills it: only its steps are allocated (a
+        # resume with more steps allocates more, and the buffer, never wrapped, continues as is)
+        capacity = min(algo.buffer_size, run.steps)
+        _check_buffer_fits(capacity, spec, self.device)
+        self.buffer = ReplayBuffer(capacity, spec.obs_dim, spec.action_dim, self.device, obs_dtype)
         self.episode = Episode()
         self.obs: np.ndarray | None = None
 
@@ -98,7 +102,7 @@ class ReplayCollector:
         return None
 
 
-def _check_buffer_fits(transitions: int, obs_dim: int, action_dim: int, device: torch.device) -> None:
+def _check_buffer_fits(transitions: int, spec: EnvSpec, device: torch.device) -> None:
     """Refuse a run whose replay buffer would outgrow this machine's memory before it ends."""
     if device.type != "cpu" or not hasattr(os, "sysconf"):
         return
@@ -106,7 +110,7 @@ def _check_buffer_fits(transitions: int, obs_dim: int, action_dim: int, device: 
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return
-    need = transitions * transition_bytes(obs_dim, action_dim)
+    need = transitions * transition_bytes(spec.obs_dim, spec.action_dim, 1 if spec.obs_dtype == "uint8" else 4)
     if need > total:
         raise UserError(
             f"the replay buffer would hold {transitions} transitions ({need / 2**30:.3g} GiB) by the end of the run, "

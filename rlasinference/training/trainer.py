@@ -237,12 +237,16 @@ class Trainer:
 
     def evaluate(self) -> float:
         run = self.config.run
-        result = run_episodes(self.agent, self.eval_env, run.eval_episodes, run.seed, deterministic=True)
+        result = run_episodes(
+            self.agent, self.eval_env, run.eval_episodes, run.seed, deterministic=not run.eval_stochastic
+        )
         bad = next((j for j, r in enumerate(result.returns) if not math.isfinite(r)), None)
         if bad is not None:
             value, where = result.returns[bad], f"episode {bad} of {run.env} at step {self.step}"
             raise NonFiniteLossError(f"non-finite evaluation return ({value}) in {where}")
-        title = f"step {self.step}: {run.eval_episodes} deterministic episodes"
+        title = (
+            f"step {self.step}: {run.eval_episodes} {'stochastic' if run.eval_stochastic else 'deterministic'} episodes"
+        )
         self.last_env_report = env_report(self.eval_env, result, self.run_dir / "trajectories.png", title)
         self.write_row(
             {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))}
