@@ -23,6 +23,7 @@ from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.preset import Preset
 from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL, is_atari
+from rlasinference.core.checks import Range, ranged
 from rlasinference.samplers import Sampler
 
 
@@ -45,7 +46,7 @@ class SACDiscreteConfig(ActorCriticConfig):
     target_update_every: int = 2_000
     critic_first: bool = True
     adam_eps: float = 1e-4
-    target_entropy_scale: float = 0.89
+    target_entropy_scale: float = ranged(0.89, Range(0, 1, low_open=True))
 
     def default_target_entropy(self, sampler: Sampler, action_dim: int) -> float:
         """``target_entropy_scale * log K``: a share of the uniform policy's entropy."""

@@ -57,12 +57,13 @@ class SoftDQNConfig(ActorCriticConfig):
     target_update_every: int = 50
 
 
-#: Atari (an ``ALE/`` or ``NoFrameskip`` id): CleanRL's ``dqn_atari.py`` (Adam 1e-4, batch 32, an
+#: Atari (an ``ALE/`` or ``NoFrameskip`` id): CleanRL's ``dqn_atari.py`` (Adam 1e-4, batch 32, a buffer of 1M, an
 #: update every 4 env steps, a target copy every 1,000 env steps = 250 updates, 512 units after
 #: the Nature torso) with ``sac_atari.py``'s 20,000 random steps for a 100k budget (dqn_atari's
 #: 80,000 are for 10M), and tau 0.03, soft DQN's in Vieillard et al. 2020 (Munchausen RL)
 ATARI: dict[str, Any] = {
-    "lr_policy": 1e-4, "batch_size": 32, "learning_starts": 20_000, "update_every": 4, "target_update_every": 250,
+    "lr_policy": 1e-4, "batch_size": 32, "buffer_size": 1_000_000, "learning_starts": 20_000, "update_every": 4,
+    "target_update_every": 250,
     "temperature": 0.03, "sampler.hidden": [512],
 }  # fmt: skip
 

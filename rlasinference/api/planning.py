@@ -46,7 +46,8 @@ def planner(
 ) -> Any:
     """A ``TreeSearch`` (MENTS or UCT) for ``env`` (an id or a made env with Discrete actions):
     ``search.plan(env)`` plans from the env's current state and returns the recommended action
-    and the root node (``visits``, ``q``: soft values for MENTS, mean returns for UCT).
+    and the root node (``visits``, ``q``: soft values for MENTS, mean returns for UCT); with
+    ``value``, ``search.plan(env, obs=observation)`` starts the root's values at the run's Q too.
 
     :param value: a trained discrete run (its directory, or a loaded ``Policy``) whose Q(s, .)
         evaluates each new node instead of a random rollout (DQN-initialised MENTS: a new node's
@@ -67,6 +68,11 @@ def planner(
 
         policy = value if isinstance(value, Policy) else load(value)
         policy.value(made.observation_space.sample())  # a run of another env or kind: one line, now
+        if policy.action_space != made.action_space:
+            raise UserError(
+                f"--value run {policy.config.run.env!r} acts in {policy.action_space}, env {name!r} in "
+                f"{made.action_space}: the run must be of the env planned in"
+            )
         every = int(made.action_space.start) + np.arange(int(made.action_space.n))
         leaf = lambda obs: policy.q(obs, every)  # noqa: E731
     return TreeSearch(settings, int(made.action_space.n), np.random.default_rng(seed), leaf)

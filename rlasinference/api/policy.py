@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 
 from rlasinference.core.errors import UserError
-from rlasinference.envs.make import channels_last
 
 
 class Policy:
@@ -26,13 +25,18 @@ class Policy:
     inside); a ``Discrete`` observation is its index too.
     """
 
-    def __init__(self, agent: Any, config: Any, action_space: Any, observation_space: Any, step: int) -> None:
-        self.agent, self.config = agent, config
+    def __init__(
+        self, agent: Any, config: Any, action_space: Any, observation_space: Any, step: int, channels_last: bool = False
+    ) -> None:
+        """``observation_space``: as the caller gives observations (an Atari run's: its stacked
+        84 x 84 frames); ``channels_last``: its images are H x W x C, the agent reads C x H x W."""
+        self.agent, self.config, self.channels_last = agent, config, channels_last
         self.action_space, self.observation_space = action_space, observation_space
         self.step = step  # the env step of the checkpoint
         self.device = next(agent.parameters()).device
         self._choices = int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
         self._states = int(observation_space.n) if isinstance(observation_space, gym.spaces.Discrete) else None
+        self._first_state = int(getattr(observation_space, "start", 0))
         if self._choices is not None:  # index = start + position of the largest entry; no rescaling
             self._start = int(action_space.start)
             self._centre, self._half = torch.zeros((), device=self.device), torch.ones((), device=self.device)
@@ -48,8 +52,15 @@ class Policy:
         is_numpy = not isinstance(obs, Tensor)
         if self._states is not None:  # state indices -> the one-hot vectors the agent reads
             index = torch.as_tensor(np.asarray(obs) if is_numpy else obs, device=self.device).long()
+            index = index - self._first_state
             if index.dim() > 1 or bool(((index < 0) | (index >= self._states)).any()):
-                raise UserError(f"observations must be state indices in [0, {self._states}), got {obs!r}")
+                first = self._first_state
+                got = (
+                    f"shape {tuple(np.shape(obs))}"
+                    if index.dim() > 1
+                    else f"{index.min().item() + first}..{index.max().item() + first}"
+                )
+                raise UserError(f"observations must be state indices in [{first}, {first + self._states}), got {got}")
             t = torch.nn.functional.one_hot(index.reshape(-1), self._states).float()
             return t, index.dim() == 0, is_numpy
         t = torch.as_tensor(np.asarray(obs) if is_numpy else obs, dtype=torch.float32, device=self.device)
@@ -57,7 +68,7 @@ class Policy:
         single = tuple(t.shape) == shape
         if not single and tuple(t.shape[1:]) != shape:
             raise UserError(f"observations must have shape {shape} or (batch, *{shape}), got {tuple(t.shape)}")
-        if channels_last(shape):  # the agent reads images channels first (envs/make.py)
+        if self.channels_last:  # the agent reads images channels first (envs/make.py)
             t = t.movedim(-1, -3)
         return t.reshape(1 if single else t.shape[0], -1), single, is_numpy
 
@@ -73,7 +84,8 @@ class Policy:
             index = index.to(self.device).long().reshape(batch, -1) - self._start
             if bool(((index < 0) | (index >= self._choices)).any()):
                 raise UserError(
-                    f"actions must be indices in [{self._start}, {self._start + self._choices}), got {actions!r}"
+                    f"actions must be indices in [{self._start}, {self._start + self._choices}), "
+                    f"got {index.min().item() + self._start}..{index.max().item() + self._start}"
                 )
             return torch.nn.functional.one_hot(index, self._choices).float()
         t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
@@ -171,12 +183,13 @@ def load(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> 
     state = load_checkpoint(path / "checkpoints" / (BEST if checkpoint == "best" else LAST))
     dev = resolve_device(device)
     set_precision(resolve_precision(cfg.run.precision, dev))
-    agent, env, _ = build_agent(cfg, dev)
-    spaces = env.unwrapped.action_space, env.unwrapped.observation_space
+    agent, env, spec = build_agent(cfg, dev)
+    action_space = env.unwrapped.action_space
     env.close()
     restore_agent(agent, state["agent"], f"checkpoint {checkpoint!r} of {str(path)!r}", with_optimizers=False)
     agent.eval()
-    return Policy(agent, cfg, *spaces, step=int(state["step"]))
+    moved = bool(spec.image) and tuple(spec.obs_space.shape) != tuple(spec.image)
+    return Policy(agent, cfg, action_space, spec.obs_space, step=int(state["step"]), channels_last=moved)
 
 
 def evaluate(

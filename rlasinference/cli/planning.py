@@ -105,9 +105,9 @@ def plan(
         made = make_gym_env(env)
         search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed, value)
         settings = search.s
-        made.reset(seed=seed)
+        obs, _ = made.reset(seed=seed)
         if episodes == 0:
-            action, root = search.plan(made, env)
+            action, root = search.plan(made, env, obs)
             record: dict[str, object] = {"action": action, "visits": root.visits.tolist(), "q": root.q.tolist()}
         else:
             folder = out_path(out) or Path("runs") / f"plan-{planner}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-s{seed}"
@@ -118,11 +118,11 @@ def plan(
                 rows.writerow(["episode", "return", "length", "seconds"])
                 for episode in range(episodes):
                     began = time.perf_counter()
-                    made.reset(seed=seed + episode)
+                    obs, _ = made.reset(seed=seed + episode)
                     total, length, done = 0.0, 0, False
                     while not done:
-                        action, _ = search.plan(made, env)
-                        _, reward, terminated, truncated, _ = made.step(action)
+                        action, _ = search.plan(made, env, obs)
+                        obs, reward, terminated, truncated, _ = made.step(action)
                         total, length, done = total + float(reward), length + 1, terminated or truncated
                     returns.append(total)
                     lengths.append(length)

@@ -7,7 +7,7 @@ import importlib.util
 import os
 import sys
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -30,6 +30,9 @@ class EnvSpec:
     image: tuple[int, ...] = ()
     #: ``uint8`` where the observations are bytes (Atari's frames: a replay buffer stores them so)
     obs_dtype: str = "float32"
+    #: the observation space as a caller gives observations (after Atari's preprocessing, before
+    #: the image is put channels first and flattened): what the Python API's ``Policy`` reads
+    obs_space: Any = field(default=None, compare=False)
 
     @property
     def space(self) -> str:
@@ -66,12 +69,6 @@ class DiscreteAction(gym.ActionWrapper):
 
     def action(self, action: np.ndarray) -> int:
         return self.start + int(np.argmax(action))
-
-
-def channels_last(shape: tuple[int, ...]) -> bool:
-    """Whether an image observation ``[H, W, C]`` has its channels last (fewer than its rows),
-    as MinAtar's do; Atari's stacked frames ``[C, H, W]`` have them first."""
-    return len(shape) == 3 and shape[-1] < shape[0]
 
 
 #: env namespaces whose package registers them only when asked: MinAtar's gymnasium envs
@@ -248,7 +245,9 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
     observations of more than one axis are flattened, a Discrete observation made one-hot. ``render_mode``
     is passed on (``rgb_array`` for videos). An Atari env's frames are preprocessed (``atari``;
     ``train``: the training env's rewards are clipped to their sign)."""
-    env = atari(make_gym_env(env_id, render_mode), env_id, render_mode, train)
+    raw = make_gym_env(env_id, render_mode)
+    env = atari(raw, env_id, render_mode, train)
+    preprocessed = env is not raw  # Atari's stacked frames, channels first
     act_space, obs_space = env.action_space, env.observation_space
     if isinstance(act_space, gym.spaces.Discrete):
         action_dim, discrete = int(act_space.n), True
@@ -273,11 +272,11 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
         raise UserError(f"env {env_id!r} must have a Box or Discrete observation space, got {obs_space}")
     image: tuple[int, ...] = ()
     if isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3:
-        if channels_last(obs_space.shape):  # MinAtar's 10 x 10 x C: channels first, as convolutions read them
+        if not preprocessed:  # gymnasium's images are H x W x C (MinAtar's): channels first, as convolutions read them
             env = ChannelsFirst(env)
         image = tuple(int(x) for x in env.observation_space.shape)  # type: ignore[union-attr]
     obs_dtype = "uint8" if isinstance(obs_space, gym.spaces.Box) and obs_space.dtype == np.uint8 else "float32"
-    spec = EnvSpec(obs_dim, action_dim, discrete, image, obs_dtype)
+    spec = EnvSpec(obs_dim, action_dim, discrete, image, obs_dtype, obs_space)
     if spec.action_dim < 1 or spec.obs_dim < 1 or (discrete and spec.action_dim < 2):
         env.close()
         raise UserError(

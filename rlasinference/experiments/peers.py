@@ -66,6 +66,11 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(config[key], allowed):
                 raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
         ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
+    if algo == "sb3-dqn":
+        from rlasinference.algorithms.base import by_env_prefix
+
+        if by_env_prefix(str(config["env"]), ZOO_DQN) is None:
+            raise UserError(f"sb3-dqn has tuned settings for {', '.join(ZOO_DQN)} only, not {config['env']!r}")
     return config
 
 

@@ -143,10 +143,13 @@ class TreeSearch:
         settings.check()
         self.s, self.actions, self.rng, self.leaf_q = settings, actions, rng, leaf_q
 
-    def plan(self, env: gym.Env, name: str = "env") -> tuple[int, Node]:
-        """Run the simulations; the recommended root action and the root node."""
+    def plan(self, env: gym.Env, name: str = "env", obs: Any = None) -> tuple[int, Node]:
+        """Run the simulations; the recommended root action and the root node. ``obs``: the env's
+        current observation, where a ``leaf_q`` starts the root's values too (MENTS)."""
         copies = Copier(env, name, self.rng)
         root = Node.fresh(self.actions)
+        if self.leaf_q is not None and obs is not None:
+            self._leaf(root, obs)
         try:
             for _ in range(self.s.simulations):
                 self._simulate(copies.fresh(), root)

@@ -79,4 +79,6 @@ class ReplayBuffer:
             raise ValueError(f"checkpoint holds {n} transitions, more than the buffer capacity {self.capacity}")
         for name in ("obs", "next_obs", "actions", "rewards", "terminated"):
             getattr(self, name)[:n] = state[name].to(self.device)
-        self.pos, self.size = state["pos"], n
+        # a buffer saved full that this one exceeds (a run extended with more steps: a buffer
+        # sized to a run never wraps) goes on after its last transition, not over its first
+        self.pos, self.size = (state["pos"] if n == self.capacity else n), n

@@ -35,8 +35,8 @@ class ReplayCollector:
         self.save_buffer = run.save_buffer
         self.action_dim = spec.action_dim
         obs_dtype = torch.uint8 if spec.obs_dtype == "uint8" else torch.float32
-        # a run of fewer steps than buffer_size never fills it: only its steps are allocated (a
-        # resume with more steps allocates more, and the buffer, never wrapped, continues as is)
+        # a run of fewer steps than buffer_size never wraps: only its steps are allocated (a run
+        # resumed with more steps allocates more and appends after the saved transitions)
         capacity = min(algo.buffer_size, run.steps)
         _check_buffer_fits(capacity, spec, self.device)
         self.buffer = ReplayBuffer(capacity, spec.obs_dim, spec.action_dim, self.device, obs_dtype)

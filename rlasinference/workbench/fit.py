@@ -111,8 +111,8 @@ def fit_objective(sampler: Sampler, name: str | None) -> Component:
     OBJECTIVES.get(name)  # an unknown name: one line with the registered ones
     if name not in valid:
         raise UserError(
-            f"objective {name!r} cannot fit a sampler of density {sampler.density!r} by itself; "
-            f"valid: {', '.join(valid)}"
+            f"objective {name!r} cannot fit a sampler of density {sampler.density!r} drawing {sampler.space} "
+            f"actions by itself; valid: {', '.join(valid)}"
         )
     return valid[name]
 
