@@ -474,7 +474,10 @@ def test_default_fit_objective_is_the_samplers_own_and_can_be_chosen(tmp_path: P
         assert result.exit_code == 0, result.output
         assert json.loads((out / "metrics.json").read_text())["objective"] == objective
     for extra, message in (
-        (["--sampler", "svgd", "--objective", "covering-kl"], "cannot fit a sampler of density 'none' drawing box actions by itself"),
+        (
+            ["--sampler", "svgd", "--objective", "covering-kl"],
+            "cannot fit a sampler of density 'none' drawing box actions by itself",
+        ),
         (["--sampler", "flow", "--objective", "none"], "valid: reverse-kl, covering-kl, stein"),
         (["--sampler", "flow", "--objective", "nope"], "unknown policy objective 'nope'"),
     ):

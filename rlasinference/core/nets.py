@@ -34,7 +34,7 @@ class MLP(nn.Sequential):
             return super().forward(x).float()
 
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
 def mlp(
@@ -133,7 +133,7 @@ class BatchRenorm(nn.Module):
 
 
 class EnsembleMLP(nn.Module):
-    """``members`` independent ReLU MLPs whose parameters are stacked: weight ``[E, in, out]``.
+    """``members`` independent ReLU (or GELU) MLPs whose parameters are stacked: weight ``[E, in, out]``.
 
     ``forward(x [B, in]) -> [E, B, out]``. The stacked layout is what ``torch.vmap`` over a
     single member computes; we evaluate it with one batched matmul per layer (``baddbmm``),
@@ -150,10 +150,11 @@ class EnsembleMLP(nn.Module):
         batch_renorm: bool = False,
         renorm_momentum: float = 0.01,
         renorm_warmup: int = 100_000,
+        gelu: bool = False,
     ) -> None:
         super().__init__()
         dims = [in_dim, *hidden, out_dim]
-        self.members = members
+        self.members, self.gelu = members, gelu
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for d_in, d_out in itertools.pairwise(dims):
@@ -184,8 +185,8 @@ class EnsembleMLP(nn.Module):
             if self.norms is not None:
                 h = self.norms[i](h, detach_params)
             h = torch.baddbmm(b, h, w)
-            if i < last:
-                h = h.relu_()  # in place: baddbmm's backward does not need its output
+            if i < last:  # ReLU in place: baddbmm's backward does not need its output
+                h = torch.nn.functional.gelu(h) if self.gelu else h.relu_()
         return h
 
 

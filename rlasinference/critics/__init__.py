@@ -13,6 +13,7 @@ from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.categorical import CategoricalCritic, hl_gauss_projection, project_onto_support
 from rlasinference.critics.crossq import CrossQCritic
 from rlasinference.critics.discrete import DiscreteCritic, DiscreteQ, SoftmaxQCritic
+from rlasinference.critics.dsac import DSACCritic
 from rlasinference.critics.energy_flow import EnergyFlowCritic
 from rlasinference.critics.ensemble import QEnsemble, polyak_update
 from rlasinference.critics.twin import TwinCritic
@@ -22,6 +23,7 @@ CRITICS.register("twin", TwinCritic)
 CRITICS.register("crossq", CrossQCritic)
 CRITICS.register("categorical", CategoricalCritic)
 CRITICS.register("energy-flow", EnergyFlowCritic)
+CRITICS.register("dsac", DSACCritic)
 CRITICS.register("discrete", DiscreteCritic)
 CRITICS.register("softmax-q", SoftmaxQCritic)
 
@@ -32,6 +34,7 @@ __all__ = [
     "CategoricalCritic",
     "Critic",
     "CrossQCritic",
+    "DSACCritic",
     "DiscreteCritic",
     "DiscreteQ",
     "EnergyFlowCritic",
