@@ -29,7 +29,16 @@ from rlasinference.training.metrics import BASE_COLUMNS, EVAL_COLUMNS
 log = logging.getLogger("mkdocs.plugins.gen_reference")
 DOCS = Path(__file__).resolve().parent
 ENVS = ["Pendulum-v1", "InvertedPendulum-v5", "rlasinference/MultiGoal-v0", "Swimmer-v5", "Hopper-v5"]
-ENVS += ["HalfCheetah-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5", "CartPole-v1", "Acrobot-v1", "BreakoutNoFrameskip-v4"]
+ENVS += [
+    "HalfCheetah-v5",
+    "Walker2d-v5",
+    "Ant-v5",
+    "Humanoid-v5",
+    "CartPole-v1",
+    "Acrobot-v1",
+    "BreakoutNoFrameskip-v4",
+]
+ENVS += ["MinAtar/Breakout-v1"]
 PAGES = {name: name for name, _ in PRESETS}  # docs/algorithms/<preset>.md, one page per registered preset
 
 
@@ -177,7 +186,7 @@ def metrics_page() -> str:
         "sps": "env steps per second over the last `log_every` steps",
         "episode_return": "mean return of the training episodes that ended in the window",
         "episode_length": "mean length of those episodes",
-        "eval_return": "mean return of the `eval_episodes` evaluation episodes (deterministic unless `eval_stochastic`)",
+        "eval_return": "mean return of the `eval_episodes` evaluation episodes (deterministic, or `eval_stochastic`)",
         "eval_return_std": "their standard deviation",
         "eval_length": "their mean length",
     }

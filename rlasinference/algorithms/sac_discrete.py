@@ -22,7 +22,7 @@ from typing import Any
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import by_env_prefix
 from rlasinference.algorithms.preset import Preset
-from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL, is_atari
+from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL, MINATAR, is_atari, is_minatar
 from rlasinference.core.checks import Range, ranged
 from rlasinference.samplers import Sampler
 
@@ -59,6 +59,8 @@ SAC_STEP_SIZES = ("lr_policy", "lr_critic")
 def env_defaults(env_id: str) -> dict[str, Any]:
     if is_atari(env_id):  # the reference's networks: 512 units after the Nature torso
         return {"sampler.hidden": [512], "critic_hidden": [512]}
+    if is_minatar(env_id):  # the MinAtar paper's schedule and networks, at SAC's step sizes
+        return {k: v for k, v in MINATAR.items() if k not in SAC_STEP_SIZES}
     schedule = by_env_prefix(env_id, CLASSIC_CONTROL)
     if schedule is None:
         return {}

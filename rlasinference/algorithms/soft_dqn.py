@@ -74,8 +74,25 @@ def is_atari(env_id: str) -> bool:
     return name.startswith("ALE/") or "NoFrameskip" in name
 
 
+#: MinAtar (a ``MinAtar/`` id): the MinAtar paper's DQN (Young and Tian 2019: batch 32, a buffer
+#: of 100,000, 5,000 random steps, an update every env step, a target copy every 1,000 updates,
+#: 128 units after its one-convolution torso) with Adam at its step size 2.5e-4 (the paper: RMSprop)
+MINATAR: dict[str, Any] = {
+    "lr_policy": 2.5e-4, "lr_critic": 2.5e-4, "batch_size": 32, "buffer_size": 100_000, "learning_starts": 5000,
+    "update_every": 1, "target_update_every": 1000, "sampler.hidden": [128], "critic_hidden": [128],
+}  # fmt: skip
+
+
+def is_minatar(env_id: str) -> bool:
+    return env_id.rsplit(":", 1)[-1].startswith("MinAtar/")
+
+
 def env_defaults(env_id: str) -> dict[str, Any]:
-    return dict(ATARI) if is_atari(env_id) else dict(by_env_prefix(env_id, CLASSIC_CONTROL) or {})
+    if is_atari(env_id):
+        return dict(ATARI)
+    if is_minatar(env_id):
+        return dict(MINATAR)
+    return dict(by_env_prefix(env_id, CLASSIC_CONTROL) or {})
 
 
 SOFT_DQN = Preset(
