@@ -77,10 +77,13 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
             "--rollout-depth",
             "20",
             "--json",
+            "--out",
+            str(tmp_path / "played"),
         ],
     )
     assert played.exit_code == 0, played.output
     assert json.loads(played.stdout)["mean_return"] > 30  # a random policy lasts about 22 steps
+    assert {p.name for p in (tmp_path / "played").iterdir()} == {"plan.json", "episodes.csv", "episodes.png"}
 
 
 @pytest.mark.parametrize(

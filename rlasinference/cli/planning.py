@@ -85,7 +85,9 @@ def plan(
     episodes: Annotated[int, typer.Option(help="0: plan once at the reset state; K: play K episodes.")] = 0,
     out: Annotated[
         str | None,
-        typer.Option(help="Folder for plan.json and episodes.csv (with --episodes). \\[default: runs/plan-...]"),
+        typer.Option(
+            help="Folder for plan.json, episodes.csv and episodes.png (with --episodes). \\[default: runs/plan-...]"
+        ),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -98,6 +100,7 @@ def plan(
     from rlasinference.api.planning import planner as make_planner
     from rlasinference.core.files import atomic_path, claim_output_dir
     from rlasinference.envs.make import make_gym_env  # (importing envs registers the synthetic trees)
+    from rlasinference.planning.plot import plot_episodes
 
     try:
         if episodes < 0:
@@ -111,7 +114,7 @@ def plan(
             record: dict[str, object] = {"action": action, "visits": root.visits.tolist(), "q": root.q.tolist()}
         else:
             folder = out_path(out) or Path("runs") / f"plan-{planner}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', env)}-s{seed}"
-            claim_output_dir(folder, ("plan.json", "episodes.csv"), "a plan's outputs")
+            claim_output_dir(folder, ("plan.json", "episodes.csv", "episodes.png"), "a plan's outputs")
             returns, lengths = [], []
             with open(folder / "episodes.csv", "w", newline="") as f:
                 rows = csv.writer(f)
@@ -130,6 +133,9 @@ def plan(
                     f.flush()
             record = {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns))}
             record |= {"mean_length": float(np.mean(lengths)), "returns": returns}
+            plot_episodes(
+                returns, lengths, folder / "episodes.png", f"{planner} on {env}: {simulations} simulations a step"
+            )
             settings_record = {k: getattr(settings, k) for k in vars(settings)}
             with atomic_path(folder / "plan.json") as tmp:
                 tmp.write_text(json.dumps({"env": env, "seed": seed, **settings_record, **record}) + "\n")
@@ -150,4 +156,4 @@ def plan(
             f"{episodes} episodes of {env} planned by {planner} ({simulations} simulations a step): "
             f"return {record['mean_return']:.2f} ± {record['std_return']:.2f}, length {record['mean_length']:.1f}"
         )
-        say(f"wrote plan.json, episodes.csv to {folder}")
+        say(f"wrote plan.json, episodes.csv, episodes.png to {folder}")

@@ -1,5 +1,6 @@
 """A solved grid world drawn: V* per cell with the most probable action and its probability,
-and the entropy of pi*(.|s), how far from deterministic the soft-optimal policy is there."""
+and the entropy of pi*(.|s), how far from deterministic the soft-optimal policy is there; and the
+episodes ``rlai plan --episodes`` played."""
 
 from __future__ import annotations
 
@@ -42,4 +43,19 @@ def plot_grid(solution: SoftSolution, shape: tuple[int, int], path: Path, title:
             )
     fig.suptitle(title)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_episodes(returns: list[float], lengths: list[int], path: Path, title: str) -> Path:
+    """Each planned episode's return (bars, with the mean as a line) and length."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 4.8), sharex=True)
+    index = np.arange(len(returns))
+    top.bar(index, returns, color="C0")
+    top.axhline(float(np.mean(returns)), color="k", lw=1, ls="--", label=f"mean {np.mean(returns):.4g}")
+    top.set_ylabel("return")
+    top.legend(frameon=False)
+    top.set_title(title)
+    bottom.bar(index, lengths, color="0.6")
+    bottom.set_ylabel("length")
+    bottom.set_xlabel("episode")
     return save_figure(fig, path)
