@@ -163,6 +163,7 @@ def test_a_discrete_run_trains_evaluates_and_answers_in_indices(tmp_path: Path, 
     run = rlasinference.train(
         algo, "CartPole-v1", steps=600, out=tmp_path / algo, learning_starts=200, batch_size=16,
         sampler={"hidden": [16]}, critic_hidden=[16], eval_every=300, eval_episodes=2, update_every=1,
+        updates_per_step=1,
     )  # fmt: skip
     policy = run.policy("last")
     obs = np.zeros(4, np.float32)
@@ -303,6 +304,7 @@ def test_a_finished_run_extended_with_more_steps_is_the_longer_run(tmp_path: Pat
 
     common = ["--algo", "sac-discrete", "--env", "CartPole-v1", "--eval-every", "150", "--eval-episodes", "1"]
     common += ["--quiet", "--set", "learning_starts=100", "--set", "batch_size=16", "--set", "update_every=1"]
+    common += ["--set", "updates_per_step=1"]
     common += ["--set", "sampler.hidden=[16]", "--set", "critic_hidden=[16]", "--set", "log_every=50"]
     straight, extended = tmp_path / "straight", tmp_path / "extended"
     assert runner.invoke(app, ["train", "--steps", "300", "--out", str(straight), *common]).exit_code == 0

@@ -28,7 +28,16 @@ RUN += ["--set", "log_every=50", "--set", "threads=1", "--set", "checkpoint_ever
 ALGOS = {
     "sac": [],
     "dime": ["--algo", "dime", "--set", "sampler.steps=4"],
-    "soft-dqn": ["--algo", "soft-dqn", "--env", "CartPole-v1", "--set", "update_every=1"],
+    "soft-dqn": [
+        "--algo",
+        "soft-dqn",
+        "--env",
+        "CartPole-v1",
+        "--set",
+        "update_every=1",
+        "--set",
+        "updates_per_step=1",
+    ],
 }
 
 

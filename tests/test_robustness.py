@@ -187,7 +187,7 @@ def test_checkpoint_size_follows_the_filled_buffer(tmp_path: Path) -> None:
         (["--set", "ensemble_size=0"], ["ensemble_size must be >= 1"]),
         (["--set", "critic_hidden=[0]"], ["critic_hidden must be a non-empty list of numbers >= 1, got [0]"]),
         (["--set", "sampler.hidden=[-5]"], ["sampler.hidden must be", "got [-5]"]),
-        (["--set", "buffer_size=1e15"], ["replay buffer", "lower buffer_size"]),
+        (["--set", "buffer_size=1e15", "--steps", "1000000000000"], ["replay buffer", "lower buffer_size"]),
         (["--seed", "5000000000"], ["seed must be in [0, 4294967295], got 5000000000"]),
         (["--algo", "os:getcwd"], ["'os:getcwd' is not a Preset"]),
         (["--algo", "dime", "--set", "critic.v_min=10", "--set", "critic.v_max=-10"], ["critic.v_min must be less"]),
