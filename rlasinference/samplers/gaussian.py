@@ -27,7 +27,7 @@ class TanhGaussian(Sampler):
     :param hidden: hidden layer sizes of the MLP ``c -> (mu, log sigma)``.
     :param log_std_min: lower clamp of ``log sigma`` (reference SAC: -20).
     :param log_std_max: upper clamp of ``log sigma`` (reference SAC: 2).
-    :param activation: of the hidden layers, ``relu`` or ``tanh``.
+    :param activation: of the hidden layers, ``relu``, ``tanh`` or ``gelu``.
     :param state_std: sigma is an output of the MLP (SAC); else a free parameter per action
         dimension, independent of the context (the PPO references).
     :param log_std_init: initial ``log sigma`` of the free parameter (``state_std`` false).

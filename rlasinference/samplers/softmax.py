@@ -38,7 +38,7 @@ class Softmax(Sampler):
     softmax(Q/tau)) keeps it equal to tau.
 
     :param hidden: hidden layer sizes of the MLP ``c -> f(c)``.
-    :param activation: of the hidden layers, ``relu`` or ``tanh``.
+    :param activation: of the hidden layers, ``relu``, ``tanh`` or ``gelu``.
     :param temperature: T, the initial divisor of ``f``.
     :param image: the context is an image ``[C, H, W]`` (flattened): a convolutional torso reads
         it (``core.nets.image_torso``); empty, a vector. RL runs set it from the env's observations.
