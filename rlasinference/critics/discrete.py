@@ -21,9 +21,8 @@ from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
 from rlasinference.core.nets import EnsembleMLP, image_mlp
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.ensemble import polyak_update
-from rlasinference.critics.twin import squared_td_loss
+from rlasinference.critics.twin import soft_bellman_regression
 from rlasinference.samplers.base import Sampler, Space
 from rlasinference.samplers.softmax import Softmax, action_index
 
@@ -90,11 +89,7 @@ class DiscreteCritic(Critic):
         self.target = copy.deepcopy(self.q).requires_grad_(False)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
-        with torch.no_grad():
-            v_next = inputs.value(self.target)
-            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
-        q = self.q(batch.obs, batch.actions)  # [E, B]
-        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+        return soft_bellman_regression(self.q, self.target, batch, inputs)
 
     def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
         with torch.no_grad():  # no gradient reaches a one-hot action: the actor reads values only
@@ -157,11 +152,7 @@ class SoftmaxQCritic(Critic):
             sampler.temperature.copy_(tau)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
-        with torch.no_grad():
-            v_next = inputs.value(SamplerQ(self.target))
-            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
-        q = SamplerQ(self.sampler)(batch.obs, batch.actions)  # [1, B]
-        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+        return soft_bellman_regression(SamplerQ(self.sampler), SamplerQ(self.target), batch, inputs)
 
     def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
         with torch.no_grad():

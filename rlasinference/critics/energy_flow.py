@@ -18,9 +18,8 @@ from torch import Tensor
 from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.ensemble import polyak_update
-from rlasinference.critics.twin import squared_td_loss
+from rlasinference.critics.twin import soft_bellman_regression
 from rlasinference.samplers.base import Sampler
 from rlasinference.samplers.energy_flow import EnergyFlow
 
@@ -66,11 +65,7 @@ class EnergyFlowCritic(Critic):
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
         self.tau = inputs.tau
-        with torch.no_grad():
-            v_next = inputs.value(FlowQ(self.target, inputs.tau))
-            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
-        q = FlowQ(self.flow, inputs.tau)(batch.obs, batch.actions)  # [2, B]
-        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+        return soft_bellman_regression(FlowQ(self.flow, inputs.tau), FlowQ(self.target, inputs.tau), batch, inputs)
 
     def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
         return self.tau * self.flow.log_unnormalized(obs, actions)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from rlasinference.core.batch import Batch
-from rlasinference.critics.base import Critic, TargetInputs
+from rlasinference.critics.base import Critic, QFunction, TargetInputs
 from rlasinference.critics.bellman import soft_bellman_target
 from rlasinference.critics.ensemble import QEnsemble, polyak_update
 from rlasinference.samplers.base import Sampler
@@ -18,6 +18,19 @@ from rlasinference.samplers.base import Sampler
 def squared_td_loss(q: Tensor, target: Tensor) -> Tensor:
     """``1/2 sum_k mean_B (Q_k - y)^2`` for ``q [E, B]`` and a target ``y [B]``."""
     return 0.5 * (q - target).square().mean(dim=1).sum()
+
+
+def soft_bellman_regression(
+    online: QFunction, target: QFunction, batch: Batch, inputs: TargetInputs
+) -> dict[str, Tensor]:
+    """The soft Bellman regression of the critics with a target network: ``y = r + gamma (1 - d)
+    V(s')`` with V from the value estimator on ``target`` (no gradient), then ``squared_td_loss`` of
+    ``online``'s ``Q [E, B]`` at the batch's pairs; ``loss_critic`` and ``q_mean``."""
+    with torch.no_grad():
+        v_next = inputs.value(target)
+        y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
+    q = online(batch.obs, batch.actions)  # [E, B]
+    return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
 
 
 class TwinCritic(Critic):
@@ -35,11 +48,7 @@ class TwinCritic(Critic):
         self.target.requires_grad_(False)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
-        with torch.no_grad():
-            v_next = inputs.value(self.target)
-            y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
-        q = self.q(batch.obs, batch.actions)  # [E, B]
-        return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+        return soft_bellman_regression(self.q, self.target, batch, inputs)
 
     def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
         return self.q.frozen(obs, actions)
