@@ -504,3 +504,16 @@ def test_peers_take_their_one_precision_and_refuse_bf16() -> None:
     assert "precision" not in peer_config({"algo": "sb3-sac", "precision": "auto"})  # SB3's best: float32
     with pytest.raises(UserError, match="sb3-sac computes in float32 only"):
         peer_config({"algo": "sb3-sac", "precision": "bf16"})
+
+
+def test_sb3_dqn_peer_acts_through_our_discrete_env_and_refuses_untuned_envs(tmp_path: Path) -> None:
+    pytest.importorskip("stable_baselines3")
+    from rlasinference.experiments.peers import peer_config, run_peer
+
+    config = peer_config({"algo": "sb3-dqn", "env": "CartPole-v1", "steps": 400, "eval_every": 200, "eval_episodes": 1})
+    final = run_peer(config, tmp_path / "dqn")
+    rows = (tmp_path / "dqn" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["200", "400"]
+    assert final >= 8  # CartPole pays 1 a step and lasts at least 8 steps
+    with pytest.raises(UserError, match="sb3-dqn has tuned settings for CartPole, Acrobot only"):
+        peer_config({"algo": "sb3-dqn", "env": "MountainCar-v0"})

@@ -67,10 +67,7 @@ def peer_config(overrides: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(f"{algo}: {key} must be true or false, got {config[key]!r}")
         ppo_settings(str(config["env"]), config["num_envs"], config["clip_value"])  # fails here, before any run
     if algo == "sb3-dqn":
-        from rlasinference.algorithms.base import by_env_prefix
-
-        if by_env_prefix(str(config["env"]), ZOO_DQN) is None:
-            raise UserError(f"sb3-dqn has tuned settings for {', '.join(ZOO_DQN)} only, not {config['env']!r}")
+        zoo_dqn_settings(str(config["env"]))  # fails here, before any run
     return config
 
 
@@ -98,18 +95,25 @@ def sb3_sac(env: Any, learning_starts: int, seed: int, device: str = "cpu") -> A
     )
 
 
+def zoo_dqn_settings(env_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``env_id``'s family's schedule (``soft_dqn.CLASSIC_CONTROL``) and the zoo's DQN-only keys
+    (``ZOO_DQN``), or a one-line ``UserError`` for a family the zoo has not tuned."""
+    from rlasinference.algorithms.base import by_env_prefix
+    from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL
+
+    settings, zoo = by_env_prefix(env_id, CLASSIC_CONTROL), by_env_prefix(env_id, ZOO_DQN)
+    if settings is None or zoo is None:
+        raise UserError(f"sb3-dqn has tuned settings for {', '.join(ZOO_DQN)} only, not {env_id!r}")
+    return settings, zoo
+
+
 def sb3_dqn(env: Any, env_id: str, seed: int, device: str = "cpu") -> Any:
     """Stable-Baselines3's DQN at rl-baselines3-zoo's tuned settings for ``env_id``'s family
     (``soft_dqn.CLASSIC_CONTROL``, the schedule our soft-dqn takes there, with the zoo's
     epsilon-greedy exploration); a family the zoo has not tuned is a one-line ``UserError``."""
     from stable_baselines3 import DQN
 
-    from rlasinference.algorithms.base import by_env_prefix
-    from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL
-
-    settings, zoo = by_env_prefix(env_id, CLASSIC_CONTROL), by_env_prefix(env_id, ZOO_DQN)
-    if settings is None or zoo is None:
-        raise UserError(f"sb3-dqn has tuned settings for {', '.join(CLASSIC_CONTROL)} only, not {env_id!r}")
+    settings, zoo = zoo_dqn_settings(env_id)
     return DQN(
         "MlpPolicy",
         env,
