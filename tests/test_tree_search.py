@@ -84,6 +84,14 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
     assert played.exit_code == 0, played.output
     assert json.loads(played.stdout)["mean_return"] > 30  # a random policy lasts about 22 steps
     assert {p.name for p in (tmp_path / "played").iterdir()} == {"plan.json", "episodes.csv", "episodes.png"}
+    capped = runner.invoke(
+        app,
+        ["plan", "CartPole-v1", "--planner", "uct", "--simulations", "20", "--rollout-depth", "20"]
+        + ["--episodes", "2", "--max-steps", "7", "--json", "--out", str(tmp_path / "capped")],
+    )
+    assert capped.exit_code == 0, capped.output
+    assert json.loads(capped.stdout)["returns"] == [7.0, 7.0]  # UCT balances the pole for 7 steps, then stops
+    assert json.loads((tmp_path / "capped" / "plan.json").read_text())["max_steps"] == 7
 
 
 @pytest.mark.parametrize(
@@ -94,6 +102,7 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
         (["CartPole-v1", "--planner", "alphazero"], "planner must be one of ments, uct"),
         (["CartPole-v1", "--tau", "0"], "tau must be positive"),
         (["CartPole-v1", "--episodes", "-1"], "--episodes must be 0 or positive"),
+        (["CartPole-v1", "--episodes", "1", "--max-steps", "0"], "--max-steps must be positive"),
         (["tests.helpers:Uncopyable-v0"], "cannot be copied for planning"),
     ],
 )
@@ -107,6 +116,23 @@ def test_ments_averages_noisy_leaves() -> None:
     tree = SyntheticTree(branching=2, depth=1, noise=0.5, tree=7)
     _, root = _plan(tree, "ments", 4000)
     assert np.abs(root.q - tree.leaf_means()).max() < 0.05  # type: ignore[attr-defined]
+
+
+def test_range_scaled_trees_span_zero_to_one_and_keep_the_order_of_the_leaves() -> None:
+    """``scale="range"`` maps the path sums affinely onto [0, 1]: the worst leaf 0, the best 1, the
+    same best action and the same leaves' order as ``scale="depth"``; a leaf's reward is its mean
+    plus the noise."""
+    depth, ranged = (SyntheticTree(3, 3, noise=0.0, tree=5, scale=scale) for scale in ("depth", "range"))
+    means = ranged.leaf_means()
+    assert means.min() == 0.0 and means.max() == pytest.approx(1.0)
+    np.testing.assert_array_equal(np.argsort(means), np.argsort(depth.leaf_means()))
+    assert ranged.best_action() == depth.best_action()
+    ranged.reset(seed=0)
+    for a in (2, 0, 1):
+        _, reward, done, _, _ = ranged.step(a)
+    assert done and reward == pytest.approx(means[2 * 9 + 0 * 3 + 1])
+    with pytest.raises(ValueError, match="scale must be"):
+        SyntheticTree(scale="sum")
 
 
 class Cloneable(gym.Env):

@@ -83,6 +83,9 @@ def plan(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the env's reset and of the planner.")] = 0,
     episodes: Annotated[int, typer.Option(help="0: plan once at the reset state; K: play K episodes.")] = 0,
+    max_steps: Annotated[
+        int | None, typer.Option(help="End each played episode after this many decisions (truncation).")
+    ] = None,
     out: Annotated[
         str | None,
         typer.Option(
@@ -105,6 +108,8 @@ def plan(
     try:
         if episodes < 0:
             raise UserError(f"--episodes must be 0 or positive, got {episodes}")
+        if max_steps is not None and max_steps < 1:
+            raise UserError(f"--max-steps must be positive, got {max_steps}")
         made = make_gym_env(env)
         search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed, value)
         settings = search.s
@@ -126,7 +131,8 @@ def plan(
                     while not done:
                         action, _ = search.plan(made, env, obs)
                         obs, reward, terminated, truncated, _ = made.step(action)
-                        total, length, done = total + float(reward), length + 1, terminated or truncated
+                        total, length = total + float(reward), length + 1
+                        done = terminated or truncated or length == max_steps
                     returns.append(total)
                     lengths.append(length)
                     rows.writerow([episode, total, length, round(time.perf_counter() - began, 3)])
@@ -138,7 +144,9 @@ def plan(
             )
             settings_record = {k: getattr(settings, k) for k in vars(settings)}
             with atomic_path(folder / "plan.json") as tmp:
-                tmp.write_text(json.dumps({"env": env, "seed": seed, **settings_record, **record}) + "\n")
+                tmp.write_text(
+                json.dumps({"env": env, "seed": seed, "max_steps": max_steps, **settings_record, **record}) + "\n"
+            )
     except UserError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
