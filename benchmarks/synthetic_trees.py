@@ -76,7 +76,8 @@ def main() -> None:
         print(f"\r{seed + 1}/{args.seeds} trees", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     title = (
-        f"k={args.branching}, d={args.depth}, {args.scale}-scaled leaves, noise {args.noise}, tau {args.tau}, eps {args.eps}, c {args.c}; "
+        f"k={args.branching}, d={args.depth}, {args.scale}-scaled leaves, noise {args.noise}, "
+        f"tau {args.tau}, eps {args.eps}, c {args.c}; "
         f"{args.seeds} trees per point; {time.perf_counter() - began:.0f} s"
     )
     print(title)

@@ -86,8 +86,10 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
     assert {p.name for p in (tmp_path / "played").iterdir()} == {"plan.json", "episodes.csv", "episodes.png"}
     capped = runner.invoke(
         app,
-        ["plan", "CartPole-v1", "--planner", "uct", "--simulations", "20", "--rollout-depth", "20"]
-        + ["--episodes", "2", "--max-steps", "7", "--json", "--out", str(tmp_path / "capped")],
+        [
+            *["plan", "CartPole-v1", "--planner", "uct", "--simulations", "20", "--rollout-depth", "20"],
+            *["--episodes", "2", "--max-steps", "7", "--json", "--out", str(tmp_path / "capped")],
+        ],
     )
     assert capped.exit_code == 0, capped.output
     assert json.loads(capped.stdout)["returns"] == [7.0, 7.0]  # UCT balances the pole for 7 steps, then stops

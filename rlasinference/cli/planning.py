@@ -145,8 +145,8 @@ def plan(
             settings_record = {k: getattr(settings, k) for k in vars(settings)}
             with atomic_path(folder / "plan.json") as tmp:
                 tmp.write_text(
-                json.dumps({"env": env, "seed": seed, "max_steps": max_steps, **settings_record, **record}) + "\n"
-            )
+                    json.dumps({"env": env, "seed": seed, "max_steps": max_steps, **settings_record, **record}) + "\n"
+                )
     except UserError as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
