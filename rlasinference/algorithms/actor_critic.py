@@ -4,8 +4,11 @@ The shared recipe of the off-policy presets (docs/concepts.md); one update:
   1. critic:  its own soft Bellman loss (critic registry), V(s') from the value estimator
   2. policy:  minimise the policy objective (reverse KL / ELBO to exp(Q/tau)) against what the
               critic gives the actor (min or mean over members), every ``policy_delay`` updates
-  3. tau:     dual descent towards the target entropy (if learned), with the policy
+  3. tau:     dual descent towards the target entropy (if learned), with the policy: SAC's
+              one-step rule, or TECRL's trajectory rule on the entropy critic's entropy to go
   4. targets: the critic's own (Polyak averaging, or none).
+With ``entropy_critic`` (TECRL) the critic's target is formed at tau = 0 (reward only) and an
+entropy critic learns the entropy to come; the actor reads Q + tau Q_e (critics/entropy.py).
 With ``critic_first`` the critic takes its step before the policy's loss is formed (DIME,
 CrossQ); otherwise all gradients are taken at the same parameters and applied in one step
 (SAC's reference). One Adam over per-part parameter groups (learning rate, beta1, gradient
@@ -25,12 +28,14 @@ from rlasinference.algorithms.base import Batch, ReplayAgent
 from rlasinference.core.checks import AT_LEAST_ONE, LAYERS, NON_NEGATIVE, POSITIVE, STEP_SIZE, UNIT, Range, ranged
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.critics import CRITICS, Critic, TargetInputs, get_critic_class
-from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss
+from rlasinference.critics.entropy import EntropyCritic
+from rlasinference.objectives import OBJECTIVES, Temperature, temperature_loss, trajectory_temperature_loss
 from rlasinference.policies import Policy
 from rlasinference.samplers import SAMPLERS, Sampler, get_sampler_class
 from rlasinference.values import VALUE_ESTIMATORS
 
 ACTOR_Q = ("min", "mean")
+TEMPERATURE_RULES = ("step", "trajectory")
 
 
 @dataclass
@@ -78,6 +83,13 @@ class ActorCriticConfig:
     :param adam_eps: Adam's epsilon, every part.
     :param grad_clip_critic: maximum gradient norm of the critic's parameters (0: none).
     :param grad_clip_policy: maximum gradient norm of the sampler's parameters (0: none).
+    :param entropy_critic: learn the reward and the entropy in two Q-functions (TECRL): the
+        critic's target carries no entropy, an entropy critic (same hidden sizes, twin, Polyak)
+        learns the discounted entropy to come, and the actor reads Q + tau Q_e.
+    :param temperature_rule: how a learned tau moves: ``step`` (SAC: the policy's entropy at the
+        batch's states towards ``target_entropy``) or ``trajectory`` (TECRL: the discounted
+        average entropy along the trajectory, (1 - gamma) V_e(s'), towards ``target_entropy``;
+        needs ``entropy_critic``).
     """
 
     sampler: str = "gaussian"
@@ -115,6 +127,8 @@ class ActorCriticConfig:
     adam_eps: float = ranged(1e-8, POSITIVE)
     grad_clip_critic: float = ranged(0.0, NON_NEGATIVE)
     grad_clip_policy: float = ranged(0.0, NON_NEGATIVE)
+    entropy_critic: bool = False
+    temperature_rule: str = "step"
 
     ORDERED: ClassVar[tuple[tuple[str, str], ...]] = (("stein_fixed", "stein_particles"),)
 
@@ -158,6 +172,26 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
         )
     if config.actor_q not in ACTOR_Q:
         raise UserError(f"actor_q must be one of {', '.join(ACTOR_Q)}, got {config.actor_q!r}")
+    if config.temperature_rule not in TEMPERATURE_RULES:
+        raise UserError(
+            f"temperature_rule must be one of {', '.join(TEMPERATURE_RULES)}, got {config.temperature_rule!r}"
+        )
+    if config.temperature_rule == "trajectory" and not (config.entropy_critic and config.learn_temperature):
+        raise UserError(
+            "temperature_rule=trajectory constrains the entropy critic's entropy to go: it needs "
+            "--set entropy_critic=true and learn_temperature=true"
+        )
+    if config.entropy_critic:
+        if sampler_cls.space != "box" or critic_cls.is_sampler or sampler_cls.density == "none":
+            raise UserError(
+                f"entropy_critic needs a box sampler with a log-density and a critic apart from it, not sampler "
+                f"{config.sampler!r} with critic {config.critic!r}"
+            )
+        if config.value_estimator != "sampled":
+            raise UserError(
+                f"entropy_critic forms the critic's target at tau = 0, which value estimator "
+                f"{config.value_estimator!r} cannot; valid: sampled"
+            )
     if config.learn_temperature and not (sampler_cls.density != "none" and objective.log_density):
         raise UserError(
             f"tau cannot be learned with sampler {config.sampler!r} and objective {config.objective!r} "
@@ -168,10 +202,11 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
 class ActorQ:
     """What the policy objective reads from the critic: ``critic.actor_q``, or the mean over its
     members (``actor_q`` mean), with ``all_actions`` (``[E, B, K]`` in one pass) where the critic
-    has one output per discrete action."""
+    has one output per discrete action. With an entropy critic, ``tau * min_k Q_e,k`` is added to
+    every member (``tau``: a callable giving the current temperature)."""
 
-    def __init__(self, critic: Critic, mean: bool) -> None:
-        self.critic, self.mean = critic, mean
+    def __init__(self, critic: Critic, mean: bool, entropy: EntropyCritic | None = None, tau: Any = None) -> None:
+        self.critic, self.mean, self.entropy, self.tau = critic, mean, entropy, tau
         if critic.space == "discrete":
             self.all_actions = lambda obs: self._reduce(critic.actor_q_all(obs))
 
@@ -179,7 +214,10 @@ class ActorQ:
         return q.mean(0, keepdim=True) if self.mean else q
 
     def __call__(self, obs: Tensor, actions: Tensor) -> Tensor:
-        return self._reduce(self.critic.actor_q(obs, actions))
+        q = self._reduce(self.critic.actor_q(obs, actions))
+        if self.entropy is not None:
+            q = q + self.tau() * self.entropy.actor_q(obs, actions)
+        return q
 
 
 class ActorCritic(ReplayAgent):
@@ -226,7 +264,11 @@ class ActorCritic(ReplayAgent):
             if config.target_entropy is None
             else config.target_entropy
         )
-        self.actor_q = ActorQ(self.critic, config.actor_q == "mean")
+        self.entropy_critic = None
+        if config.entropy_critic:
+            with allocating("the entropy critic (critic_hidden)"):
+                self.entropy_critic = EntropyCritic(obs_dim, action_dim, config.critic_hidden)
+        self.actor_q = ActorQ(self.critic, config.actor_q == "mean", self.entropy_critic, self.temperature)
         self.policy = Policy(self.sampler, self.actor_q)
         self.critic.set_temperature(self.temperature())
 
@@ -238,6 +280,9 @@ class ActorCritic(ReplayAgent):
         groups: list[dict[str, Any]] = []
         if critic_params:
             groups.append({"params": critic_params, "lr": config.lr_critic, "betas": betas, "part": "critic"})
+        if self.entropy_critic is not None:
+            params = list(self.entropy_critic.q.parameters())
+            groups.append({"params": params, "lr": config.lr_critic, "betas": betas, "part": "entropy_critic"})
         groups.append(
             {"params": list(self.sampler.parameters()), "lr": config.lr_policy, "betas": betas, "part": "policy"}
         )
@@ -245,10 +290,12 @@ class ActorCritic(ReplayAgent):
             groups.append({"params": [self.temperature.log_tau], "lr": config.lr_temperature, "part": "temperature"})
         self.optimizers = {"adam": torch.optim.Adam(groups, eps=config.adam_eps, fused=True)}
         self.clips = {"critic": config.grad_clip_critic, "policy": config.grad_clip_policy}
+        self.clips["entropy_critic"] = config.grad_clip_critic
 
         trains_policy = config.objective != "none"
         self.metric_names = ("loss_critic",) + ("loss_policy",) * trains_policy + ("tau", "q_mean")
         self.metric_names += self.critic.metrics + ("loss_temperature",) * config.learn_temperature
+        self.metric_names += ("loss_entropy_critic", "entropy_q_mean", "entropy_to_go") * config.entropy_critic
         self.metric_names += ("entropy",) * objective.log_density + objective.metrics
         parts = {g["part"] for g in groups}
         self.metric_names += tuple(
@@ -274,8 +321,11 @@ class ActorCritic(ReplayAgent):
         actor_step = (self.updates + 1) % cfg.policy_delay == 0
         self.updates += 1
 
+        # with an entropy critic the critic's target is the reward's alone
+        tau_critic = tau * 0.0 if self.entropy_critic is not None else tau
+
         def value(q: Any) -> Tensor:
-            return self.value_estimator(batch.next_obs, self.sampler, q, tau)
+            return self.value_estimator(batch.next_obs, self.sampler, q, tau_critic)
 
         @torch.no_grad()
         def sample_next() -> tuple[Tensor, Tensor]:
@@ -283,13 +333,19 @@ class ActorCritic(ReplayAgent):
             assert nxt.log_density is not None, "this critic needs a sampler with a log-density"
             return nxt.actions[:, 0], nxt.log_density[:, 0]
 
-        inputs = TargetInputs(value, sample_next, tau, cfg.gamma, cfg.reward_scale)
-        # 1. critic: its soft Bellman loss
+        inputs = TargetInputs(value, sample_next, tau_critic, cfg.gamma, cfg.reward_scale)
+        # 1. critic: its soft Bellman loss (and the entropy critic's TD loss)
         critic_out = self.critic.loss(batch, inputs)
         metrics = {k: v.detach() for k, v in critic_out.items()} | {"tau": tau}
         loss: Tensor | None = critic_out["loss_critic"]
+        entropy_to_go = None
+        if self.entropy_critic is not None:
+            entropy_out = self.entropy_critic.loss(batch, sample_next, cfg.gamma)
+            entropy_to_go = entropy_out.pop("entropy_to_go")
+            metrics |= {k: v.detach() for k, v in entropy_out.items()} | {"entropy_to_go": entropy_to_go.mean()}
+            loss = loss + entropy_out["loss_entropy_critic"]
         if cfg.critic_first or not actor_step:
-            self._step(critic_out["loss_critic"], metrics)
+            self._step(loss, metrics)
             loss = None
         if actor_step:
             # 2. policy: the objective differentiates through the critic into the sampler only,
@@ -303,7 +359,15 @@ class ActorCritic(ReplayAgent):
             metrics["loss_policy"] = actor_loss.detach()
             # 3. temperature: dual descent on log tau from the same samples' entropy estimate
             if cfg.learn_temperature:
-                loss_temperature = temperature_loss(self.temperature.log_tau, out["log_density"], self.target_entropy)
+                if cfg.temperature_rule == "trajectory":
+                    assert entropy_to_go is not None
+                    loss_temperature = trajectory_temperature_loss(
+                        self.temperature.log_tau, entropy_to_go, self.target_entropy, cfg.gamma
+                    )
+                else:
+                    loss_temperature = temperature_loss(
+                        self.temperature.log_tau, out["log_density"], self.target_entropy
+                    )
                 actor_loss = actor_loss + loss_temperature
                 metrics["loss_temperature"] = loss_temperature.detach()
             if out.get("log_density") is not None:
@@ -318,4 +382,6 @@ class ActorCritic(ReplayAgent):
                 self.critic.set_temperature(self.temperature())
         # 4. the critic's target
         self.critic.after_update(self.updates, cfg.polyak, cfg.target_update_every)
+        if self.entropy_critic is not None:
+            self.entropy_critic.after_update(self.updates, cfg.polyak, cfg.target_update_every)
         return {k: v for k, v in metrics.items() if k in self.metric_names}

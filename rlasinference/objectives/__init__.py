@@ -12,7 +12,7 @@ from rlasinference.objectives.clipped_surrogate import clipped_surrogate, clippe
 from rlasinference.objectives.covering_kl import covering_kl
 from rlasinference.objectives.reverse_kl import exact_kl, no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
-from rlasinference.objectives.temperature import Temperature, temperature_loss
+from rlasinference.objectives.temperature import Temperature, temperature_loss, trajectory_temperature_loss
 
 OBJECTIVES: Registry[Component] = Registry("policy objective")
 OBJECTIVES.register(
@@ -73,5 +73,5 @@ OBJECTIVES.register(
 
 __all__ = [
     "OBJECTIVES", "Temperature", "clipped_surrogate", "clipped_value_loss", "covering_kl", "exact_kl", "no_policy_loss",
-    "reverse_kl", "stein", "temperature_loss",
+    "reverse_kl", "stein", "temperature_loss", "trajectory_temperature_loss",
 ]  # fmt: skip

@@ -39,3 +39,16 @@ def temperature_loss(log_tau: Tensor, log_density: Tensor, target_entropy: float
     and falls when it is above. ``log_density`` is exact or the sampler's bound.
     """
     return -log_tau * (log_density.mean() + target_entropy).detach()
+
+
+def trajectory_temperature_loss(log_tau: Tensor, entropy_to_go: Tensor, target_entropy: float, gamma: float) -> Tensor:
+    """TECRL's trajectory rule: ``-log_tau * stopgrad(H_bar - (1 - gamma) E[V_e(s')])``.
+
+    ``V_e(s')`` ``[B]`` is the discounted entropy the policy collects from s' on (the entropy
+    critic's), and ``(1 - gamma) V_e`` its discounted average per step, which equals the policy's
+    entropy where that entropy is the same at every step: tau rises while the trajectory's
+    average entropy is below ``H_bar`` and falls while it is above, so one ``target_entropy``
+    serves both rules. Unlike the one-step rule it counts the entropy of the states to come, and
+    a trajectory that ends early (a termination) collects less of it.
+    """
+    return -log_tau * (target_entropy - (1.0 - gamma) * entropy_to_go.mean()).detach()
