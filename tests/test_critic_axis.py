@@ -350,6 +350,7 @@ RESUME = {
     # image observations: a convolutional torso in the sampler and in each critic member
     "dsac-t": {"algo": "dsac-t", "sampler.hidden": [16], "critic_hidden": [16]},
     "dsac-e": {"algo": "dsac-e", "sampler.hidden": [16], "critic_hidden": [16]},
+    "wpo": {"algo": "wpo", "policy_delay": 3},
     "sac-discrete-image": {"algo": "sac-discrete", "env": "tests.helpers:tests/DotImage-v0", "update_every": 2,
                            "updates_per_step": 2, "target_update_every": 5},
 }  # fmt: skip

@@ -12,6 +12,20 @@ from rich.table import Table
 from rlasinference.cli.output import console
 
 
+def valid_presets(sampler_cls: type) -> str:
+    """The presets a sampler can be used with: named, or, where that is shorter, as every preset
+    of its action space but those it cannot."""
+    from rlasinference.algorithms import PRESETS
+    from rlasinference.samplers import SAMPLERS
+
+    valid = [n for n, p in PRESETS if p.accepts(sampler_cls)]
+    same_space = [n for n, p in PRESETS if SAMPLERS.get(p.parts()[0]).space == sampler_cls.space]
+    others = [n for n in same_space if n not in valid]
+    if len(valid) > 3 and set(valid) <= set(same_space) and len(others) < len(valid):
+        return f"every {sampler_cls.space} preset" + (f" but {', '.join(others)}" if others else "")
+    return ", ".join(valid) or "none"
+
+
 def list_(
     long: Annotated[
         bool, typer.Option("--long", "-l", help="Every column: temperatures, options, what each part does.")
@@ -57,7 +71,7 @@ def list_(
         *(("deterministic action",) if long else ()),
     )
     for name, cls in SAMPLERS:
-        valid = ", ".join(n for n, p in PRESETS if p.accepts(cls)) or "none"
+        valid = valid_presets(cls)
         samplers.add_row(
             name, cls.space, cls.density, valid, *((cls.mode_rule or "best of N under Q",) if long else ())
         )

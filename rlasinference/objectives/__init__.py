@@ -13,6 +13,7 @@ from rlasinference.objectives.covering_kl import covering_kl
 from rlasinference.objectives.reverse_kl import exact_kl, no_policy_loss, reverse_kl
 from rlasinference.objectives.stein import stein
 from rlasinference.objectives.temperature import Temperature, temperature_loss, trajectory_temperature_loss
+from rlasinference.objectives.wasserstein import wpo
 
 OBJECTIVES: Registry[Component] = Registry("policy objective")
 OBJECTIVES.register(
@@ -49,6 +50,17 @@ OBJECTIVES.register(
     ),
 )
 OBJECTIVES.register(
+    "wpo",
+    Component(
+        "wpo",
+        ("exact",),
+        wpo,
+        "Wasserstein policy optimisation: scores of unreparameterised samples times grad_a (Q - tau log pi)",
+        metrics=("flow_norm",),
+        log_density=True,
+    ),
+)
+OBJECTIVES.register(
     "none",
     Component(
         "none",
@@ -73,5 +85,5 @@ OBJECTIVES.register(
 
 __all__ = [
     "OBJECTIVES", "Temperature", "clipped_surrogate", "clipped_value_loss", "covering_kl", "exact_kl", "no_policy_loss",
-    "reverse_kl", "stein", "temperature_loss", "trajectory_temperature_loss",
+    "reverse_kl", "stein", "temperature_loss", "trajectory_temperature_loss", "wpo",
 ]  # fmt: skip

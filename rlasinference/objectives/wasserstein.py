@@ -1,0 +1,48 @@
+"""Wasserstein policy optimisation (Pfau et al., "Wasserstein Policy Optimization", ICML 2025), in
+its maximum-entropy form.
+
+WPO projects the Wasserstein gradient flow of the policy's objective onto the policy's
+parameters: samples are not reparameterised; each contributes the change of its score
+grad_x log pi_theta(x|s) in theta, weighted by the gradient of the objective's first variation at
+the sample. For the free energy this project minimises, E_pi[tau log pi - Q] (the reverse KL to
+exp(Q/tau) up to log Z), that gradient is g = grad_x (Q(s, a(x)) - tau log pi(a(x)|s)), the
+velocity of the Wasserstein flow towards the Boltzmann target, and the update is
+
+    delta theta  proportional to  E_{x ~ pi} [ grad_theta grad_x log pi_theta(x|s)^T g(x) ].
+
+Here x is the sampler's value before the tanh squash (a = tanh x): the flow of the same KL in the
+unbounded space, where KL is unchanged and the densities stay smooth at the action box's edges.
+The Jacobian of the squash does not depend on theta, so grad_x log pi of the action's density
+serves as the score. At tau = 0 this is Pfau et al.'s update without its Fisher preconditioner;
+for a Gaussian, whose Fisher in the mean is 1/sigma^2, the mean then moves by E[g] / sigma^2 (the
+deterministic policy gradient's direction, averaged over the policy's samples).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rlasinference.core.qfunction import QFunction
+from rlasinference.samplers.base import Sampler, atanh_clipped
+
+
+def wpo(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> dict[str, Tensor]:
+    """``L = -E_x[grad_x log pi_theta(x|s) . stopgrad(grad_x (min_k Q_k(s, tanh x) - tau log pi))]``,
+    one sample per state, drawn without reparameterisation; the gradient of L in theta is WPO's
+    update direction (L's value is not an objective to report).
+
+    :returns: ``loss_policy``, ``log_density`` ``[B]`` (detached: the temperature's entropy
+        estimate) and ``flow_norm``, the mean norm of g (how fast the samples are asked to move).
+    """
+    with torch.no_grad():
+        samples = sampler.sample(context, 1)
+    x = samples.pre_tanh[:, 0] if samples.pre_tanh is not None else atanh_clipped(samples.actions[:, 0])
+    x = x.detach().requires_grad_(True)
+    actions = torch.tanh(x)
+    log_pi = sampler.log_prob(context, actions.unsqueeze(1))[:, 0]  # [B], in theta and x
+    q = critic(context, actions).min(dim=0).values  # [B], gradients reach x only
+    (velocity,) = torch.autograd.grad((q - tau * log_pi).sum(), x, retain_graph=True)
+    (score,) = torch.autograd.grad(log_pi.sum(), x, create_graph=True)  # [B, A], a function of theta
+    loss = -(score * velocity.detach()).sum(dim=-1).mean()
+    return {"loss_policy": loss, "log_density": log_pi.detach(), "flow_norm": velocity.norm(dim=-1).mean()}

@@ -1,0 +1,94 @@
+"""WPO's update direction against its closed form for a state-independent tanh-Gaussian
+(float64, fixed samples): per sample, with g = d/dx [Q(tanh x) - tau log pi(tanh x)] and the
+score d/dx log pi = -(x - mu) / sigma^2 (plus the squash's theta-free term),
+
+    dL/dmu        = -mean_b g_b / sigma^2,
+    dL/dlog sigma = -mean_b 2 (x_b - mu) g_b / sigma^2;
+
+and, at tau = 0 on a Q linear in x, the mean's step is the deterministic policy gradient's."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from rlasinference.algorithms import PRESETS
+from rlasinference.objectives import wpo
+from rlasinference.samplers.base import Sampler, Samples
+from rlasinference.samplers.gaussian import gaussian_tanh_log_density
+
+
+class FixedGaussian(Sampler):
+    """A one-dimensional tanh-Gaussian with parameters mu and log sigma whatever the state, and
+    given base draws (so that the test knows every sample)."""
+
+    density = "exact"
+
+    def __init__(self, mu: float, log_sigma: float, eps: Tensor) -> None:
+        super().__init__(1, 1)
+        self.mu = nn.Parameter(torch.tensor([mu], dtype=torch.float64))
+        self.log_sigma = nn.Parameter(torch.tensor([log_sigma], dtype=torch.float64))
+        self.eps = eps  # [B]
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        x = (self.mu + self.log_sigma.exp() * self.eps).reshape(-1, 1, 1)
+        z = self.eps.reshape(-1, 1, 1)
+        return Samples(torch.tanh(x), gaussian_tanh_log_density(z, self.log_sigma.expand_as(x), x), pre_tanh=x)
+
+    def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        x = torch.atanh(actions)
+        z = (x - self.mu) / self.log_sigma.exp()
+        return gaussian_tanh_log_density(z, self.log_sigma.expand_as(x), x)
+
+
+def q_of_x(x: Tensor) -> Tensor:
+    return -1.5 * (x - 0.4) ** 2 + 0.3 * x
+
+
+def q_critic(obs: Tensor, actions: Tensor) -> Tensor:
+    """Q as a function of the pre-tanh value, two identical members ``[2, B]``."""
+    return q_of_x(torch.atanh(actions[:, 0])).expand(2, -1)
+
+
+def test_wpo_gradient_is_the_closed_form_for_a_gaussian() -> None:
+    eps = torch.tensor([-1.3, -0.2, 0.5, 1.1, 0.05], dtype=torch.float64)
+    mu, log_sigma, tau = 0.2, math.log(0.6), 0.3
+    sampler = FixedGaussian(mu, log_sigma, eps)
+    obs = torch.zeros(5, 1, dtype=torch.float64)
+    out = wpo(obs, sampler, q_critic, torch.tensor(tau, dtype=torch.float64))
+    out["loss_policy"].backward()
+    sigma = math.exp(log_sigma)
+    x = mu + sigma * eps
+    # g = dQ/dx - tau d/dx [log N(x; mu, sigma) - log(1 - tanh^2 x)] = dQ/dx + tau (x - mu)/sigma^2 - 2 tau tanh x
+    g = -3.0 * (x - 0.4) + 0.3 + tau * (x - mu) / sigma**2 - 2 * tau * torch.tanh(x)
+    assert sampler.mu.grad is not None and sampler.log_sigma.grad is not None
+    torch.testing.assert_close(sampler.mu.grad[0], -(g / sigma**2).mean())
+    torch.testing.assert_close(sampler.log_sigma.grad[0], -(2 * (x - mu) * g / sigma**2).mean())
+    torch.testing.assert_close(out["flow_norm"], g.abs().mean())
+
+
+def test_wpo_at_tau_zero_moves_the_mean_along_the_deterministic_policy_gradient() -> None:
+    """On Q = c x (linear), g = c at every sample: the mean's gradient is -c / sigma^2 whatever
+    the samples (WPO's zero-variance property for a locally linear Q), and sigma's is 0 on
+    average (exactly 0 for draws symmetric about the mean)."""
+    eps = torch.tensor([-0.9, -0.3, 0.3, 0.9], dtype=torch.float64)
+    sampler = FixedGaussian(0.1, math.log(0.5), eps)
+    obs = torch.zeros(4, 1, dtype=torch.float64)
+
+    def linear(o: Tensor, a: Tensor) -> Tensor:
+        return (2.0 * torch.atanh(a[:, 0])).expand(2, -1)
+
+    wpo(obs, sampler, linear, torch.tensor(0.0, dtype=torch.float64))["loss_policy"].backward()
+    assert sampler.mu.grad is not None and sampler.log_sigma.grad is not None
+    torch.testing.assert_close(sampler.mu.grad[0], torch.tensor(-2.0 / 0.25, dtype=torch.float64))
+    torch.testing.assert_close(sampler.log_sigma.grad[0], torch.tensor(0.0, dtype=torch.float64))
+
+
+def test_wpo_preset_is_sac_with_the_wpo_objective() -> None:
+    sac, w = PRESETS.get("sac").config_cls(), PRESETS.get("wpo").config_cls()
+    assert w.objective == "wpo"
+    assert {k: v for k, v in vars(w).items() if k != "objective"} == {
+        k: v for k, v in vars(sac).items() if k != "objective"
+    }
