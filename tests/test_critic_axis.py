@@ -317,7 +317,7 @@ def test_every_objective_trains_every_sampler_it_accepts() -> None:
             torch.manual_seed(0)
             agent = PRESETS.get(base).build(algo, dict(cfg.sampler_options) | SMALL_SAMPLER[sampler], 3, 2, {})
         except UserError:
-            assert cls.density not in component.accepts or cls.space not in component.spaces, (objective, sampler)
+            assert not component.fits(cls), (objective, sampler)
             continue
         before = [p.detach().clone() for p in agent.sampler.parameters()]
         for _ in range(3):
@@ -351,6 +351,7 @@ RESUME = {
     "dsac-t": {"algo": "dsac-t", "sampler.hidden": [16], "critic_hidden": [16]},
     "dsac-e": {"algo": "dsac-e", "sampler.hidden": [16], "critic_hidden": [16]},
     "wpo": {"algo": "wpo", "policy_delay": 3},
+    "diffwpo": {"algo": "diffwpo", "sampler.steps": 2, "policy_delay": 3},
     "sac-discrete-image": {"algo": "sac-discrete", "env": "tests.helpers:tests/DotImage-v0", "update_every": 2,
                            "updates_per_step": 2, "target_update_every": 5},
 }  # fmt: skip

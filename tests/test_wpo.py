@@ -92,3 +92,53 @@ def test_wpo_preset_is_sac_with_the_wpo_objective() -> None:
     assert {k: v for k, v in vars(w).items() if k != "objective"} == {
         k: v for k, v in vars(sac).items() if k != "objective"
     }
+
+
+def test_diffwpo_moves_a_one_step_chain_by_the_closed_form_of_its_path_score() -> None:
+    """A one-step chain x_0 -> x_1 with F(x_1 | x_0) = N(m(x_0), 2 sigma^2 h I): the path's score
+    is s_1 = -(x_1 - m)/(2 sigma^2 h) and s_0 = -x_0/sigma^2 + J_m^T (x_1 - m)/(2 sigma^2 h), and
+    m moves with the drift's last bias b as h I. So, with g = grad_path (Q - tau bound),
+
+        dL/db = -mean_b (g_1 - J_m g_0) / (2 sigma^2),
+
+    J_m = dm/dx_0 taken by autograd at the stored x_0 (the chain's drift is a random network)."""
+    from rlasinference.samplers import DiffusionChain
+
+    torch.manual_seed(0)
+    # (the chain runs in float32 whatever its inputs: this test does too)
+    chain = DiffusionChain(2, 2, steps=1, hidden=[8], learn_noise=False, guided=False)
+    with torch.no_grad():
+        for p in chain.body.parameters():
+            p.normal_(0.0, 0.5)
+    obs = torch.randn(6, 2)
+    tau = torch.tensor(0.2)
+
+    def critic(o: Tensor, a: Tensor) -> Tensor:
+        return (-(torch.atanh(a) - 0.3).square().sum(-1) + o[:, 0] * a[:, 1]).expand(2, -1)
+
+    torch.manual_seed(1)
+    out = wpo(obs, chain, critic, tau)
+    out["loss_policy"].backward()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        path = chain.sample(obs, 1).extras["path"][:, 0]  # the same draws: [B, 2, A]
+    sigma, h = chain.prior_std, chain.step_sizes().detach()[0]
+    flat = path.reshape(6, -1).requires_grad_(True)
+    _, bound = chain.path_log_prob(obs, flat)
+    q = critic(obs, torch.tanh(flat[:, 2:])).min(0).values
+    (g,) = torch.autograd.grad((q - tau * bound).sum(), flat)
+    g0, g1 = g[:, :2], g[:, 2:]
+    x0 = path[:, 0].clone().requires_grad_(True)
+
+    def mean_of(x: Tensor) -> Tensor:  # F's mean, read off the chain's log-density: m = x_1 + 2 sigma^2 h grad_x1 log F
+        pair = torch.cat([x, path[:, 1]], dim=-1).requires_grad_(True)
+        log_joint, _ = chain.path_log_prob(obs, pair)
+        (score,) = torch.autograd.grad(log_joint.sum(), pair, create_graph=True)
+        return path[:, 1] + 2 * sigma**2 * h * score[:, 2:]
+
+    jac = torch.stack([torch.autograd.grad(mean_of(x0)[:, i].sum(), x0, retain_graph=True)[0] for i in range(2)], 1)
+    want = -((g1 - torch.einsum("bij,bj->bi", jac, g0)) / (2 * sigma**2)).mean(0)
+    last_bias = chain.body[-1].bias
+    assert last_bias.grad is not None
+    torch.testing.assert_close(last_bias.grad, want, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out["log_density"], bound.detach())

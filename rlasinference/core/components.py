@@ -24,7 +24,9 @@ class Component:
     :param log_density: ``fn`` returns ``log_density`` (the entropy estimate a learned temperature needs).
     :param trains_sampler: ``fn`` gives a loss that fits the sampler by itself (a policy objective
         whose sampler is trained through the critic, like MEow's, does not).
-    :param spaces: the action spaces of the samplers it works with (``box``, ``discrete``)."""
+    :param spaces: the action spaces of the samplers it works with (``box``, ``discrete``).
+    :param bound_needs_path: a ``bound`` sampler must also give its paths' exact density
+        (``path_log_prob``, the diffusion chain's): ``fn`` works on the path."""
 
     name: str
     accepts: tuple[str, ...]
@@ -35,6 +37,14 @@ class Component:
     log_density: bool = False
     trains_sampler: bool = True
     spaces: tuple[str, ...] = ("box",)
+    bound_needs_path: bool = False
+
+    def fits(self, sampler_cls: type) -> bool:
+        """Whether a sampler of this class can be used with the component."""
+        density = getattr(sampler_cls, "density", None)
+        if density not in self.accepts or getattr(sampler_cls, "space", "box") not in self.spaces:
+            return False
+        return not (self.bound_needs_path and density == "bound" and not hasattr(sampler_cls, "path_log_prob"))
 
     def bind(self, config: Any) -> Callable[..., Any]:
         """``fn`` with its options taken from ``config``."""
@@ -54,4 +64,9 @@ class Component:
                 f"{role} {self.name!r} needs a sampler with density {' or '.join(self.accepts)}, "
                 f"but sampler {sampler_name!r} has density {density!r}; "
                 f"valid samplers: {', '.join(valid_samplers) or 'none registered'}"
+            )
+        if sampler_name not in valid_samplers and self.bound_needs_path and density == "bound":
+            raise UserError(
+                f"{role} {self.name!r} works on a bound sampler's paths, but sampler {sampler_name!r} has no "
+                f"path_log_prob; valid samplers: {', '.join(valid_samplers) or 'none registered'}"
             )

@@ -53,11 +53,13 @@ OBJECTIVES.register(
     "wpo",
     Component(
         "wpo",
-        ("exact",),
+        ("exact", "bound"),
         wpo,
-        "Wasserstein policy optimisation: scores of unreparameterised samples times grad_a (Q - tau log pi)",
+        "Wasserstein policy optimisation: scores of unreparameterised samples times grad (Q - tau log pi); "
+        "a diffusion chain's on its paths (DiffWPO)",
         metrics=("flow_norm",),
         log_density=True,
+        bound_needs_path=True,
     ),
 )
 OBJECTIVES.register(

@@ -16,9 +16,20 @@ The Jacobian of the squash does not depend on theta, so grad_x log pi of the act
 serves as the score. At tau = 0 this is Pfau et al.'s update without its Fisher preconditioner;
 for a Gaussian, whose Fisher in the mean is 1/sigma^2, the mean then moves by E[g] / sigma^2 (the
 deterministic policy gradient's direction, averaged over the policy's samples).
+
+A ``bound`` sampler whose draws are paths with an exact joint density (the diffusion chain,
+``PathDensity``) is moved on its paths (DiffWPO): the reverse KL of the path measures,
+KL(p_theta(path) || exp(Q(s, tanh x_N)/tau) |tanh'(x_N)| B(x_0..x_{N-1} | x_N)), is the bound
+that DiffSAC minimises, its first variation is tau * bound(path) - Q, and so
+
+    g = grad_path (Q(s, tanh x_N) - tau bound(path)),   score = grad_path log p_theta(path),
+
+with every step of the chain Gaussian, so the score is exact.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -37,6 +48,8 @@ def wpo(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> di
     """
     with torch.no_grad():
         samples = sampler.sample(context, 1)
+    if sampler.density == "bound":
+        return _wpo_on_paths(context, sampler, critic, tau, samples.extras["path"][:, 0])
     x = samples.pre_tanh[:, 0] if samples.pre_tanh is not None else atanh_clipped(samples.actions[:, 0])
     x = x.detach().requires_grad_(True)
     actions = torch.tanh(x)
@@ -46,3 +59,17 @@ def wpo(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> di
     (score,) = torch.autograd.grad(log_pi.sum(), x, create_graph=True)  # [B, A], a function of theta
     loss = -(score * velocity.detach()).sum(dim=-1).mean()
     return {"loss_policy": loss, "log_density": log_pi.detach(), "flow_norm": velocity.norm(dim=-1).mean()}
+
+
+def _wpo_on_paths(context: Tensor, sampler: Any, critic: QFunction, tau: Tensor, path: Tensor) -> dict[str, Tensor]:
+    """``wpo`` on stored chains ``path [B, N + 1, A]`` (x_0 .. x_N): the flow of the path measures'
+    reverse KL, scores of the chain's exact joint density."""
+    batch, dim = path.shape[0], path.shape[-1]
+    flat = path.reshape(batch, -1).detach().requires_grad_(True)
+    log_joint, bound = sampler.path_log_prob(context, flat)  # [B] each, in theta and the path
+    actions = torch.tanh(flat[:, -dim:])
+    q = critic(context, actions).min(dim=0).values
+    (velocity,) = torch.autograd.grad((q - tau * bound).sum(), flat, retain_graph=True)
+    (score,) = torch.autograd.grad(log_joint.sum(), flat, create_graph=True)
+    loss = -(score * velocity.detach()).sum(dim=-1).mean()
+    return {"loss_policy": loss, "log_density": bound.detach(), "flow_norm": velocity.norm(dim=-1).mean()}

@@ -102,9 +102,7 @@ def fit_lr(step: int, steps: int, lr: float, anneal: float) -> float:
 def fit_objective(sampler: Sampler, name: str | None) -> Component:
     """The objective a standalone fit uses: ``name``, else the sampler's own ``fit_objective``,
     else the first registered one that accepts its density kind and trains it by itself."""
-    valid = {
-        n: c for n, c in OBJECTIVES if sampler.density in c.accepts and sampler.space in c.spaces and c.trains_sampler
-    }
+    valid = {n: c for n, c in OBJECTIVES if c.fits(type(sampler)) and c.trains_sampler}
     name = name or type(sampler).fit_objective or next(iter(valid), "")
     if not valid:
         raise UserError(f"no policy objective is registered for samplers with density {sampler.density!r}")
