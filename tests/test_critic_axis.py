@@ -328,6 +328,7 @@ def test_every_objective_trains_every_sampler_it_accepts() -> None:
             assert name in metrics, (objective, name)
         built.append((objective, sampler))
     assert ("covering-kl", "flow") in built and ("covering-kl", "diffusion") in built
+    assert {("wpo", "gaussian"), ("wpo", "flow"), ("wpo", "diffusion")} <= set(built) and ("wpo", "svgd") not in built
     assert ("exact-kl", "softmax") in built and ("reverse-kl", "softmax") not in built
     assert ("covering-kl", "svgd") not in built and ("stein", "svgd") in built
 

@@ -45,7 +45,9 @@ def test_entropy_critic_loss_regresses_on_its_target_network() -> None:
         q = critic.q(batch.obs, batch.actions)
         want = sum(0.5 * ((q[k] - y) ** 2).mean() for k in range(2))
     torch.testing.assert_close(out["loss_entropy_critic"].detach(), want)
-    torch.testing.assert_close(out["entropy_to_go"], q_next.min(0).values - log_pi)
+    # a terminal s' has no entropy to come
+    assert batch.terminated.sum() > 0
+    torch.testing.assert_close(out["entropy_to_go"], (1 - batch.terminated) * (q_next.min(0).values - log_pi))
     # gradients reach the online net only
     out["loss_entropy_critic"].backward()
     assert all(p.grad is None for p in critic.target.parameters())
@@ -91,8 +93,12 @@ def test_with_an_entropy_critic_the_reward_target_has_no_entropy_and_the_actor_r
     agent.critic.loss = spy
     batch = _batch()
     before = [p.detach().clone() for p in agent.entropy_critic.q.parameters()]
+    log_tau = agent.temperature.log_tau.detach().clone()
     metrics = agent.update(batch)
     assert seen["tau"] == 0.0  # the reward critic's target: no entropy term, whatever tau is
+    # tau moved by the trajectory rule on the entropy to go the update logged
+    want = trajectory_temperature_loss(log_tau, metrics["entropy_to_go"].reshape(1), agent.target_entropy, 0.99)
+    torch.testing.assert_close(metrics["loss_temperature"], want)
     assert {"loss_entropy_critic", "entropy_q_mean", "entropy_to_go", "loss_temperature"} <= set(metrics)
     obs, actions = batch.obs, batch.actions
     with torch.no_grad():

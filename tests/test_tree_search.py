@@ -105,6 +105,7 @@ def test_rlai_plan_root_statistics_and_episodes(tmp_path: Path) -> None:
         (["CartPole-v1", "--tau", "0"], "tau must be positive"),
         (["CartPole-v1", "--episodes", "-1"], "--episodes must be 0 or positive"),
         (["CartPole-v1", "--episodes", "1", "--max-steps", "0"], "--max-steps must be positive"),
+        (["CartPole-v1", "--max-steps", "5"], "--max-steps caps played episodes: it needs --episodes 1 or more"),
         (["tests.helpers:Uncopyable-v0"], "cannot be copied for planning"),
     ],
 )

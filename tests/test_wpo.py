@@ -89,6 +89,11 @@ def test_wpo_at_tau_zero_moves_the_mean_along_the_deterministic_policy_gradient(
 def test_wpo_preset_is_sac_with_the_wpo_objective() -> None:
     sac, w = PRESETS.get("sac").config_cls(), PRESETS.get("wpo").config_cls()
     assert w.objective == "wpo"
+    from rlasinference.samplers import SAMPLERS
+
+    # the chain on its paths, whichever name it is given by; SVGD (no density) is refused
+    assert PRESETS.get("diffwpo").accepts(SAMPLERS.get("diffusion"))
+    assert PRESETS.get("wpo").accepts(SAMPLERS.get("flow")) and not PRESETS.get("wpo").accepts(SAMPLERS.get("svgd"))
     assert {k: v for k, v in vars(w).items() if k != "objective"} == {
         k: v for k, v in vars(sac).items() if k != "objective"
     }
@@ -142,3 +147,22 @@ def test_diffwpo_moves_a_one_step_chain_by_the_closed_form_of_its_path_score() -
     assert last_bias.grad is not None
     torch.testing.assert_close(last_bias.grad, want, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out["log_density"], bound.detach())
+
+
+def test_wpo_pulls_back_a_saturated_gaussian() -> None:
+    """Samples beyond |x| = 7.25 (where a clipped atanh of the action has no gradient) still move
+    the policy: the score is taken at the value before the squash, not recovered from the action."""
+    from rlasinference.samplers import TanhGaussian
+
+    torch.manual_seed(0)
+    sampler = TanhGaussian(3, 2, hidden=[8])
+    with torch.no_grad():
+        sampler.net[-1].bias[:2] = 12.0  # means far outside the box's inverse image
+    obs = torch.randn(16, 3)
+
+    def critic(o: Tensor, a: Tensor) -> Tensor:
+        return -(a - 0.2).square().sum(-1).expand(2, -1)
+
+    wpo(obs, sampler, critic, torch.tensor(0.1))["loss_policy"].backward()
+    grad = sampler.net[-1].bias.grad
+    assert grad is not None and grad[:2].abs().min() > 1e-3

@@ -145,7 +145,7 @@ def check_parts(config: ActorCriticConfig, sampler_cls: type[Sampler]) -> None:
     critic_cls = get_critic_class(config.critic)
     for role, comp in (("policy objective", objective), ("value estimator", value_estimator)):
         valid = [n for n, c in SAMPLERS if comp.fits(c)]
-        comp.check(role, config.sampler, sampler_cls.density, valid, sampler_cls.space)
+        comp.check(role, config.sampler, sampler_cls, valid)
     if critic_cls.space != sampler_cls.space:
         valid = [n for n, c in CRITICS if c.space == sampler_cls.space]
         raise UserError(

@@ -110,6 +110,8 @@ def plan(
             raise UserError(f"--episodes must be 0 or positive, got {episodes}")
         if max_steps is not None and max_steps < 1:
             raise UserError(f"--max-steps must be positive, got {max_steps}")
+        if max_steps is not None and episodes == 0:
+            raise UserError("--max-steps caps played episodes: it needs --episodes 1 or more")
         made = make_gym_env(env)
         search = make_planner(made, planner, simulations, tau, eps, c, gamma, rollout_depth, seed, value)
         settings = search.s

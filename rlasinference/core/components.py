@@ -51,9 +51,9 @@ class Component:
         kwargs = {name: getattr(config, name) for name in self.options}
         return functools.partial(self.fn, **kwargs) if kwargs else self.fn
 
-    def check(self, role: str, sampler_name: str, density: str, valid_samplers: list[str], space: str = "box") -> None:
-        """Fail with one line when a sampler of kind ``density`` drawing from ``space`` cannot be
-        used with this component."""
+    def check(self, role: str, sampler_name: str, sampler_cls: type, valid_samplers: list[str]) -> None:
+        """Fail with one line when a sampler of this class cannot be used with this component."""
+        density, space = getattr(sampler_cls, "density", None), getattr(sampler_cls, "space", "box")
         if space not in self.spaces:
             raise UserError(
                 f"{role} {self.name!r} works on {' or '.join(self.spaces)} actions, but sampler {sampler_name!r} "
@@ -65,7 +65,7 @@ class Component:
                 f"but sampler {sampler_name!r} has density {density!r}; "
                 f"valid samplers: {', '.join(valid_samplers) or 'none registered'}"
             )
-        if sampler_name not in valid_samplers and self.bound_needs_path and density == "bound":
+        if not self.fits(sampler_cls):
             raise UserError(
                 f"{role} {self.name!r} works on a bound sampler's paths, but sampler {sampler_name!r} has no "
                 f"path_log_prob; valid samplers: {', '.join(valid_samplers) or 'none registered'}"

@@ -50,12 +50,14 @@ class EntropyCritic(nn.Module):
 
     def loss(self, batch: Batch, sample_next: Callable[[], tuple[Tensor, Tensor]], gamma: float) -> dict[str, Tensor]:
         """``loss_entropy_critic`` (differentiable), ``entropy_q_mean`` (the mean of Q_e at the
-        batch's pairs) and ``entropy_to_go`` ``[B]`` (V_e(s') on the target network, detached)."""
+        batch's pairs) and ``entropy_to_go`` ``[B]`` (V_e(s') on the target network, 0 where s'
+        is terminal; detached)."""
         with torch.no_grad():
             next_actions, log_pi = sample_next()
             q_next = self.target(batch.next_obs, next_actions)  # [E, B]
             y = entropy_target(log_pi, q_next, batch.terminated, gamma)
-            to_go = q_next.min(dim=0).values - log_pi
+            # a terminal s' has no entropy to come: a trajectory that ends early collects less
+            to_go = (1.0 - batch.terminated) * (q_next.min(dim=0).values - log_pi)
         q = self.q(batch.obs, batch.actions)
         return {
             "loss_entropy_critic": squared_td_loss(q, y),

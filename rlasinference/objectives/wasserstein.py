@@ -53,7 +53,7 @@ def wpo(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> di
     x = samples.pre_tanh[:, 0] if samples.pre_tanh is not None else atanh_clipped(samples.actions[:, 0])
     x = x.detach().requires_grad_(True)
     actions = torch.tanh(x)
-    log_pi = sampler.log_prob(context, actions.unsqueeze(1))[:, 0]  # [B], in theta and x
+    log_pi = sampler.log_prob_pre_tanh(context, x.unsqueeze(1))[:, 0]  # [B], in theta and x
     q = critic(context, actions).min(dim=0).values  # [B], gradients reach x only
     (velocity,) = torch.autograd.grad((q - tau * log_pi).sum(), x, retain_graph=True)
     (score,) = torch.autograd.grad(log_pi.sum(), x, create_graph=True)  # [B, A], a function of theta

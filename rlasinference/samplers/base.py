@@ -115,6 +115,13 @@ class Sampler(nn.Module):
         """``log pi(actions | context)``: ``[B, C], [B, n, A] -> [B, n]``. Exact samplers only."""
         raise NotImplementedError(f"{type(self).__name__} has density {self.density!r}: no log_prob")
 
+    def log_prob_pre_tanh(self, context: Tensor, x: Tensor) -> Tensor:
+        """``log pi(tanh(x) | context)`` from the values before the squash, ``[B, C], [B, n, A] ->
+        [B, n]``, differentiable in ``x`` everywhere (``log_prob`` recovers x by a clipped atanh,
+        which has no gradient once |x| > 7.25). Exact samplers that squash by tanh override it;
+        by default ``log_prob`` of ``tanh(x)``."""
+        return self.log_prob(context, torch.tanh(x))
+
     def log_probs(self, context: Tensor) -> Tensor:
         """``log pi(a | context)`` of each of the K actions, ``[B, C] -> [B, K]``. Discrete samplers only."""
         raise NotImplementedError(f"{type(self).__name__} draws {self.space} actions: no log_probs over K actions")

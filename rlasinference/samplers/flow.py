@@ -210,9 +210,11 @@ class ConditionalFlow(Sampler):
         return Samples(actions=torch.tanh(x), log_density=log_density, pre_tanh=x)
 
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        return self.log_prob_pre_tanh(context, atanh_clipped(actions))
+
+    def log_prob_pre_tanh(self, context: Tensor, x: Tensor) -> Tensor:
         mean, log_std = self._base(context)
-        batch, n, dim = actions.shape
-        x = atanh_clipped(actions)
+        batch, n, dim = x.shape
         z = x.reshape(batch * n, dim)
         flat_context = self._flat_context(context, n)
         log_det_inv = z.new_zeros(z.shape[0])

@@ -95,8 +95,10 @@ class TanhGaussian(Sampler):
         return torch.tanh(mean + log_std.exp() * eps[:, 0])
 
     def log_prob(self, context: Tensor, actions: Tensor) -> Tensor:
+        return self.log_prob_pre_tanh(context, atanh_clipped(actions))
+
+    def log_prob_pre_tanh(self, context: Tensor, x: Tensor) -> Tensor:
         mean, log_std = self._mean_log_std(context)
-        x = atanh_clipped(actions)
         log_std = log_std.unsqueeze(1)
         z = (x - mean.unsqueeze(1)) * torch.exp(-log_std)
         return gaussian_tanh_log_density(z, log_std, x)
