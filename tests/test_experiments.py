@@ -278,7 +278,10 @@ def test_compare_single_run_just_plots(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["compare", str(tmp_path / "missing")]), "is not a directory")
 
 
-@pytest.mark.parametrize("suite, trials", [("quick", 63), ("mujoco", 175), ("mujoco-100k", 100), ("on-policy", 27)])
+@pytest.mark.parametrize(
+    "suite, trials",
+    [("quick", 63), ("mujoco", 175), ("mujoco-100k", 124), ("on-policy", 27), ("pendulum-20k", 9)],
+)
 def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> None:
     """Every trial of the shipped suites is a valid config (checked without running anything)."""
     spec = Path(__file__).parent.parent / "benchmarks" / f"{suite}.yaml"

@@ -478,7 +478,7 @@ def test_default_fit_objective_is_the_samplers_own_and_can_be_chosen(tmp_path: P
             ["--sampler", "svgd", "--objective", "covering-kl"],
             "cannot fit a sampler of density 'none' drawing box actions by itself",
         ),
-        (["--sampler", "flow", "--objective", "none"], "valid: reverse-kl, covering-kl, stein"),
+        (["--sampler", "flow", "--objective", "none"], "valid: reverse-kl, covering-kl, wpo, stein"),
         (["--sampler", "flow", "--objective", "nope"], "unknown policy objective 'nope'"),
     ):
         assert_one_line_error(runner.invoke(app, [*args, *extra, "--out", str(tmp_path / "bad")]), message)

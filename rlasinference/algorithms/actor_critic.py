@@ -337,15 +337,16 @@ class ActorCritic(ReplayAgent):
         # 1. critic: its soft Bellman loss (and the entropy critic's TD loss)
         critic_out = self.critic.loss(batch, inputs)
         metrics = {k: v.detach() for k, v in critic_out.items()} | {"tau": tau}
-        loss: Tensor | None = critic_out["loss_critic"]
+        critic_loss = critic_out["loss_critic"]
         entropy_to_go = None
         if self.entropy_critic is not None:
             entropy_out = self.entropy_critic.loss(batch, sample_next, cfg.gamma)
             entropy_to_go = entropy_out.pop("entropy_to_go")
             metrics |= {k: v.detach() for k, v in entropy_out.items()} | {"entropy_to_go": entropy_to_go.mean()}
-            loss = loss + entropy_out["loss_entropy_critic"]
+            critic_loss = critic_loss + entropy_out["loss_entropy_critic"]
+        loss: Tensor | None = critic_loss
         if cfg.critic_first or not actor_step:
-            self._step(loss, metrics)
+            self._step(critic_loss, metrics)
             loss = None
         if actor_step:
             # 2. policy: the objective differentiates through the critic into the sampler only,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -12,7 +12,7 @@ from rich.table import Table
 from rlasinference.cli.output import console
 
 
-def valid_presets(sampler_cls: type) -> str:
+def valid_presets(sampler_cls: Any) -> str:
     """The presets a sampler can be used with: named, or, where that is shorter, as every preset
     of its action space but those it cannot."""
     from rlasinference.algorithms import PRESETS
