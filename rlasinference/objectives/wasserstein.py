@@ -55,10 +55,7 @@ def wpo(context: Tensor, sampler: Sampler, critic: QFunction, tau: Tensor) -> di
     actions = torch.tanh(x)
     log_pi = sampler.log_prob_pre_tanh(context, x.unsqueeze(1))[:, 0]  # [B], in theta and x
     q = critic(context, actions).min(dim=0).values  # [B], gradients reach x only
-    (velocity,) = torch.autograd.grad((q - tau * log_pi).sum(), x, retain_graph=True)
-    (score,) = torch.autograd.grad(log_pi.sum(), x, create_graph=True)  # [B, A], a function of theta
-    loss = -(score * velocity.detach()).sum(dim=-1).mean()
-    return {"loss_policy": loss, "log_density": log_pi.detach(), "flow_norm": velocity.norm(dim=-1).mean()}
+    return _projected_flow(x, q, tau, log_pi, log_pi)
 
 
 def _wpo_on_paths(context: Tensor, sampler: Any, critic: QFunction, tau: Tensor, path: Tensor) -> dict[str, Tensor]:
@@ -69,7 +66,14 @@ def _wpo_on_paths(context: Tensor, sampler: Any, critic: QFunction, tau: Tensor,
     log_joint, bound = sampler.path_log_prob(context, flat)  # [B] each, in theta and the path
     actions = torch.tanh(flat[:, -dim:])
     q = critic(context, actions).min(dim=0).values
-    (velocity,) = torch.autograd.grad((q - tau * bound).sum(), flat, retain_graph=True)
-    (score,) = torch.autograd.grad(log_joint.sum(), flat, create_graph=True)
+    return _projected_flow(flat, q, tau, bound, log_joint)
+
+
+def _projected_flow(x: Tensor, q: Tensor, tau: Tensor, log_pi: Tensor, log_score: Tensor) -> dict[str, Tensor]:
+    """WPO's surrogate at the points ``x`` ``[B, D]`` (detached leaves): the velocity
+    ``g = grad_x (q - tau log_pi)``, no gradient, against the score ``grad_x log_score``, a function
+    of theta; ``log_pi`` (the entropy estimate, detached) is returned as ``log_density``."""
+    (velocity,) = torch.autograd.grad((q - tau * log_pi).sum(), x, retain_graph=True)
+    (score,) = torch.autograd.grad(log_score.sum(), x, create_graph=True)  # [B, D], a function of theta
     loss = -(score * velocity.detach()).sum(dim=-1).mean()
-    return {"loss_policy": loss, "log_density": bound.detach(), "flow_norm": velocity.norm(dim=-1).mean()}
+    return {"loss_policy": loss, "log_density": log_pi.detach(), "flow_norm": velocity.norm(dim=-1).mean()}
