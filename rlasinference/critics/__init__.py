@@ -15,7 +15,7 @@ from rlasinference.critics.crossq import CrossQCritic
 from rlasinference.critics.discrete import DiscreteCritic, DiscreteQ, SoftmaxQCritic
 from rlasinference.critics.dsac import DSACCritic
 from rlasinference.critics.energy_flow import EnergyFlowCritic
-from rlasinference.critics.ensemble import QEnsemble, polyak_update
+from rlasinference.critics.ensemble import QEnsemble, polyak_update, update_target
 from rlasinference.critics.twin import TwinCritic
 
 CRITICS: Registry[type[Critic]] = Registry("critic")
@@ -49,6 +49,7 @@ __all__ = [
     "polyak_update",
     "project_onto_support",
     "soft_bellman_target",
+    "update_target",
 ]
 
 

@@ -24,7 +24,7 @@ from rlasinference.core.checks import FINITE, NON_NEGATIVE, POSITIVE, Range
 from rlasinference.core.errors import UserError
 from rlasinference.core.nets import EnsembleMLP
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.ensemble import polyak_update
+from rlasinference.critics.ensemble import update_target
 from rlasinference.samplers.base import Sampler
 
 PROJECTIONS = ("c51", "hl-gauss")
@@ -182,5 +182,5 @@ class CategoricalCritic(Critic):
             self.train()
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if self.target is not None and updates % target_update_every == 0:
-            polyak_update(self.target, self.net, polyak)
+        if self.target is not None:
+            update_target(self.target, self.net, updates, polyak, target_update_every)

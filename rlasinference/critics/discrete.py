@@ -21,7 +21,7 @@ from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
 from rlasinference.core.nets import EnsembleMLP, image_mlp
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.ensemble import polyak_update
+from rlasinference.critics.ensemble import update_target
 from rlasinference.critics.twin import soft_bellman_regression
 from rlasinference.samplers.base import Sampler, Space
 from rlasinference.samplers.softmax import Softmax, action_index
@@ -101,8 +101,7 @@ class DiscreteCritic(Critic):
             return self.q.all_actions(obs)
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.q, polyak)
+        update_target(self.target, self.q, updates, polyak, target_update_every)
 
 
 class SamplerQ:
@@ -163,5 +162,4 @@ class SoftmaxQCritic(Critic):
             return SamplerQ(self.sampler).all_actions(obs)
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.sampler, polyak)
+        update_target(self.target, self.sampler, updates, polyak, target_update_every)

@@ -33,7 +33,7 @@ from rlasinference.core.batch import Batch
 from rlasinference.core.checks import Range
 from rlasinference.core.nets import EnsembleMLP
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.ensemble import polyak_update
+from rlasinference.critics.ensemble import update_target
 from rlasinference.samplers.base import Sampler
 
 HUBER_DELTA = 50.0  # the reference's
@@ -123,5 +123,4 @@ class DSACCritic(Critic):
         return self.q(obs, actions, detach_params=True)[0]
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.q, polyak)
+        update_target(self.target, self.q, updates, polyak, target_update_every)

@@ -18,7 +18,7 @@ from torch import Tensor
 from rlasinference.core.batch import Batch
 from rlasinference.core.errors import UserError
 from rlasinference.critics.base import Critic, TargetInputs
-from rlasinference.critics.ensemble import polyak_update
+from rlasinference.critics.ensemble import update_target
 from rlasinference.critics.twin import soft_bellman_regression
 from rlasinference.samplers.base import Sampler
 from rlasinference.samplers.energy_flow import EnergyFlow
@@ -71,5 +71,4 @@ class EnergyFlowCritic(Critic):
         return self.tau * self.flow.log_unnormalized(obs, actions)
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.flow, polyak)
+        update_target(self.target, self.flow, updates, polyak, target_update_every)

@@ -33,3 +33,10 @@ class QEnsemble(nn.Module):
 def polyak_update(target: nn.Module, source: nn.Module, rate: float) -> None:
     """``theta_target <- (1 - rate) * theta_target + rate * theta_source`` for every parameter."""
     torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), rate)
+
+
+def update_target(target: nn.Module, source: nn.Module, updates: int, polyak: float, every: int) -> None:
+    """The target-network schedule of every critic's ``after_update``: ``polyak_update`` on each
+    ``every``-th gradient update (``updates`` counts them; ``polyak`` 1 makes it a hard copy)."""
+    if updates % every == 0:
+        polyak_update(target, source, polyak)

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from rlasinference.core.batch import Batch
-from rlasinference.critics.ensemble import QEnsemble, polyak_update
+from rlasinference.critics.ensemble import QEnsemble, update_target
 from rlasinference.critics.twin import squared_td_loss
 
 
@@ -70,5 +70,4 @@ class EntropyCritic(nn.Module):
         return self.q.frozen(obs, actions).min(dim=0, keepdim=True).values
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.q, polyak)
+        update_target(self.target, self.q, updates, polyak, target_update_every)

@@ -11,7 +11,7 @@ from torch import Tensor
 from rlasinference.core.batch import Batch
 from rlasinference.critics.base import Critic, QFunction, TargetInputs
 from rlasinference.critics.bellman import soft_bellman_target
-from rlasinference.critics.ensemble import QEnsemble, polyak_update
+from rlasinference.critics.ensemble import QEnsemble, update_target
 from rlasinference.samplers.base import Sampler
 
 
@@ -54,5 +54,4 @@ class TwinCritic(Critic):
         return self.q.frozen(obs, actions)
 
     def after_update(self, updates: int, polyak: float, target_update_every: int) -> None:
-        if updates % target_update_every == 0:
-            polyak_update(self.target, self.q, polyak)
+        update_target(self.target, self.q, updates, polyak, target_update_every)
