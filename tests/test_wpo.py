@@ -93,6 +93,8 @@ def test_wpo_preset_is_sac_with_the_wpo_objective() -> None:
 
     # the chain on its paths, whichever name it is given by; SVGD (no density) is refused
     assert PRESETS.get("diffwpo").accepts(SAMPLERS.get("diffusion"))
+    # DiffSAC's chain with its step sizes kept at their schedule (docs/algorithms/diffwpo.md)
+    assert PRESETS.get("diffwpo").sampler_options == {**PRESETS.get("diffsac").sampler_options, "learn_dt": False}
     assert PRESETS.get("wpo").accepts(SAMPLERS.get("flow")) and not PRESETS.get("wpo").accepts(SAMPLERS.get("svgd"))
     assert {k: v for k, v in vars(w).items() if k != "objective"} == {
         k: v for k, v in vars(sac).items() if k != "objective"
@@ -147,6 +149,46 @@ def test_diffwpo_moves_a_one_step_chain_by_the_closed_form_of_its_path_score() -
     assert last_bias.grad is not None
     torch.testing.assert_close(last_bias.grad, want, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out["log_density"], bound.detach())
+
+
+class OneStepPath(Sampler):
+    """Paths x_0 ~ N(0, 1), x_1 = x_0 + N(0, 1) with no parameter in the forward chain, and a
+    noising kernel B(x_0 | x_1) = N(c x_1, 1) whose parameter c enters the bound only (as the
+    learned step sizes enter a diffusion chain's B)."""
+
+    density = "bound"
+
+    def __init__(self, path: Tensor) -> None:
+        super().__init__(1, 1)
+        self.c = nn.Parameter(torch.tensor(0.3, dtype=torch.float64))
+        self.path = path  # [B, 2]
+
+    def sample(self, context: Tensor, n: int = 1) -> Samples:
+        return Samples(torch.tanh(self.path[:, None, 1:]), extras={"path": self.path[:, None, :, None]})
+
+    def path_log_prob(self, context: Tensor, flat: Tensor) -> tuple[Tensor, Tensor]:
+        x0, x1 = flat[:, 0], flat[:, 1]
+        log_joint = -0.5 * x0.square() - 0.5 * (x1 - x0).square() - 2 * math.log(math.sqrt(2 * math.pi))
+        log_b = -0.5 * (x0 - self.c * x1).square() - math.log(math.sqrt(2 * math.pi))
+        return log_joint, log_joint - log_b - torch.log1p(-torch.tanh(x1).square())
+
+
+def test_diffwpo_takes_the_gradient_of_the_bound_at_a_fixed_path() -> None:
+    """A parameter of the noising kernel moves no sample (the score does not depend on it), yet the
+    free energy E[tau bound - Q] depends on it: its gradient is -tau E[d_c log B] =
+    -tau mean_b (x_0 - c x_1) x_1, whatever Q is."""
+    torch.manual_seed(0)
+    x0 = torch.randn(64, dtype=torch.float64)
+    path = torch.stack([x0, x0 + torch.randn(64, dtype=torch.float64)], dim=-1)
+    sampler, tau = OneStepPath(path), torch.tensor(0.7, dtype=torch.float64)
+
+    def critic(obs: Tensor, actions: Tensor) -> Tensor:
+        return -(actions[:, 0] - 0.2).square().expand(2, -1)
+
+    wpo(torch.zeros(64, 1, dtype=torch.float64), sampler, critic, tau)["loss_policy"].backward()
+    want = -tau * ((path[:, 0] - 0.3 * path[:, 1]) * path[:, 1]).mean()
+    assert sampler.c.grad is not None
+    torch.testing.assert_close(sampler.c.grad, want)
 
 
 def test_wpo_pulls_back_a_saturated_gaussian() -> None:
