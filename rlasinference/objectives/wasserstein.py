@@ -25,7 +25,7 @@ that DiffSAC minimises, its first variation is tau * bound(path) - Q, and so
     g = grad_path (Q(s, tanh x_N) - tau bound(path)),   score = grad_path log p_theta(path),
 
 with every step of the chain Gaussian, so the score is exact. The bound's direct dependence on
-theta at a fixed path (B shares the chain's learned step sizes) is a plain gradient beside it.
+theta at a fixed path (through B's parameters, if any) is a plain gradient beside it.
 """
 
 from __future__ import annotations
@@ -68,10 +68,10 @@ def _wpo_on_paths(context: Tensor, sampler: Any, critic: QFunction, tau: Tensor,
     actions = torch.tanh(flat[:, -dim:])
     q = critic(context, actions).min(dim=0).values
     out = _projected_flow(flat, q, tau, bound, log_joint)
-    # The bound also depends on theta at a fixed path, through the noising kernel B (the chain's
-    # learned step sizes set both F and B): that part of the free energy's gradient,
-    # tau E[d_theta (bound - log_joint)] = -tau E[d_theta log B], is no flow of the samples, so it
-    # is taken as it is. Without it WPO loosens the bound unopposed and the temperature climbs.
+    # The bound also depends on theta at a fixed path where the noising kernel B has parameters
+    # (the chain's step sizes, when learned, set both F and B): that part of the free energy's
+    # gradient, tau E[d_theta (bound - log_joint)] = -tau E[d_theta log B], moves no sample, so it
+    # is taken as it is.
     out["loss_policy"] = out["loss_policy"] + tau * (bound - log_joint).mean()
     return out
 
