@@ -58,6 +58,8 @@ class ActorCriticConfig:
     :param batch_size: transitions per update.
     :param buffer_size: replay capacity (transitions).
     :param learning_starts: env steps with uniform-random actions before the first update.
+    :param warmup_policy: draw those warm-up actions from the untrained policy instead (DSAC-v2's
+        collector does).
     :param updates_per_step: gradient updates per env step.
     :param update_every: env steps between those updates (DQN's train frequency; 1: every step).
     :param learn_temperature: learn tau by dual descent (else fixed at ``temperature``).
@@ -108,6 +110,7 @@ class ActorCriticConfig:
     batch_size: int = ranged(256, AT_LEAST_ONE)
     buffer_size: int = ranged(1_000_000, AT_LEAST_ONE)
     learning_starts: int = ranged(5000, NON_NEGATIVE)
+    warmup_policy: bool = False
     updates_per_step: int = ranged(1, AT_LEAST_ONE)
     update_every: int = ranged(1, AT_LEAST_ONE)
     learn_temperature: bool = True
@@ -242,6 +245,7 @@ class ActorCritic(ReplayAgent):
             self.value_estimator = functools.partial(self.value_estimator, n=config.value_samples)
         self.batch_size = config.batch_size
         self.learning_starts = config.learning_starts
+        self.warmup_policy = config.warmup_policy
         self.updates_per_step = config.updates_per_step
         self.update_every = config.update_every
 

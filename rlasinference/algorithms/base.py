@@ -53,11 +53,13 @@ class Agent(nn.Module):
 
 class ReplayAgent(Agent):
     """An agent that learns from minibatches of a replay buffer (the off-policy recipe): uniform
-    random actions for ``learning_starts`` env steps, then ``updates_per_step`` updates on
-    ``batch_size`` transitions after every ``update_every``-th env step."""
+    random actions for ``learning_starts`` env steps (the policy's, with ``warmup_policy``), then
+    ``updates_per_step`` updates on ``batch_size`` transitions after every ``update_every``-th env
+    step."""
 
     batch_size: int
     learning_starts: int
+    warmup_policy: bool = False
     updates_per_step: int
     update_every: int = 1
 

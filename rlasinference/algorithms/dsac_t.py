@@ -5,7 +5,8 @@ Recipe: SAC's tanh-Gaussian sampler, reverse KL and learned tau over the ``dsac`
 learning and variance-based gradient adjustment). Defaults from the reference code
 (Jingliang-Duan/DSAC-v2, ``example_train/dsacv2_mlp_mujoco_offserial.py``): 3x256 GELU networks
 for actor and critic, Adam 1e-4 (actor and critic) and 3e-4 (tau), tau from e (log tau 1),
-target entropy -dim(A), batch 256, 10,000 random steps, the actor, tau and the targets every
+target entropy -dim(A), batch 256, 10,000 warm-up steps whose actions the untrained policy draws
+(``warmup_policy``), the actor, tau and the targets every
 second update, Polyak rate 0.005, the policy's log sigma in [-20, 0.5].
 """
 
@@ -29,6 +30,7 @@ class DSACTConfig(ActorCriticConfig):
     lr_temperature: float = 3e-4
     temperature: float = math.e
     learning_starts: int = 10_000
+    warmup_policy: bool = True
     policy_delay: int = 2
     target_update_every: int = 2
 

@@ -75,7 +75,7 @@ class ReplayCollector:
         return obs
 
     def _act(self, obs: np.ndarray) -> np.ndarray:
-        if self.trainer.step < self.agent.learning_starts:
+        if self.trainer.step < self.agent.learning_starts and not self.agent.warmup_policy:
             return (torch.rand(self.action_dim) * 2 - 1).numpy()
         obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).unsqueeze(0)
         return self.agent.act(obs_t, deterministic=False)[0].cpu().numpy()

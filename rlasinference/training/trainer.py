@@ -148,8 +148,9 @@ class Trainer:
         self.notify("on_start", run_dir, self.step)
         warmup = getattr(self.agent, "learning_starts", 0)
         if warmup >= run.steps and self.step < run.steps:
+            acts = "the untrained policy's" if getattr(self.agent, "warmup_policy", False) else "uniformly random"
             note(
-                f"note: learning_starts ({warmup}) >= steps ({run.steps}): this run takes uniformly random actions "
+                f"note: learning_starts ({warmup}) >= steps ({run.steps}): this run takes {acts} actions "
                 "throughout and makes no gradient update; lower it with --set learning_starts=N"
             )
 
