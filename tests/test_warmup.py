@@ -27,8 +27,15 @@ def test_warmup_actions_come_from_where_the_option_says(
 
     monkeypatch.setattr(Agent, "act", counting_act)
     run = rlasinference.train(
-        "sac", "Pendulum-v1", steps=40, out=tmp_path / "run", learning_starts=100, eval_every=40,
-        eval_episodes=1, log="none", warmup_policy=warmup_policy,
+        "sac",
+        "Pendulum-v1",
+        steps=40,
+        out=tmp_path / "run",
+        learning_starts=100,
+        eval_every=40,
+        eval_episodes=1,
+        log="none",
+        warmup_policy=warmup_policy,
     )
     assert run.dir.is_dir()
     assert len(sampled) == (40 if warmup_policy else 0)
