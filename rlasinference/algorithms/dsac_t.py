@@ -6,8 +6,8 @@ learning and variance-based gradient adjustment). Defaults from the reference co
 (Jingliang-Duan/DSAC-v2, ``example_train/dsacv2_mlp_mujoco_offserial.py``): 3x256 GELU networks
 for actor and critic, Adam 1e-4 (actor and critic) and 3e-4 (tau), tau from e (log tau 1),
 target entropy -dim(A), batch 256, 10,000 warm-up steps whose actions the untrained policy draws
-(``warmup_policy``), the actor, tau and the targets every
-second update, Polyak rate 0.005, the policy's log sigma in [-20, 0.5].
+(``warmup_policy``), the actor, tau and the targets every second update, Polyak rate 0.005, the
+policy's log sigma in [-20, 0.5].
 """
 
 from __future__ import annotations
