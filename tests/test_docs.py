@@ -201,6 +201,7 @@ class ToySampler(TanhGaussian):
     :param batch_renorm: batch renormalisation in front of every linear layer.
     :param renorm_momentum: rate of its running statistics.
     :param renorm_warmup: training passes of plain batch norm.
+    :param natural_gradient: scale the density's gradients by the inverse Fisher.
     """
 
 

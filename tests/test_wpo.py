@@ -96,6 +96,10 @@ def test_wpo_preset_is_sac_with_the_wpo_objective() -> None:
     # DiffSAC's chain with its step sizes kept at their schedule (docs/algorithms/diffwpo.md)
     assert PRESETS.get("diffwpo").sampler_options == {**PRESETS.get("diffsac").sampler_options, "learn_dt": False}
     assert PRESETS.get("wpo").accepts(SAMPLERS.get("flow")) and not PRESETS.get("wpo").accepts(SAMPLERS.get("svgd"))
+    # SAC's Gaussian with the reference's natural-gradient adaptor; another sampler gets its own defaults
+    assert PRESETS.get("wpo").default_sampler_options("gaussian")["natural_gradient"] is True
+    assert PRESETS.get("sac").default_sampler_options("gaussian")["natural_gradient"] is False
+    assert "natural_gradient" not in PRESETS.get("wpo").default_sampler_options("flow")
     assert {k: v for k, v in vars(w).items() if k != "objective"} == {
         k: v for k, v in vars(sac).items() if k != "objective"
     }
@@ -208,3 +212,42 @@ def test_wpo_pulls_back_a_saturated_gaussian() -> None:
     wpo(obs, sampler, critic, torch.tensor(0.1))["loss_policy"].backward()
     grad = sampler.net[-1].bias.grad
     assert grad is not None and grad[:2].abs().min() > 1e-3
+
+
+def test_natural_gradient_scales_the_gaussians_gradients_by_its_inverse_fisher() -> None:
+    """``sampler.natural_gradient`` (the ``wpo`` preset's): the same wpo loss, the gradient that
+    reaches the mean multiplied by sigma^2 and the one that reaches log sigma by sigma^2 / 2,
+    per state and dimension (Acme's adaptor); the loss's value is unchanged."""
+    from rlasinference.samplers.gaussian import TanhGaussian
+
+    def run(natural: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        torch.manual_seed(0)
+        sampler = TanhGaussian(3, 2, hidden=(16,), natural_gradient=natural).double()
+        outputs: list[Tensor] = []
+
+        def keep(_module: nn.Module, _inputs: object, out: Tensor) -> None:
+            if out.requires_grad:
+                out.retain_grad()
+                outputs.append(out)
+
+        sampler.net.register_forward_hook(keep)
+        obs = torch.randn(6, 3, dtype=torch.float64)
+
+        def critic(o: Tensor, a: Tensor) -> Tensor:
+            return (-((a - 0.3) ** 2).sum(-1) + o[:, 0] * a[:, 1]).expand(2, -1)
+
+        torch.manual_seed(1)
+        out = wpo(obs, sampler, critic, torch.tensor(0.2, dtype=torch.float64))
+        out["loss_policy"].backward()
+        (net_out,) = outputs
+        mean, log_std = net_out.detach().chunk(2, dim=-1)
+        grad_mean, grad_log_std = net_out.grad.chunk(2, dim=-1)
+        return out["loss_policy"].detach(), log_std, grad_mean, grad_log_std
+
+    loss, log_std, grad_mean, grad_log_std = run(False)
+    loss_n, log_std_n, grad_mean_n, grad_log_std_n = run(True)
+    variance = (2 * log_std).exp()
+    assert torch.equal(loss, loss_n) and torch.equal(log_std, log_std_n)
+    assert not torch.allclose(grad_mean, grad_mean_n)
+    torch.testing.assert_close(grad_mean_n, variance * grad_mean)
+    torch.testing.assert_close(grad_log_std_n, variance / 2 * grad_log_std)

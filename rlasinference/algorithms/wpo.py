@@ -2,7 +2,9 @@
 
 Recipe: SAC's parts and defaults (tanh-Gaussian, twin critic, sampled soft value, learned tau)
 with the ``wpo`` objective: the policy follows the Wasserstein gradient flow of the reverse KL to
-exp(Q/tau), projected onto its parameters (``objectives/wasserstein.py``). What it keeps from the
+exp(Q/tau), projected onto its parameters (``objectives/wasserstein.py``). From the reference
+(Acme's WPO): the projection's Fisher preconditioner, the Gaussian's natural-gradient adaptor
+(``sampler.natural_gradient``). What it keeps from the
 paper and what it does not is on docs/algorithms/wpo.md.
 """
 
@@ -26,4 +28,5 @@ WPO = Preset(
     config_cls=WPOConfig,
     summary="Wasserstein policy optimisation: samples' scores moved along grad_a (Q - tau log pi)",
     temperature="learned, H_bar = -dim(A)",
+    sampler_options={"natural_gradient": True},
 )

@@ -38,6 +38,10 @@ class TanhGaussian(Sampler):
         the policy loss, and running statistics when acting and in the critic's target.
     :param renorm_momentum: rate of its running statistics (CrossQ: 0.01, a decay of 0.99).
     :param renorm_warmup: training passes of plain batch norm before renormalisation (CrossQ: 100,000).
+    :param natural_gradient: the log-density of given points (``log_prob``, ``log_prob_pre_tanh``:
+        WPO's score, PPO's ratio) passes its gradients to the mean scaled by sigma^2 and to sigma
+        (so to log sigma) by sigma^2 / 2, the inverse Fisher of the Gaussian in (mu, sigma): Acme's
+        WPO's natural-gradient adaptor. Values are unchanged, and so is ``sample``.
     """
 
     density: ClassVar[DensityKind] = "exact"
@@ -62,6 +66,7 @@ class TanhGaussian(Sampler):
         batch_renorm: bool = False,
         renorm_momentum: float = 0.01,
         renorm_warmup: int = 100_000,
+        natural_gradient: bool = False,
     ) -> None:
         super().__init__(context_dim, action_dim)
         if activation not in ACTIVATIONS:
@@ -73,6 +78,7 @@ class TanhGaussian(Sampler):
         self.log_std = None if state_std else nn.Parameter(torch.full((action_dim,), float(log_std_init)))
         self.log_std_min = log_std_min
         self.log_std_max = log_std_max
+        self.natural_gradient = natural_gradient
 
     def _mean_log_std(self, context: Tensor) -> tuple[Tensor, Tensor]:
         if self.log_std is None:
@@ -99,12 +105,20 @@ class TanhGaussian(Sampler):
 
     def log_prob_pre_tanh(self, context: Tensor, x: Tensor) -> Tensor:
         mean, log_std = self._mean_log_std(context)
+        if self.natural_gradient:
+            variance = (2 * log_std).exp().detach()
+            mean, log_std = scale_grad(mean, variance), scale_grad(log_std, variance / 2)
         log_std = log_std.unsqueeze(1)
         z = (x - mean.unsqueeze(1)) * torch.exp(-log_std)
         return gaussian_tanh_log_density(z, log_std, x)
 
     def mode(self, context: Tensor) -> Tensor:
         return torch.tanh(self._mean_log_std(context)[0])
+
+
+def scale_grad(x: Tensor, scale: Tensor) -> Tensor:
+    """``x`` with its gradient multiplied by ``scale`` (the value is exactly ``x``)."""
+    return x.detach() + (x - x.detach()) * scale
 
 
 def gaussian_tanh_log_density(z: Tensor, log_std: Tensor, x: Tensor) -> Tensor:
