@@ -240,7 +240,7 @@ def test_natural_gradient_scales_the_gaussians_gradients_by_its_inverse_fisher()
         out = wpo(obs, sampler, critic, torch.tensor(0.2, dtype=torch.float64))
         out["loss_policy"].backward()
         (net_out,) = outputs
-        mean, log_std = net_out.detach().chunk(2, dim=-1)
+        log_std = net_out.detach().chunk(2, dim=-1)[1]
         grad_mean, grad_log_std = net_out.grad.chunk(2, dim=-1)
         return out["loss_policy"].detach(), log_std, grad_mean, grad_log_std
 
