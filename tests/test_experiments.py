@@ -220,6 +220,7 @@ def test_compare_known_scores(tmp_path: Path) -> None:
         assert float(improvement[(env, "meow")]["P(improvement)"]) == pytest.approx(p)
     assert float(improvement[("A", "meow")]["P(improvement)_high"]) == 0.0  # every resample: below
     assert "| B | meow | 8 | 0.94 [" in table
+    assert "| A | meow | 8 | 0.00 [0.00, 0.00] | worse |" in table  # the whole interval below 0.5
     bad = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "crossq"])
     assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
 

@@ -35,6 +35,14 @@ def _fmt3(row: dict[str, Any], name: str) -> str:
     return f"{row[name]:.2f} [{row[f'{name}_low']:.2f}, {row[f'{name}_high']:.2f}]"
 
 
+def verdict(row: dict[str, Any]) -> str:
+    """*better* where the whole 95% interval of P(improvement) lies above 0.5, *worse* where it
+    lies below, *undecided* where it holds 0.5."""
+    if row["P(improvement)_low"] > 0.5:
+        return "better"
+    return "worse" if row["P(improvement)_high"] < 0.5 else "undecided"
+
+
 def write_tables(
     env_rows: list[dict[str, Any]],
     agg_rows: list[dict[str, Any]],
@@ -88,10 +96,13 @@ def write_tables(
             "(0.5: no difference; above 0.5 with the whole interval above it: better; all: the mean over the",
             "envs where both ran):",
             "",
-            f"| env | algorithm | runs | P(improvement over {baseline}) |",
-            "|---|---|---|---|",
+            f"| env | algorithm | runs | P(improvement over {baseline}) | verdict |",
+            "|---|---|---|---|---|",
         ]
-        lines += [f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt3(r, 'P(improvement)')} |" for r in rows]
+        lines += [
+            f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt3(r, 'P(improvement)')} | {verdict(r)} |"
+            for r in rows
+        ]
     text = "\n".join(lines) + "\n"
     (out / "table.md").write_text(text)
     return text
