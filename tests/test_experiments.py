@@ -182,6 +182,19 @@ def test_compare_intervals_are_reproducible_and_per_algorithm() -> None:
     assert alone["IQM_low"] < alone["IQM_high"]  # a real interval, not a point
 
 
+def test_probability_of_improvement_equals_rliables() -> None:
+    rliable_metrics = pytest.importorskip("rliable.metrics")
+    from rlasinference.experiments.compare.stats import probability_of_improvement
+
+    rng = np.random.default_rng(0)
+    for n, m, tasks in ((3, 5, 1), (5, 5, 2), (10, 3, 3), (1, 1, 1)):
+        x = rng.integers(0, 4, size=(n, tasks)).astype(float)  # few values: many ties
+        y = rng.integers(0, 4, size=(m, tasks)).astype(float)
+        for a, b in ((x, y), (y, x), (x, x)):
+            assert probability_of_improvement(a, b) == rliable_metrics.probability_of_improvement(a, b)
+    assert probability_of_improvement(np.array([[2.0], [3.0]]), np.array([[1.0], [2.0]])) == 0.875  # 3.5 of 4 pairs
+
+
 def test_compare_known_scores(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     sweep = tmp_path / "sweep"

@@ -160,7 +160,9 @@ def curves(
 ) -> dict[str, dict[str, tuple[np.ndarray, ...]]]:
     """``{env: {algorithm: (steps, iqm, low, high, runs)}}`` over the evaluation steps all its runs
     share; ``progress(done, total)`` as each curve starts (the bootstraps of many runs take minutes)."""
-    library, metrics = load_rliable()
+    library, _ = load_rliable()
+    import scipy.stats  # a dependency of rliable, loaded above
+
     groups = _grouped(runs)
     out: dict[str, dict[str, tuple[np.ndarray, ...]]] = {}
     total, done = sum(len(by) for by in groups.values()), 0
@@ -176,10 +178,11 @@ def curves(
                 out[env][label] = (np.array(steps), matrix[0], matrix[0], matrix[0], np.array(1))
                 continue
 
-            center = np.mean if rs[0].published else metrics.aggregate_iqm
-
-            def per_step(s: np.ndarray, center: Any = center) -> np.ndarray:
-                return np.array([center(s[:, j]) for j in range(s.shape[1])])
+            # every step's IQM (rliable's aggregate_iqm, a 25% trimmed mean) in one call over the
+            # columns: the same values as one call per step, without scipy's per-call overhead
+            # (which made the curves most of `rlai compare`'s minutes)
+            def per_step(s: np.ndarray, published: bool = rs[0].published) -> np.ndarray:
+                return s.mean(axis=0) if published else scipy.stats.trim_mean(s, proportiontocut=0.25, axis=0)
 
             estimate = partial(library.get_interval_estimates, func=per_step, reps=reps)
             point, cis = per_algorithm(estimate, {label: matrix}, seed)
@@ -205,12 +208,23 @@ def few_runs_notes(runs: list[Run]) -> list[str]:
     return notes
 
 
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) per task, averaged over tasks, for ``x [n, tasks]`` and ``y [m, tasks]``: the
+    share of pairs of runs where x is higher, ties counted half. The same value as rliable's
+    ``metrics.probability_of_improvement`` (a test holds them equal), which calls scipy's
+    ``mannwhitneyu`` once per task and resample; counting the pairs directly takes the bootstrap's
+    thousands of resamples from most of a minute to a second."""
+    above = (x[:, None, :] > y[None, :, :]).sum(axis=(0, 1))
+    ties = (x[:, None, :] == y[None, :, :]).sum(axis=(0, 1))
+    return float(np.mean((above + 0.5 * ties) / (x.shape[0] * y.shape[0])))
+
+
 def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) -> list[dict[str, Any]]:
     """Rows (env, algorithm, runs, P(improvement) with its CI): the probability that a run of the
     algorithm ends above a run of ``baseline`` in that env (rliable's probability of improvement,
     a Mann-Whitney count, ties halved), resampling both sides' runs; then, for each algorithm run
     on every env the baseline was, the average over those envs ("all")."""
-    library, metrics = load_rliable()
+    library, _ = load_rliable()
     finals = _finals(runs)
     envs = sorted(e for e, by in finals.items() if baseline in by)
     if not envs:
@@ -218,7 +232,7 @@ def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) 
 
     def estimate(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         with _bootstrap_seed(seed):
-            point, ci = library.get_interval_estimates({"x": [x, y]}, metrics.probability_of_improvement, reps=reps)
+            point, ci = library.get_interval_estimates({"x": [x, y]}, probability_of_improvement, reps=reps)
         return point["x"], np.ravel(ci["x"])
 
     rows = []
