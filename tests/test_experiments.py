@@ -204,7 +204,7 @@ def test_compare_known_scores(tmp_path: Path) -> None:
         _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 0.5])
         _fake_run(sweep, f"meow-B-s{seed}", "meow", "B", seed, [0.0, 80.0])
     _fake_run(sweep, "sac-C-s0", "sac", "C", 0, [0.0], target=400)  # unfinished: left out
-    result = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "sac"])
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "sac", "--baseline", "meow"])
     assert result.exit_code == 0, result.output
     with open(sweep / "compare" / "table.csv") as f:
         rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
@@ -234,6 +234,10 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     assert float(improvement[("A", "meow")]["P(improvement)_high"]) == 0.0  # every resample: below
     assert "| B | meow | 8 | 0.94 [" in table
     assert "| A | meow | 8 | 0.00 [0.00, 0.00] | worse |" in table  # the whole interval below 0.5
+    # a second baseline: its own table, the other way round (sac above meow on A: every pair)
+    against_meow = {(e, a): r for (scope, e, a), r in rows.items() if scope == "against meow"}
+    assert float(against_meow[("A", "sac")]["P(improvement)"]) == 1.0
+    assert "| A | sac | 8 | 1.00 [1.00, 1.00] | better |" in table
     bad = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "crossq"])
     assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
 

@@ -206,8 +206,10 @@ def compare(
         Path | None, typer.Option(help="Also write our runs' per-seed results to this CSV (the --reference format).")
     ] = None,
     baseline: Annotated[
-        str | None,
-        typer.Option(help="Also give each algorithm's probability of ending above this one (e.g. sac), with CIs."),
+        list[str] | None,
+        typer.Option(
+            help="Also give each algorithm's probability of ending above this one (e.g. sac), with CIs; repeatable."
+        ),
     ] = None,
     env: Annotated[
         list[str] | None,
@@ -254,8 +256,9 @@ def compare(
             found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
             notes += ref_notes
             published += found
-        if baseline is not None and finished and all(r.label != baseline for r in finished + published):
-            raise UserError(f"--baseline {baseline!r} is not among the compared algorithms")
+        for name in baseline or []:
+            if finished and all(r.label != name for r in finished + published):
+                raise UserError(f"--baseline {name!r} is not among the compared algorithms")
         # the inputs are good: from here on, progress (a hundred runs take minutes to bootstrap)
         seconds = time.perf_counter() - began
         say(f"compare: {len(runs)} runs read in {seconds:.1f} s; bootstrapping ({reps} samples)", err=True)
@@ -277,9 +280,7 @@ def compare(
             notes += agg_notes
             env_rows = cmp.per_env_table(finished + published, reps)
             agg_rows = cmp.aggregate_table(scores, reps) if scores else []
-            better = (
-                None if baseline is None else (baseline, cmp.improvement_table(finished + published, baseline, reps))
-            )
+            better = [(b, cmp.improvement_table(finished + published, b, reps)) for b in dict.fromkeys(baseline or [])]
             say(cmp.write_tables(env_rows, agg_rows, out_dir, reps, better))
             written += ["table.md", "table.csv"]
             if scores:

@@ -48,10 +48,10 @@ def write_tables(
     agg_rows: list[dict[str, Any]],
     out: Path,
     reps: int,
-    improvement: tuple[str, list[dict[str, Any]]] | None = None,
+    improvement: list[tuple[str, list[dict[str, Any]]]] | None = None,
 ) -> str:
-    """table.csv and table.md in ``out``; returns the markdown. ``improvement``: the baseline and
-    the rows of :func:`improvement_table`."""
+    """table.csv and table.md in ``out``; returns the markdown. ``improvement``: for each
+    baseline, its name and the rows of :func:`improvement_table`."""
     with open(out / "table.csv", "w", newline="") as f:
         fields = ["scope", "env", "algorithm", "runs", "seconds"] + [
             f"{m}{s}" for m in (*METRICS, "optimality gap", "P(improvement)") for s in ("", "_low", "_high")
@@ -60,8 +60,8 @@ def write_tables(
         writer.writeheader()
         writer.writerows([{"scope": "env", **r} for r in env_rows])
         writer.writerows([{"scope": "aggregate", "env": "all (normalised)", **r} for r in agg_rows])
-        if improvement is not None:
-            writer.writerows([{"scope": f"against {improvement[0]}", **r} for r in improvement[1]])
+        for baseline, rows in improvement or []:
+            writer.writerows([{"scope": f"against {baseline}", **r} for r in rows])
     lines = [
         f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
         "time per run: the median training wall-clock time (time_s in metrics.csv).",
@@ -88,8 +88,7 @@ def write_tables(
             f"{_fmt(r, 'median')} | {_fmt(r, 'optimality gap')} |"
             for r in agg_rows
         ]
-    if improvement is not None:
-        baseline, rows = improvement
+    for baseline, rows in improvement or []:
         lines += [
             "",
             f"Against {baseline}: the probability that a run of the algorithm ends above a run of {baseline}",
