@@ -1,6 +1,6 @@
 """rlasinference: maximum-entropy reinforcement learning as probabilistic inference.
 
-The public API (docs/python-api.md)::
+The public API (docs/tutorials/python-api.md, docs/reference/api.md)::
 
     import rlasinference as rlai
     run = rlai.train("sac", "Pendulum-v1", steps=15_000)

@@ -256,7 +256,8 @@ def compare(
             found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
             notes += ref_notes
             published += found
-        for name in baseline or []:
+        baselines = list(dict.fromkeys(baseline or []))  # each once, in the order given
+        for name in baselines:
             if finished and all(r.label != name for r in finished + published):
                 raise UserError(f"--baseline {name!r} is not among the compared algorithms")
         # the inputs are good: from here on, progress (a hundred runs take minutes to bootstrap)
@@ -280,7 +281,7 @@ def compare(
             notes += agg_notes
             env_rows = cmp.per_env_table(finished + published, reps)
             agg_rows = cmp.aggregate_table(scores, reps) if scores else []
-            better = [(b, cmp.improvement_table(finished + published, b, reps)) for b in dict.fromkeys(baseline or [])]
+            better = [(b, cmp.improvement_table(finished + published, b, reps)) for b in baselines]
             say(cmp.write_tables(env_rows, agg_rows, out_dir, reps, better))
             written += ["table.md", "table.csv"]
             if scores:
