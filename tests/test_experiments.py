@@ -242,6 +242,45 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
 
 
+def test_compare_from_python_is_the_command(tmp_path: Path) -> None:
+    """``rlai.compare`` computes and writes what ``rlai compare`` prints: the same table, rows and
+    files; bad input raises the command's error before anything is written."""
+    pytest.importorskip("rliable")
+    import rlasinference as rlai
+
+    sweep = tmp_path / "sweep"
+    for seed, final in enumerate([1.0, 5.0, 3.0, 4.0]):
+        _fake_run(sweep, f"sac-A-s{seed}", "sac", "A", seed, [0.0, final])
+        _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, final + 2])
+    lines: list[str] = []
+    steps: list[tuple[int, int]] = []
+    result = rlai.compare(
+        sweep,
+        out=tmp_path / "py",
+        reps=300,
+        baseline=["sac"],
+        log=lines.append,
+        progress=lambda d, t: steps.append((d, t)),
+    )
+    cli = runner.invoke(
+        app, ["compare", str(sweep), "--out", str(tmp_path / "cli"), "--reps", "300", "--baseline", "sac"]
+    )
+    assert cli.exit_code == 0, cli.output
+    assert result.table and result.table in cli.stdout
+    assert (tmp_path / "py" / "table.csv").read_text() == (tmp_path / "cli" / "table.csv").read_text()
+    assert result.written == ["curves.png", "table.md", "table.csv", "profiles.png"]
+    assert all((tmp_path / "py" / name).stat().st_size > 0 for name in result.written)
+    assert {r["algorithm"]: r["mean"] for r in result.env_rows} == {"sac": 3.25, "meow": 5.25}
+    # P(a meow run ends above a sac run): counted over the 16 pairs, a tie counting half
+    (against,) = [r for r in result.improvement["sac"] if r["env"] == "A" and r["algorithm"] == "meow"]
+    above = sum((m > s) + 0.5 * (m == s) for m in (3.0, 7.0, 5.0, 6.0) for s in (1.0, 5.0, 3.0, 4.0))
+    assert against["P(improvement)"] == pytest.approx(above / 16)
+    assert result.runs == 8 and "bootstrapping (300 samples)" in lines[-1] and steps and steps[-1][0] == steps[-1][1]
+    with pytest.raises(UserError, match="--baseline 'ppo' is not among"):
+        rlai.compare(sweep, out=tmp_path / "bad", reps=300, baseline=["ppo"])
+    assert not (tmp_path / "bad").exists()
+
+
 def test_compare_env_narrows_the_aggregate_to_the_envs_every_algorithm_reached(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     sweep = tmp_path / "sweep"

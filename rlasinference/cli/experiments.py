@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from rlasinference.cli.output import console, err_console, fail, out_path, say
-from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
 
 
@@ -225,73 +223,38 @@ def compare(
     profiles take the algorithms that ran on every env compared, leaving out an env that fewer
     than half of them ran on; --env names the envs (e.g. those a partial sweep has reached for
     every algorithm)."""
-    from rlasinference.experiments import compare as cmp
-    from rlasinference.training.run_dir import make_dir
+    from rlasinference.api.compare import compare as run_compare
+
+    # the bar starts with the bootstrap, after the lines that come before it
+    bar = Progress(TextColumn("curves"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True)
+    task = bar.add_task("curves", start=False)
+
+    def advance(done: int, total: int) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
 
     try:
-        if not 100 <= reps <= 1_000_000:
-            raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
-        began = time.perf_counter()
-        runs, notes = cmp.find_runs(paths)
-        if env:
-            runs = cmp.on_envs(runs, env)
-        for line in (n for n in notes if n.startswith("warning:")):
-            say(line, err=True)
-        notes = [n for n in notes if not n.startswith("warning:")]
-        if not runs:
-            raise UserError("no run with an evaluation to compare")
-        out_dir = out_path(out)
-        if out_dir is None:
-            single = len(paths) == 1
-            out_dir = paths[0] / "compare" if single else Path("runs") / "compare"
-        make_dir(out_dir, "output directory")
-        if reference_algo and not reference:
-            raise UserError("--reference-algo needs --reference CSV")
-        finished, unfinished = cmp.finished_runs(runs)
-        notes += unfinished
-        if export is not None:
-            cmp.export_long_csv(runs, export)
-        published: list[cmp.Run] = []
-        for path in dict.fromkeys(reference or []):  # each file once, matched to our runs only
-            found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo)
-            notes += ref_notes
-            published += found
-        baselines = list(dict.fromkeys(baseline or []))  # each once, in the order given
-        for name in baselines:
-            if finished and all(r.label != name for r in finished + published):
-                raise UserError(f"--baseline {name!r} is not among the compared algorithms")
-        # the inputs are good: from here on, progress (a hundred runs take minutes to bootstrap)
-        seconds = time.perf_counter() - began
-        say(f"compare: {len(runs)} runs read in {seconds:.1f} s; bootstrapping ({reps} samples)", err=True)
-        written = ["curves.png"]
-        with Progress(
-            TextColumn("curves"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True
-        ) as bar:
-            task = bar.add_task("curves")
-            curves = cmp.curves(
-                (finished or runs) + published,
-                reps,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-        colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
-        cmp.plot_curves(curves, out_dir / "curves.png", colours)
-        notes += cmp.few_runs_notes(finished)
-        if finished and len(finished) + len(published) > 1:
-            scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
-            notes += agg_notes
-            env_rows = cmp.per_env_table(finished + published, reps)
-            agg_rows = cmp.aggregate_table(scores, reps) if scores else []
-            better = [(b, cmp.improvement_table(finished + published, b, reps)) for b in baselines]
-            say(cmp.write_tables(env_rows, agg_rows, out_dir, reps, better))
-            written += ["table.md", "table.csv"]
-            if scores:
-                cmp.plot_profiles(scores, out_dir / "profiles.png", reps, colours)
-                written.append("profiles.png")
-        elif len(runs) == 1:
-            r = runs[0]
-            say(f"{r.label} on {r.env}, seed {r.seed}: eval return {r.returns[-1]:.2f} at step {r.steps[-1]}")
+        result = run_compare(
+            paths,
+            out=out_path(out),
+            reps=reps,
+            reference=reference or (),
+            reference_algo=reference_algo or (),
+            baseline=baseline or (),
+            env=env or (),
+            export=export,
+            log=lambda line: say(line, err=True),
+            progress=advance,
+        )
     except UserError as exc:
         raise fail(str(exc)) from None
-    for note in notes:
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+    if result.table or result.summary:
+        say(result.table or result.summary)
+    for note in result.notes:
         say(f"note: {note}", err=True)
-    say(f"wrote {', '.join(written)} to {out_dir}" + (f"; per-seed results to {export}" if export is not None else ""))
+    shown_export = f"; per-seed results to {export}" if export is not None else ""
+    say(f"wrote {', '.join(result.written)} to {result.out}{shown_export}")

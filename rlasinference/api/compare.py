@@ -1,0 +1,124 @@
+"""Comparing runs from Python: ``compare`` (``rlai compare``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlasinference.core.checks import shown
+from rlasinference.core.errors import UserError
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` computed and wrote.
+
+    ``table``: the markdown of table.md (empty with fewer than two runs); ``env_rows``,
+    ``aggregate_rows`` and ``improvement`` (baseline name -> rows): the rows of table.csv as
+    dicts; ``written``: the files written to ``out``; ``notes``: what the statistics leave out
+    or cannot say (few runs, unfinished runs, an env left out of the aggregate); ``summary``:
+    the one line that stands for the table when a single run is compared."""
+
+    out: Path
+    runs: int
+    table: str = ""
+    env_rows: list[dict[str, Any]] = field(default_factory=list)
+    aggregate_rows: list[dict[str, Any]] = field(default_factory=list)
+    improvement: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+
+
+def compare(
+    paths: str | Path | Iterable[str | Path],
+    out: str | Path | None = None,
+    reps: int = 5000,
+    reference: Iterable[str | Path] = (),
+    reference_algo: Iterable[str] = (),
+    baseline: Iterable[str] = (),
+    env: Iterable[str] = (),
+    export: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """IQM, mean and median of the final evaluation returns with 95% stratified-bootstrap CIs
+    (rliable), the normalised aggregate, learning curves and performance profiles of the runs
+    under ``paths`` (run directories and directories of runs, such as a sweep), written to
+    ``out`` (table.md, table.csv, curves.png, profiles.png; default ``<path>/compare`` for one
+    path, else ``runs/compare``).
+
+    :param reference: published per-seed results (CSV: algo, env, seed, step, eval_return),
+        joined to the table and the curves as algorithms of their own.
+    :param reference_algo: only these algorithms of ``reference``.
+    :param baseline: for each, every algorithm's probability of ending above it, with its CI.
+    :param env: only the runs on these envs (the aggregate and profiles are over them).
+    :param export: also write our runs' per-seed results there (the ``reference`` format).
+    :param log: called with warnings and a line when the bootstrap starts (long work).
+    :param progress: called with (done, total) as the curves are bootstrapped.
+    """
+    from rlasinference.experiments import compare as cmp
+    from rlasinference.training.run_dir import make_dir
+
+    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    reference, reference_algo, env = [Path(p) for p in reference], list(reference_algo), list(env)
+    say = log or (lambda line: None)
+    if not 100 <= reps <= 1_000_000:
+        raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
+    if not paths:
+        raise UserError("give at least one run directory or directory of runs")
+    began = time.perf_counter()
+    runs, notes = cmp.find_runs(paths)
+    if env:
+        runs = cmp.on_envs(runs, env)
+    for line in (n for n in notes if n.startswith("warning:")):
+        say(line)
+    notes = [n for n in notes if not n.startswith("warning:")]
+    if not runs:
+        raise UserError("no run with an evaluation to compare")
+    if reference_algo and not reference:
+        raise UserError("--reference-algo needs --reference CSV")
+    out_dir = Path(out) if out is not None else paths[0] / "compare" if len(paths) == 1 else Path("runs") / "compare"
+    finished, unfinished = cmp.finished_runs(runs)
+    notes += unfinished
+    published: list[cmp.Run] = []
+    for path in dict.fromkeys(reference):  # each file once, matched to our runs only
+        found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo or None)
+        notes += ref_notes
+        published += found
+    baselines = list(dict.fromkeys(baseline))  # each once, in the order given
+    for name in baselines:
+        if finished and all(r.label != name for r in finished + published):
+            raise UserError(f"--baseline {name!r} is not among the compared algorithms")
+    # the inputs are good: from here on, files are written and the bootstrap runs
+    make_dir(out_dir, "output directory")
+    if export is not None:
+        cmp.export_long_csv(runs, Path(export))
+    say(f"compare: {len(runs)} runs read in {time.perf_counter() - began:.1f} s; bootstrapping ({reps} samples)")
+    result = Comparison(out=out_dir, runs=len(runs))
+    curves = cmp.curves((finished or runs) + published, reps, progress=progress)
+    colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
+    cmp.plot_curves(curves, out_dir / "curves.png", colours)
+    result.written.append("curves.png")
+    notes += cmp.few_runs_notes(finished)
+    if finished and len(finished) + len(published) > 1:
+        scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
+        notes += agg_notes
+        result.env_rows = cmp.per_env_table(finished + published, reps)
+        result.aggregate_rows = cmp.aggregate_table(scores, reps) if scores else []
+        result.improvement = {b: cmp.improvement_table(finished + published, b, reps) for b in baselines}
+        result.table = cmp.write_tables(
+            result.env_rows, result.aggregate_rows, out_dir, reps, list(result.improvement.items())
+        )
+        result.written += ["table.md", "table.csv"]
+        if scores:
+            cmp.plot_profiles(scores, out_dir / "profiles.png", reps, colours)
+            result.written.append("profiles.png")
+    elif len(runs) == 1:
+        r = runs[0]
+        result.summary = f"{r.label} on {r.env}, seed {r.seed}: eval return {r.returns[-1]:.2f} at step {r.steps[-1]}"
+    result.notes = notes
+    return result
