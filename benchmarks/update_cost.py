@@ -5,6 +5,7 @@ preset's own batch size, so the ratios are measured side by side on the same mac
 
     python benchmarks/update_cost.py
     python benchmarks/update_cost.py --dims 17x6 --blocks 30
+    python benchmarks/update_cost.py --precision fp32 bf16   # both, blocks alternating, and their ratio
 """
 
 from __future__ import annotations
@@ -46,15 +47,21 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=20, help="timed blocks per combination")
     parser.add_argument("--only", nargs="+", help="labels to time (sac is always timed)")
     parser.add_argument("--updates", type=int, default=10, help="updates per block")
-    parser.add_argument("--precision", default="auto", help="the precision run option (auto, fp32, bf16)")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        help="the precision run option (auto, fp32, bf16); several alternate",
+    )
     parser.add_argument(
         "--compile", default="auto", help="the compile run option as in a long run (auto, always, never)"
     )
     args = parser.parse_args()
-    precision = resolve_precision(args.precision, torch.device("cpu"))
-    set_precision(precision)
+    precisions = list(dict.fromkeys(resolve_precision(p, torch.device("cpu")) for p in args.precision))
     print(f"machine: {describe()}; load average before: {load()}")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {precision}; median ms per update")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {', '.join(precisions)}; median ms per update"
+    )
     for dims in args.dims:
         obs_dim, action_dim = (int(x) for x in dims.split("x"))
         torch.manual_seed(0)
@@ -76,24 +83,32 @@ def main() -> None:
                 torch.randn(n, obs_dim),
                 torch.zeros(n),
             )
-        times: dict[str, list[float]] = {k: [] for k in agents}
+        times: dict[tuple[str, str], list[float]] = {(k, p): [] for k in agents for p in precisions}
         if compiled:
             print(f"  compiled (--compile {args.compile}, as in a run of 20,000+ updates): {', '.join(compiled)}")
-        for label, agent in agents.items():  # warm-up (and compilation)
-            for _ in range(5):
-                agent.update(batches[label])
-        for _ in range(args.blocks):
+        for precision in precisions:  # warm-up (and compilation)
+            set_precision(precision)
             for label, agent in agents.items():
-                start = time.perf_counter()
-                for _ in range(args.updates):
+                for _ in range(5):
                     agent.update(batches[label])
-                times[label].append((time.perf_counter() - start) / args.updates * 1e3)
-        base = statistics.median(times["sac"])
+        for _ in range(args.blocks):
+            for precision in precisions:
+                set_precision(precision)
+                for label, agent in agents.items():
+                    start = time.perf_counter()
+                    for _ in range(args.updates):
+                        agent.update(batches[label])
+                    times[label, precision].append((time.perf_counter() - start) / args.updates * 1e3)
         print(f"\nobs {obs_dim}, action {action_dim}")
-        for label, ts in times.items():
-            ms = statistics.median(ts)
-            batch = agents[label].batch_size
-            print(f"  {label:<20} batch {batch:>3}  {ms:7.2f} ms  {ms / base:5.2f}x SAC")
+        for precision in precisions:
+            base = statistics.median(times["sac", precision])
+            for label, agent in agents.items():
+                ms = statistics.median(times[label, precision])
+                against = f"  {ms / statistics.median(times[label, precisions[0]]):5.2f}x {precisions[0]}"
+                print(
+                    f"  {label:<20} {precision}  batch {agent.batch_size:>3}  {ms:7.2f} ms  {ms / base:5.2f}x SAC"
+                    + (against if precision != precisions[0] else "")
+                )
         print("  (dime, crossq: per update, the actor trained every 3rd; dime makes 2 updates per env step)")
     print(f"load average after: {load()}")
 
