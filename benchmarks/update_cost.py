@@ -91,8 +91,8 @@ def main() -> None:
             for label, agent in agents.items():
                 for _ in range(5):
                     agent.update(batches[label])
-        for _ in range(args.blocks):
-            for precision in precisions:
+        for block in range(args.blocks):
+            for precision in precisions[block % len(precisions) :] + precisions[: block % len(precisions)]:
                 set_precision(precision)
                 for label, agent in agents.items():
                     start = time.perf_counter()

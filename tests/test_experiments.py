@@ -276,9 +276,11 @@ def test_compare_from_python_is_the_command(tmp_path: Path) -> None:
     above = sum((m > s) + 0.5 * (m == s) for m in (3.0, 7.0, 5.0, 6.0) for s in (1.0, 5.0, 3.0, 4.0))
     assert against["P(improvement)"] == pytest.approx(above / 16)
     assert result.runs == 8 and "bootstrapping (300 samples)" in lines[-1] and steps and steps[-1][0] == steps[-1][1]
-    with pytest.raises(UserError, match="--baseline 'ppo' is not among"):
-        rlai.compare(sweep, out=tmp_path / "bad", reps=300, baseline=["ppo"])
+    with pytest.raises(UserError, match="--baseline 'ppo' is not among"):  # one name, not a list of letters
+        rlai.compare(sweep, out=tmp_path / "bad", reps=300, baseline="ppo")
     assert not (tmp_path / "bad").exists()
+    with pytest.raises(UserError, match="--out must name a directory"):
+        rlai.compare(sweep, out=" ", reps=300)
 
 
 def test_compare_env_narrows_the_aggregate_to_the_envs_every_algorithm_reached(tmp_path: Path) -> None:

@@ -16,11 +16,12 @@ from rlasinference.core.errors import UserError
 class Comparison:
     """What :func:`compare` computed and wrote.
 
-    ``table``: the markdown of table.md (empty with fewer than two runs); ``env_rows``,
+    ``table``: the markdown of table.md, written when at least two runs (finished ones, and
+    published ones from ``reference``) are compared, else empty; ``env_rows``,
     ``aggregate_rows`` and ``improvement`` (baseline name -> rows): the rows of table.csv as
     dicts; ``written``: the files written to ``out``; ``notes``: what the statistics leave out
     or cannot say (few runs, unfinished runs, an env left out of the aggregate); ``summary``:
-    the one line that stands for the table when a single run is compared."""
+    the one line that stands for the table when a single run and no reference are compared."""
 
     out: Path
     runs: int
@@ -33,14 +34,19 @@ class Comparison:
     summary: str = ""
 
 
+def _listed(value: Any) -> list[Any]:
+    """One value (a string or a path) as a list of it; an iterable of them as a list."""
+    return [value] if isinstance(value, str | Path) else list(value)
+
+
 def compare(
     paths: str | Path | Iterable[str | Path],
     out: str | Path | None = None,
     reps: int = 5000,
-    reference: Iterable[str | Path] = (),
-    reference_algo: Iterable[str] = (),
-    baseline: Iterable[str] = (),
-    env: Iterable[str] = (),
+    reference: str | Path | Iterable[str | Path] = (),
+    reference_algo: str | Iterable[str] = (),
+    baseline: str | Iterable[str] = (),
+    env: str | Iterable[str] = (),
     export: str | Path | None = None,
     log: Callable[[str], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -50,6 +56,9 @@ def compare(
     under ``paths`` (run directories and directories of runs, such as a sweep), written to
     ``out`` (table.md, table.csv, curves.png, profiles.png; default ``<path>/compare`` for one
     path, else ``runs/compare``).
+
+    Each of ``paths``, ``reference``, ``reference_algo``, ``baseline`` and ``env`` is one value
+    or a list of them. Bad input raises :class:`UserError` before anything is written.
 
     :param reference: published per-seed results (CSV: algo, env, seed, step, eval_return),
         joined to the table and the curves as algorithms of their own.
@@ -63,13 +72,17 @@ def compare(
     from rlasinference.experiments import compare as cmp
     from rlasinference.training.run_dir import make_dir
 
-    paths = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
-    reference, reference_algo, env = [Path(p) for p in reference], list(reference_algo), list(env)
+    paths, reference = [Path(p) for p in _listed(paths)], [Path(p) for p in _listed(reference)]
+    reference_algo, baseline, env = _listed(reference_algo), _listed(baseline), _listed(env)
     say = log or (lambda line: None)
     if not 100 <= reps <= 1_000_000:
         raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
     if not paths:
         raise UserError("give at least one run directory or directory of runs")
+    if out is not None and not str(out).strip():
+        raise UserError("--out must name a directory, got an empty path")
+    if reference_algo and not reference:
+        raise UserError("--reference-algo needs --reference CSV")
     began = time.perf_counter()
     runs, notes = cmp.find_runs(paths)
     if env:
@@ -79,8 +92,6 @@ def compare(
     notes = [n for n in notes if not n.startswith("warning:")]
     if not runs:
         raise UserError("no run with an evaluation to compare")
-    if reference_algo and not reference:
-        raise UserError("--reference-algo needs --reference CSV")
     out_dir = Path(out) if out is not None else paths[0] / "compare" if len(paths) == 1 else Path("runs") / "compare"
     finished, unfinished = cmp.finished_runs(runs)
     notes += unfinished

@@ -227,12 +227,14 @@ def compare(
 
     # the bar starts with the bootstrap, after the lines that come before it
     bar = Progress(TextColumn("curves"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True)
-    task = bar.add_task("curves", start=False)
+    task = bar.add_task("curves")
 
     def advance(done: int, total: int) -> None:
-        if not bar.live.is_started:
+        if not bar.live.is_started and done < total:
             bar.start()
         bar.update(task, completed=done, total=total)
+        if done >= total and bar.live.is_started:  # the tables' bootstrap follows, without a bar
+            bar.stop()
 
     try:
         result = run_compare(
