@@ -190,15 +190,11 @@ class EnsembleMLP(nn.Module):
         return h
 
 
-#: convolutional torsos of image observations ``[C, H, W]``: the MinAtar paper's (one 3x3
-#: convolution, 16 filters; Young and Tian 2019) and the Nature DQN's (Mnih et al. 2015)
-TORSOS = ("minatar", "nature")
-
-
 def image_torso(image: Sequence[int]) -> tuple[nn.Module, int]:
     """A convolutional torso reading flat observations of an image ``image = [C, H, W]`` (channels
-    first), and its output width: the Nature DQN's for frames of 36 pixels or more a side (it
-    divides by 255: Atari's 0..255 frames), else MinAtar's (0/1 planes)."""
+    first), and its output width: the Nature DQN's (Mnih et al. 2015) for frames of 36 pixels or
+    more a side (it divides by 255: Atari's 0..255 frames), else the MinAtar paper's (one 3x3
+    convolution, 16 filters; Young and Tian 2019) for its 0/1 planes."""
     c, h, w = (int(x) for x in image)
     kind = "nature" if min(h, w) >= 36 else "minatar"
     layers: list[nn.Module] = [nn.Unflatten(-1, (c, h, w))]
