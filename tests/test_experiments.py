@@ -195,6 +195,20 @@ def test_probability_of_improvement_equals_rliables() -> None:
     assert probability_of_improvement(np.array([[2.0], [3.0]]), np.array([[1.0], [2.0]])) == 0.875  # 3.5 of 4 pairs
 
 
+def test_iqm_equals_rliables_to_the_bit() -> None:
+    """The per-env and aggregate tables' IQM without scipy's per-call wrapper: equal, not close,
+    to rliable's aggregate_iqm, so the tables stay byte for byte what they were."""
+    rliable_metrics = pytest.importorskip("rliable.metrics")
+    from rlasinference.experiments.compare.stats import iqm
+
+    rng = np.random.default_rng(0)
+    for trial in range(2000):
+        x = rng.normal(size=(rng.integers(1, 40), rng.integers(1, 5))) * 10.0 ** rng.integers(-3, 5)
+        x = np.round(x) if trial % 3 == 0 else x  # ties
+        assert iqm(x) == rliable_metrics.aggregate_iqm(x)
+    assert iqm(np.array([[1.0], [2.0], [3.0], [4.0], [100.0], [-100.0], [5.0], [6.0]])) == 3.5  # middle half: 2..5
+
+
 def test_compare_known_scores(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     sweep = tmp_path / "sweep"

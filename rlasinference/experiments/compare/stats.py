@@ -60,11 +60,21 @@ def per_algorithm(estimate: Any, scores: dict[str, np.ndarray], seed: int) -> tu
     return first, second
 
 
+def iqm(scores: np.ndarray) -> float:
+    """The interquartile mean of all of ``scores``: rliable's ``aggregate_iqm``, which is
+    ``scipy.stats.trim_mean(scores, 0.25, axis=None)``, computed as scipy does (the same partition
+    and mean: the same value to the bit, a test holds them equal) without scipy's per-call
+    argument handling, which took three quarters of the per-env bootstrap's time."""
+    a = np.asarray(scores, dtype=float).ravel()
+    low = int(0.25 * a.size)
+    return float(np.mean(np.partition(a, (low, a.size - low - 1))[low : a.size - low]))
+
+
 def _three(metrics: Any, one_env: bool = False) -> Any:
     """scores ``[runs, envs]`` -> [IQM, mean, median]. rliable's median is the median over envs
     of each env's mean, which for one env is the mean: there the median run is taken instead."""
     median = np.median if one_env else metrics.aggregate_median
-    fns = (metrics.aggregate_iqm, metrics.aggregate_mean, median)
+    fns = (iqm, metrics.aggregate_mean, median)
     return lambda scores: np.array([f(scores) for f in fns])
 
 
