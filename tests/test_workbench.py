@@ -276,6 +276,35 @@ def test_rlai_sample_grid_runs_resumes_and_tabulates(tmp_path: Path) -> None:
     assert_one_line_error(bad, "unknown sampler 'nope'")
 
 
+def test_rlai_sample_one_fit_takes_one_thread_and_equals_the_grids_fit(tmp_path: Path) -> None:
+    """A fit's numbers depend on torch's thread count (the last bits of its sums): one fit takes
+    one thread unless asked, as a grid's fits do, so the two give the same fit on any machine."""
+    import torch
+
+    args = [
+        "--sampler",
+        "flow",
+        "--target",
+        "ring8",
+        "--steps",
+        "20",
+        "--batch",
+        "512",
+        "--set",
+        "sampler.hidden=[64,64]",
+    ]
+    grid = runner.invoke(app, ["sample", *args, "--seeds", "1", "--workers", "1", "--out", str(tmp_path / "grid")])
+    assert grid.exit_code == 0, grid.output
+    torch.set_num_threads(2)  # as torch starts on a two-core machine
+    one = runner.invoke(app, ["sample", *args, "--seed", "0", "--quiet", "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0, one.output
+    alone = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    cell = json.loads((tmp_path / "grid" / "flow-ring8-s0" / "metrics.json").read_text())
+    assert alone["threads"] == cell["threads"] == 1 and torch.get_num_threads() == 1
+    assert alone["kl"] == cell["kl"] and alone["final_loss"] == cell["final_loss"]
+    assert_one_line_error(runner.invoke(app, ["sample", "--threads", "-1"]), "--threads must be 0 (every core) or more")
+
+
 def test_rlai_sample_grid_from_a_spec(tmp_path: Path) -> None:
     spec = tmp_path / "g.yaml"
     spec.write_text("samplers: [gaussian]\ntargets: [square4, mix3d]\nsteps: 5\nset: {sampler.hidden: [8]}\n")

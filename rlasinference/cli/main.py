@@ -253,6 +253,9 @@ def sample(
         Path | None, typer.Option(help="YAML grid spec (samplers, targets, seeds, tau, steps, batch, lr, set).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Fits at a time in a grid (one torch thread each).")] = 2,
+    threads: Annotated[
+        int, typer.Option(help="Torch CPU threads of one fit (0: every core; a grid's fits take one each).")
+    ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Fit a sampler to a Boltzmann target exp(Q(a)/tau) on (-1, 1)^d, no RL: metrics.json and a plot.
@@ -277,7 +280,7 @@ def sample(
         if len(samplers) * len(targets) > 1 or seeds is not None:
             _sample_grid(samplers, targets, seeds or 1, out_dir, workers, fit, set_ or [])
             return
-        summary = run_workbench(samplers[0], targets[0], fit, seed, set_ or [], out_dir, quiet)
+        summary = run_workbench(samplers[0], targets[0], fit, seed, set_ or [], out_dir, quiet, threads)
     except UserError as exc:
         raise _fail(str(exc)) from None
     names = ("kl", "kl_bound", "kl_forward", "tv", "log_z_grid", "log_z_is", "mmd", "mode_coverage")

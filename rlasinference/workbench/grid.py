@@ -82,12 +82,9 @@ def plan(samplers: list[str], targets: list[str], seeds: int) -> list[Fit]:
 
 def _one(fit: Fit, settings: FitSettings, set_items: list[str], out: str) -> str:
     """One fit in a worker process (one torch thread)."""
-    import torch
-
     from rlasinference.workbench.run import run_workbench
 
-    torch.set_num_threads(1)
-    run_workbench(fit.sampler, fit.target, settings, fit.seed, set_items, Path(out))
+    run_workbench(fit.sampler, fit.target, settings, fit.seed, set_items, Path(out), threads=1)
     return fit.name
 
 

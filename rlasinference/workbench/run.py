@@ -83,11 +83,18 @@ def run_workbench(
     set_items: Sequence[str] = (),
     out: Path | None = None,
     quiet: bool = True,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """One fit of ``sampler_name`` (``set_items``: its ``sampler.<option>=value`` settings) to
-    ``target_name``, written to ``out``; returns its metrics and ``out``."""
+    ``target_name``, written to ``out``; returns its metrics and ``out``. ``threads``: torch's CPU
+    threads for the fit (0: leave torch's own, every core); one by default, as a run's and a grid's
+    fits, since the thread count changes the last bits of the sums and so the fit."""
     fit.check()
     RUN_SEEDS.check("--seed", seed)
+    if threads < 0:
+        raise UserError(f"--threads must be 0 (every core) or more, got {threads}")
+    if threads > 0:
+        torch.set_num_threads(threads)
     tau, steps, batch, lr, anneal, anneal_from, objective = (getattr(fit, f.name) for f in dataclasses.fields(fit))
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
@@ -149,6 +156,7 @@ def run_workbench(
             "anneal": anneal,
             "anneal_from": anneal_from,
             "objective": objective,
+            "threads": torch.get_num_threads(),
         }
     )
     result.update({"sampler_options": options, "final_loss": losses[-1], "seconds": seconds})
