@@ -7,7 +7,8 @@ The public API (docs/tutorials/python-api.md, docs/reference/api.md)::
     policy = rlai.load(run.dir)              # or run.policy()
     action = policy.predict(obs)             # in the env's units and shape
     rlai.evaluate(policy, episodes=10)       # the numbers of `rlai eval`
-    rlai.compare("runs/sweep").table         # the statistics of `rlai compare`
+    rlai.sweep(algo="sac", env="Hopper-v5", seeds=3)   # `rlai sweep` (Ray Tune)
+    rlai.compare("runs/sweep-sac-Hopper-v5").table      # the statistics of `rlai compare`
 """
 
 from typing import Any
@@ -15,8 +16,8 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = (
-    "Callback", "Comparison", "Policy", "Run", "StopAtReturn", "UserError", "compare", "evaluate", "fit_sampler",
-    "load", "planner", "resume", "solve", "train",
+    "Callback", "Comparison", "Policy", "Run", "StopAtReturn", "SweepResult", "SweepTrial", "UserError", "compare",
+    "evaluate", "fit_sampler", "load", "planner", "resume", "solve", "sweep", "train",
 )  # fmt: skip
 __all__ = ["__version__", *_API]
 

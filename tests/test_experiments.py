@@ -72,6 +72,29 @@ def test_sweep_bad_input_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, bad_combo), "svgd")
 
 
+def test_sweep_from_python_plans_a_spec_mapping_and_refuses_bad_input(tmp_path: Path) -> None:
+    """``rlai.sweep`` takes the YAML file's mapping as well as a file; a dry run plans (each
+    trial's status: what the sweep would do) and writes nothing; bad input raises the command's
+    errors."""
+    import rlasinference as rlai
+
+    spec = {"name": "py", "seeds": [0, 1], "runs": [{"algo": "sac", "env": "Pendulum-v1"}]}
+    planned = rlai.sweep(spec, config={"steps": 200}, out=tmp_path / "sw", dry_run=True)
+    assert planned.name == "py" and planned.dir == tmp_path / "sw" and not (tmp_path / "sw").exists()
+    assert [(t.name, t.status) for t in planned.trials] == [(f"sac-Pendulum-v1-s{k}", "new") for k in (0, 1)]
+    assert spec == {"name": "py", "seeds": [0, 1], "runs": [{"algo": "sac", "env": "Pendulum-v1"}]}  # not changed
+    crossed = rlai.sweep(algo="sac", env="Pendulum-v1", grid={"lr_policy": [1e-3, 3e-4]}, seeds=1, dry_run=True)
+    assert len(crossed.trials) == 2 and crossed.name == "sac-Pendulum-v1" and crossed.ok
+    with pytest.raises(UserError, match="not both"):
+        rlai.sweep(spec, grid={"lr_policy": [1e-3]}, dry_run=True)
+    with pytest.raises(UserError, match="give a sweep file"):
+        rlai.sweep(dry_run=True)
+    with pytest.raises(UserError, match="unknown config key 'no_such_key'"):
+        rlai.sweep(algo="sac", env="Pendulum-v1", config={"no_such_key": 1}, out=tmp_path / "bad", dry_run=True)
+    with pytest.raises(UserError, match="sweep name must be"):
+        rlai.sweep({"name": "../up", "runs": [{"algo": "sac"}]}, dry_run=True)
+
+
 def test_missing_ray_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     result = runner.invoke(app, ["sweep", *SMALL, "--set", "steps=100", "--out", str(tmp_path / "sw")])
@@ -117,12 +140,30 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     assert longer.exit_code == 0, longer.output
     assert "0 finished (skipped), 2 to resume, 0 new" in longer.output
     assert _eval_steps(trial) == ["100", "200", "300"] == _eval_steps(kept)
+    # from Python, the same sweep: a longer budget continues both trials, as the command does
+    import rlasinference as rlai
+
+    tiny = {"learning_starts": 100, "batch_size": 32, "critic_hidden": [32, 32], "sampler.hidden": [32, 32]}
+    tiny |= {"log_every": 100, "eval_every": 100, "eval_episodes": 1, "steps": 400}
+    axes = {"algo": "sac", "sampler": "my_sampler:Mine", "env": "Pendulum-v1", "seeds": 2, "out": "sw"}
+    lines: list[str] = []
+    done = rlai.sweep(**axes, config=tiny, log=lines.append)
+    assert done.ok and lines == ["2 trials in sw: 0 finished (skipped), 2 to resume, 0 new"]
+    assert [(t.name, t.status, t.step) for t in done.trials] == [
+        (f"sac-my_sampler_Mine-Pendulum-v1-s{seed}", "finished", 300) for seed in (0, 1)
+    ]
+    assert _eval_steps(trial) == ["100", "200", "300", "400"]
+    with open(trial / "metrics.csv") as f:
+        last = [r for r in csv.DictReader(f) if r["eval_return"]][-1]
+    assert done.trials[0].final_return == float(last["eval_return"])
+    looked = rlai.sweep(**axes, config=tiny, dry_run=True)
+    assert {t.status for t in looked.trials} == {"done"} and looked.ok
     # a finished run without its checkpoints (a kept copy) is finished, and nothing restarts it
     shutil.rmtree(trial / "checkpoints")
     assert "2 finished (skipped)" in runner.invoke(app, [*args, "--set", "steps=300", "--dry-run"]).output
     for command in (["resume", str(trial)], ["train", "--out", str(trial), *TINY]):
         assert_one_line_error(runner.invoke(app, command), "finished run's results", "without its checkpoints")
-    assert _eval_steps(trial) == ["100", "200", "300"]
+    assert _eval_steps(trial) == ["100", "200", "300", "400"]
     # a trial directory holding some other run is refused, not overwritten
     other = runner.invoke(app, [*args, "--set", "steps=300", "--set", "lr_policy=1e-3", "--dry-run"])
     assert_one_line_error(other, "holds a different run", "lr_policy")

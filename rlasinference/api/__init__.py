@@ -1,6 +1,7 @@
 """The public Python API: ``train``, ``resume``, ``load``, ``evaluate``, ``fit_sampler``,
-callbacks, ``compare`` (statistics over runs), and planning (``solve``, ``planner``)
-(docs/tutorials/python-api.md). The ``rlai`` commands do the same things from a shell."""
+callbacks, ``sweep`` and ``compare`` (many runs, and statistics over them), and planning
+(``solve``, ``planner``) (docs/tutorials/python-api.md). The ``rlai`` commands do the same things
+from a shell."""
 
 from rlasinference.api.callbacks import Callback, StopAtReturn
 from rlasinference.api.compare import Comparison, compare
@@ -8,8 +9,9 @@ from rlasinference.api.planning import planner, solve
 from rlasinference.api.policy import Policy, evaluate, load
 from rlasinference.api.run import Run, resume, train
 from rlasinference.api.sampler_fit import fit_sampler
+from rlasinference.api.sweep import SweepResult, SweepTrial, sweep
 
 __all__ = [
-    "Callback", "Comparison", "Policy", "Run", "StopAtReturn", "compare", "evaluate", "fit_sampler", "load", "planner",
-    "resume", "solve", "train",
+    "Callback", "Comparison", "Policy", "Run", "StopAtReturn", "SweepResult", "SweepTrial", "compare", "evaluate",
+    "fit_sampler", "load", "planner", "resume", "solve", "sweep", "train",
 ]  # fmt: skip

@@ -72,35 +72,37 @@ def compare(
     from rlasinference.experiments import compare as cmp
     from rlasinference.training.run_dir import make_dir
 
-    paths, reference = [Path(p) for p in _listed(paths)], [Path(p) for p in _listed(reference)]
-    reference_algo, baseline, env = _listed(reference_algo), _listed(baseline), _listed(env)
+    dirs: list[Path] = [Path(p) for p in _listed(paths)]
+    references: list[Path] = [Path(p) for p in _listed(reference)]
+    algos: list[str] = _listed(reference_algo)
+    envs: list[str] = _listed(env)
     say = log or (lambda line: None)
     if not 100 <= reps <= 1_000_000:
         raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
-    if not paths:
+    if not dirs:
         raise UserError("give at least one run directory or directory of runs")
     if out is not None and not str(out).strip():
         raise UserError("--out must name a directory, got an empty path")
-    if reference_algo and not reference:
+    if algos and not references:
         raise UserError("--reference-algo needs --reference CSV")
     began = time.perf_counter()
-    runs, notes = cmp.find_runs(paths)
-    if env:
-        runs = cmp.on_envs(runs, env)
+    runs, notes = cmp.find_runs(dirs)
+    if envs:
+        runs = cmp.on_envs(runs, envs)
     for line in (n for n in notes if n.startswith("warning:")):
         say(line)
     notes = [n for n in notes if not n.startswith("warning:")]
     if not runs:
         raise UserError("no run with an evaluation to compare")
-    out_dir = Path(out) if out is not None else paths[0] / "compare" if len(paths) == 1 else Path("runs") / "compare"
+    out_dir = Path(out) if out is not None else dirs[0] / "compare" if len(dirs) == 1 else Path("runs") / "compare"
     finished, unfinished = cmp.finished_runs(runs)
     notes += unfinished
     published: list[cmp.Run] = []
-    for path in dict.fromkeys(reference):  # each file once, matched to our runs only
-        found, ref_notes = cmp.reference_runs(path, finished or runs, reference_algo or None)
+    for path in dict.fromkeys(references):  # each file once, matched to our runs only
+        found, ref_notes = cmp.reference_runs(path, finished or runs, algos or None)
         notes += ref_notes
         published += found
-    baselines = list(dict.fromkeys(baseline))  # each once, in the order given
+    baselines: list[str] = list(dict.fromkeys(_listed(baseline)))  # each once, in the order given
     for name in baselines:
         if finished and all(r.label != name for r in finished + published):
             raise UserError(f"--baseline {name!r} is not among the compared algorithms")
@@ -116,7 +118,7 @@ def compare(
     result.written.append("curves.png")
     notes += cmp.few_runs_notes(finished)
     if finished and len(finished) + len(published) > 1:
-        scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(env))
+        scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(envs))
         notes += agg_notes
         result.env_rows = cmp.per_env_table(finished + published, reps)
         result.aggregate_rows = cmp.aggregate_table(scores, reps) if scores else []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,97 +50,60 @@ def sweep(
 
     Every trial is a run directory under the sweep directory; running the same sweep again skips
     finished trials and resumes interrupted ones from their checkpoints."""
+    from rlasinference.api.sweep import sweep as run_sweep
     from rlasinference.core.settings import parse_set
-    from rlasinference.experiments.sweep import (
-        check_keep,
-        check_resources,
-        execute,
-        final_returns,
-        keep_finished,
-        plan,
-        unfinished,
-        write_spec,
-    )
-    from rlasinference.training.lock import RunLock
-    from rlasinference.training.run_dir import make_dir
 
-    stack = contextlib.ExitStack()
     try:
-        spec = _spec(spec_file, algo, sampler, env, seeds, parse_set(set_ or []), grid or [])
-        sweep_dir = out_path(out) or Path("runs") / f"sweep-{spec['name']}"
-        if keep is not None:
-            check_keep(keep, sweep_dir)
-        local = address is None
-        check_resources(cpus_per_trial, gpus_per_trial, max_concurrent, local)
-        if not dry_run:  # one sweep per directory: a second one on it stops here (a dry run writes nothing)
-            make_dir(sweep_dir, "sweep directory")
-            stack.enter_context(RunLock(sweep_dir, "sweep").acquire())
-        planned = plan(spec, sweep_dir, threads=max(1, int(cpus_per_trial)), look=dry_run, keep=keep, local=local)
-        counts = {a: sum(p.action == a for p in planned) for a in ("done", "resume", "new", "running")}
-        running = f", {counts['running']} running now" if counts["running"] else ""
-        say(
-            f"{len(planned)} trials in {sweep_dir}: {counts['done']} finished (skipped), "
-            f"{counts['resume']} to resume, {counts['new']} new{running}"
+        result = run_sweep(
+            spec_file,
+            algo=algo or (),
+            sampler=sampler or (),
+            env=env or (),
+            seeds=seeds,
+            config=parse_set(set_ or []),
+            grid=_grid(grid or []),
+            out=out_path(out),
+            keep=keep,
+            cpus_per_trial=cpus_per_trial,
+            gpus_per_trial=gpus_per_trial,
+            max_concurrent=max_concurrent,
+            address=address,
+            dry_run=dry_run,
+            log=say,
         )
-        if dry_run:
-            for p in planned:
-                # a running trial with no checkpoint yet has no step to show
-                step = f" (at step {p.step})" if p.action != "new" and (p.step or p.action != "running") else ""
-                owner = f" by {p.owner}" if p.owner else ""
-                kept = f" in {p.where}" if p.where is not None else ""
-                say(f"  {p.action:<7} {p.trial.name}{step}{owner}{kept}")
-            return
-        write_spec(spec, sweep_dir)
-        if keep is not None:
-            write_spec(spec, keep)
-            keep_finished(planned, sweep_dir, keep)
-        failures = execute(planned, sweep_dir, cpus_per_trial, gpus_per_trial, max_concurrent, address, keep)
-        left = unfinished(planned, sweep_dir)
     except UserError as exc:
         raise fail(str(exc)) from None
-    finally:
-        stack.close()
-    finals = final_returns(sweep_dir, planned)
-    failed = {line.split(":", 1)[0] for line in failures}
-    table = Table(title=f"sweep {escape(str(spec['name']))}", title_justify="left")
+    if dry_run:
+        for t in result.trials:
+            # a running trial with no checkpoint yet has no step to show
+            step = f" (at step {t.step})" if t.status != "new" and (t.step or t.status != "running") else ""
+            owner = f" by {t.owner}" if t.owner else ""
+            kept = f" in {t.kept}" if t.kept is not None else ""
+            say(f"  {t.status:<7} {t.name}{step}{owner}{kept}")
+        return
+    table = Table(title=f"sweep {escape(result.name)}", title_justify="left")
     for col in ("run", "status", "final eval return"):
         table.add_column(col)
-    for p in planned:
-        value = finals[p.trial.name]
-        if p.trial.name in failed:
-            status = "failed"
-        elif p.trial.name in left:
-            status = "unfinished"
-        else:
-            status = "skipped" if p.action == "done" else "finished"
-        table.add_row(escape(p.trial.name), status, "-" if value is None else f"{value:.2f}")
+    for t in result.trials:
+        value = "-" if t.final_return is None else f"{t.final_return:.2f}"
+        table.add_row(escape(t.name), t.status, value)
     console.print(table)
-    for line in failures:
+    for line in result.failures:
         say(line, err=True, label="failed:")
-    interrupted = len(left - failed)
+    interrupted = sum(t.status == "unfinished" for t in result.trials)
     if interrupted:
         say(f"{interrupted} trials unfinished (interrupted?): run the same command again to continue them", err=True)
-    say(f"compare with: rlai compare {keep if keep is not None else sweep_dir}")
-    if failures or interrupted:
+    say(f"compare with: rlai compare {keep if keep is not None else result.dir}")
+    if not result.ok:
         raise typer.Exit(1)
 
 
-def _spec(
-    spec_file: Path | None,
-    algo: list[str] | None,
-    sampler: list[str] | None,
-    env: list[str] | None,
-    seeds: int | None,
-    sets: dict[str, Any],
-    grid: list[str],
-) -> dict[str, Any]:
-    """The sweep spec from the file and/or the flags (flags add to every entry of a file)."""
+def _grid(items: list[str]) -> dict[str, list[Any]]:
+    """``--grid key=v1,v2,...`` items as key -> values (each value YAML)."""
     from rlasinference.core.settings import parse_set
-    from rlasinference.experiments.grid import load_spec
 
-    axes = {k: v for k, v in (("algo", algo), ("sampler", sampler), ("env", env)) if v}
     grid_values: dict[str, list[Any]] = {}
-    for item in grid:
+    for item in items:
         key, _, values = item.partition("=")
         if not key or not values:
             raise UserError(f"--grid takes key=v1,v2,..., got {item!r}")
@@ -152,26 +113,7 @@ def _spec(
             raise UserError(
                 f"malformed --grid {item!r}: each value must be valid YAML, e.g. key=[16,16],[32,32]"
             ) from None
-    if spec_file is not None:
-        spec = load_spec(spec_file)
-        if axes or grid_values:
-            raise UserError("give the grid either in the sweep file or by --algo/--sampler/--env/--grid, not both")
-    else:
-        if not axes and not grid_values:
-            raise UserError("give a sweep file, or at least one of --algo, --sampler, --env, --grid")
-        name = "-".join("_".join(v) for v in axes.values()) or "grid"
-        spec = {"name": re.sub(r"[^A-Za-z0-9_.=-]+", "_", name), "runs": [{**axes, "grid": grid_values}]}
-    if seeds is not None:
-        spec["seeds"] = seeds
-        for entry in spec.get("runs") or []:
-            if isinstance(entry, dict):
-                entry.pop("seeds", None)
-    if sets:  # flags win over the file, at every level
-        spec["set"] = {**(spec.get("set") or {}), **sets}
-        for entry in spec.get("runs") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("set"), dict):
-                entry["set"] = {**entry["set"], **sets}
-    return spec
+    return grid_values
 
 
 def split_values(text: str) -> list[str]:
