@@ -83,8 +83,16 @@ def test_sweep_from_python_plans_a_spec_mapping_and_refuses_bad_input(tmp_path: 
     assert planned.name == "py" and planned.dir == tmp_path / "sw" and not (tmp_path / "sw").exists()
     assert [(t.name, t.status) for t in planned.trials] == [(f"sac-Pendulum-v1-s{k}", "new") for k in (0, 1)]
     assert spec == {"name": "py", "seeds": [0, 1], "runs": [{"algo": "sac", "env": "Pendulum-v1"}]}  # not changed
-    crossed = rlai.sweep(algo="sac", env="Pendulum-v1", grid={"lr_policy": [1e-3, 3e-4]}, seeds=1, dry_run=True)
+    # one value or a numpy array where a list goes: a value, not its characters or numpy's types
+    grid = {"lr_policy": np.array([1e-3, 3e-4]), "sampler.hidden": [[32, 32]]}
+    crossed = rlai.sweep(
+        algo="sac", env="Pendulum-v1", grid=grid, seeds=1, config={"gamma": np.float64(0.98)}, dry_run=True
+    )
     assert len(crossed.trials) == 2 and crossed.name == "sac-Pendulum-v1" and crossed.ok
+    assert len(rlai.sweep(algo="sac", env="Pendulum-v1", grid={"lr_policy": 3e-4}, seeds=1, dry_run=True).trials) == 1
+    with pytest.raises(UserError, match="plain values"):
+        rlai.sweep(algo="sac", env="Pendulum-v1", config={"note": object()}, out=tmp_path / "odd", dry_run=True)
+    assert not (tmp_path / "odd").exists()
     with pytest.raises(UserError, match="not both"):
         rlai.sweep(spec, grid={"lr_policy": [1e-3]}, dry_run=True)
     with pytest.raises(UserError, match="give a sweep file"):

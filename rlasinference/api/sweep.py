@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rlasinference.core.errors import UserError
 
 
@@ -33,7 +35,8 @@ class SweepTrial:
 class SweepResult:
     """What :func:`sweep` planned and ran: ``dir`` (the sweep directory), its ``name``, the
     ``trials`` in the sweep's order and one line per failed trial (``failures``). ``ok``: every
-    trial finished (a failed or interrupted one is worth running again: the same call resumes)."""
+    trial finished (a failed or interrupted one is worth running again: the same call resumes);
+    always true for a dry run, which runs nothing."""
 
     dir: Path
     name: str
@@ -47,7 +50,13 @@ class SweepResult:
 
 
 def _listed(value: Any) -> list[Any]:
-    return [value] if isinstance(value, str) else list(value)
+    """One value as a list of it; ``None`` as none; numpy scalars as Python's (a sweep's spec is
+    written as YAML)."""
+    if value is None:
+        return []
+    one = isinstance(value, str | bytes | Mapping) or getattr(value, "ndim", None) == 0
+    values = list(value) if isinstance(value, Iterable) and not one else [value]
+    return [v.item() if hasattr(v, "item") and not isinstance(v, dict) else v for v in values]
 
 
 def sweep_spec(
@@ -57,16 +66,17 @@ def sweep_spec(
     env: str | Iterable[str] = (),
     seeds: int | None = None,
     config: Mapping[str, Any] | None = None,
-    grid: Mapping[str, Iterable[Any]] | None = None,
+    grid: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The sweep spec (the YAML file's mapping: name, seeds, set, runs) from a file or mapping
-    and/or the axes: ``algo``, ``sampler``, ``env`` and ``grid`` (key -> values) make one entry
-    when no spec is given; ``seeds`` (0..N-1) and ``config`` (keys for every trial) win over the
-    spec's, at every level."""
+    and/or the axes: ``algo``, ``sampler``, ``env`` and ``grid`` (key -> a value or values) make
+    one entry when no spec is given; ``seeds`` (0..N-1) and ``config`` (keys for every trial) win
+    over the spec's ``seeds`` and ``set`` at every level (an entry's grid or axes still vary the
+    keys they name)."""
     from rlasinference.experiments.grid import check_name, load_spec
 
     axes = {k: v for k, v in (("algo", _listed(algo)), ("sampler", _listed(sampler)), ("env", _listed(env))) if v}
-    grid_values = {key: list(values) for key, values in (grid or {}).items()}
+    grid_values = {key: _listed(values) for key, values in (grid or {}).items()}
     if spec is not None:
         if isinstance(spec, Mapping):
             out = copy.deepcopy(dict(spec))
@@ -86,7 +96,10 @@ def sweep_spec(
         for entry in out.get("runs") or []:
             if isinstance(entry, dict):
                 entry.pop("seeds", None)
-    if config:  # the caller's keys win over the file, at every level
+    if config:  # the caller's keys win over the file's set, at every level
+        config = {
+            key: _listed(value)[0] if getattr(value, "ndim", None) == 0 else value for key, value in config.items()
+        }
         out["set"] = {**(out.get("set") or {}), **config}
         for entry in out.get("runs") or []:
             if isinstance(entry, dict) and isinstance(entry.get("set"), dict):
@@ -101,7 +114,7 @@ def sweep(
     env: str | Iterable[str] = (),
     seeds: int | None = None,
     config: Mapping[str, Any] | None = None,
-    grid: Mapping[str, Iterable[Any]] | None = None,
+    grid: Mapping[str, Any] | None = None,
     out: str | Path | None = None,
     keep: str | Path | None = None,
     cpus_per_trial: float = 1.0,
@@ -119,7 +132,7 @@ def sweep(
         or none, and ``algo`` / ``sampler`` / ``env`` / ``grid`` give one entry.
     :param seeds: seeds 0..N-1 of every entry (over the spec's).
     :param config: config keys for every trial (over the spec's), e.g. ``{"steps": 20000}``.
-    :param grid: config key -> values, crossed with the rest.
+    :param grid: config key -> values (a list, or one value), crossed with the rest.
     :param keep: also copy each finished trial there without its checkpoints; a trial finished
         there is skipped.
     :param cpus_per_trial: CPUs per trial, also its torch threads.
@@ -142,6 +155,10 @@ def sweep(
 
     say = log or (lambda line: None)
     spec_dict = sweep_spec(spec, algo, sampler, env, seeds, config, grid)
+    try:  # written to the sweep directory as YAML once it runs: checked before anything is made
+        yaml.safe_dump(spec_dict)
+    except yaml.YAMLError as exc:
+        raise UserError(f"a sweep's spec holds plain values (numbers, strings, lists, mappings): {exc}") from None
     if out is not None and not str(out).strip():
         raise UserError("--out must name a directory, got an empty path")
     sweep_dir = Path(out) if out is not None else Path("runs") / f"sweep-{spec_dict['name']}"

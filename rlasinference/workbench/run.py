@@ -87,14 +87,31 @@ def run_workbench(
 ) -> dict[str, Any]:
     """One fit of ``sampler_name`` (``set_items``: its ``sampler.<option>=value`` settings) to
     ``target_name``, written to ``out``; returns its metrics and ``out``. ``threads``: torch's CPU
-    threads for the fit (0: leave torch's own, every core); one by default, as a run's and a grid's
-    fits, since the thread count changes the last bits of the sums and so the fit."""
+    threads for the fit (0: leave torch's own, every core), set back to the caller's afterwards;
+    one by default, as a run's and a grid's fits, since the thread count changes the last bits of
+    the sums and so the fit."""
     fit.check()
     RUN_SEEDS.check("--seed", seed)
     if threads < 0:
         raise UserError(f"--threads must be 0 (every core) or more, got {threads}")
+    before = torch.get_num_threads()
     if threads > 0:
         torch.set_num_threads(threads)
+    try:
+        return _fit(sampler_name, target_name, fit, seed, set_items, out, quiet)
+    finally:  # the caller's thread count, as it was (a Python session goes on)
+        torch.set_num_threads(before)
+
+
+def _fit(
+    sampler_name: str,
+    target_name: str,
+    fit: FitSettings,
+    seed: int,
+    set_items: Sequence[str],
+    out: Path | None,
+    quiet: bool,
+) -> dict[str, Any]:
     tau, steps, batch, lr, anneal, anneal_from, objective = (getattr(fit, f.name) for f in dataclasses.fields(fit))
     target = get_target(target_name)
     cls = get_sampler_class(sampler_name)
