@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rlasinference.api.values import as_list
 from rlasinference.core.checks import shown
 from rlasinference.core.errors import UserError
 
@@ -32,11 +33,6 @@ class Comparison:
     written: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     summary: str = ""
-
-
-def _listed(value: Any) -> list[Any]:
-    """One value (a string or a path) as a list of it; an iterable of them as a list."""
-    return [value] if isinstance(value, str | Path) else list(value)
 
 
 def compare(
@@ -72,10 +68,10 @@ def compare(
     from rlasinference.experiments import compare as cmp
     from rlasinference.training.run_dir import make_dir
 
-    dirs: list[Path] = [Path(p) for p in _listed(paths)]
-    references: list[Path] = [Path(p) for p in _listed(reference)]
-    algos: list[str] = _listed(reference_algo)
-    envs: list[str] = _listed(env)
+    dirs: list[Path] = [Path(p) for p in as_list(paths)]
+    references: list[Path] = [Path(p) for p in as_list(reference)]
+    algos: list[str] = as_list(reference_algo)
+    envs: list[str] = as_list(env)
     say = log or (lambda line: None)
     if not 100 <= reps <= 1_000_000:
         raise UserError(f"--reps must be in [100, 1000000], got {shown(reps)}")
@@ -102,7 +98,7 @@ def compare(
         found, ref_notes = cmp.reference_runs(path, finished or runs, algos or None)
         notes += ref_notes
         published += found
-    baselines: list[str] = list(dict.fromkeys(_listed(baseline)))  # each once, in the order given
+    baselines: list[str] = list(dict.fromkeys(as_list(baseline)))  # each once, in the order given
     for name in baselines:
         if finished and all(r.label != name for r in finished + published):
             raise UserError(f"--baseline {name!r} is not among the compared algorithms")

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from rlasinference.api.values import as_list
 from rlasinference.core.errors import UserError
 
 
@@ -49,16 +50,6 @@ class SweepResult:
         return self.dry_run or all(t.status in ("finished", "skipped") for t in self.trials)
 
 
-def _listed(value: Any) -> list[Any]:
-    """One value as a list of it; ``None`` as none; numpy scalars as Python's (a sweep's spec is
-    written as YAML)."""
-    if value is None:
-        return []
-    one = isinstance(value, str | bytes | Mapping) or getattr(value, "ndim", None) == 0
-    values = list(value) if isinstance(value, Iterable) and not one else [value]
-    return [v.item() if hasattr(v, "item") and not isinstance(v, dict) else v for v in values]
-
-
 def sweep_spec(
     spec: str | Path | Mapping[str, Any] | None = None,
     algo: str | Iterable[str] = (),
@@ -75,8 +66,8 @@ def sweep_spec(
     keys they name)."""
     from rlasinference.experiments.grid import check_name, load_spec
 
-    axes = {k: v for k, v in (("algo", _listed(algo)), ("sampler", _listed(sampler)), ("env", _listed(env))) if v}
-    grid_values = {key: _listed(values) for key, values in (grid or {}).items()}
+    axes = {k: v for k, v in (("algo", as_list(algo)), ("sampler", as_list(sampler)), ("env", as_list(env))) if v}
+    grid_values = {key: as_list(values) for key, values in (grid or {}).items()}
     if spec is not None:
         if isinstance(spec, Mapping):
             out = copy.deepcopy(dict(spec))
@@ -98,7 +89,7 @@ def sweep_spec(
                 entry.pop("seeds", None)
     if config:  # the caller's keys win over the file's set, at every level
         config = {
-            key: _listed(value)[0] if getattr(value, "ndim", None) == 0 else value for key, value in config.items()
+            key: as_list(value)[0] if getattr(value, "ndim", None) == 0 else value for key, value in config.items()
         }
         out["set"] = {**(out.get("set") or {}), **config}
         for entry in out.get("runs") or []:
