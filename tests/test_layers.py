@@ -1,4 +1,4 @@
-"""Dependencies point one way (cli -> api -> training / experiments / workbench -> algorithms ->
+"""Dependencies point one way (cli -> api -> experiments -> training / workbench -> algorithms ->
 samplers / objectives / values / critics -> core): every import of one sub-package by another
 goes to a lower layer. Samplers never import RL code."""
 
@@ -20,10 +20,10 @@ LAYERS = {
     "algorithms": 3,
     "training": 4,
     "workbench": 4,
-    "experiments": 5,
-    "api": 5,
-    "__init__": 5,  # the package's own surface (rlasinference.train, ...)
-    "cli": 6,
+    "experiments": 5,  # sweeps and comparisons of training runs
+    "api": 6,  # the Python surface over training, experiments and workbench
+    "__init__": 6,  # the package's own surface (rlasinference.train, ...)
+    "cli": 7,
 }
 
 
