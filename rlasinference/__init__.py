@@ -9,6 +9,7 @@ The public API (docs/tutorials/python-api.md, docs/reference/api.md)::
     rlai.evaluate(policy, episodes=10)       # the numbers of `rlai eval`
     rlai.sweep(algo="sac", env="Hopper-v5", seeds=3)   # `rlai sweep` (Ray Tune)
     rlai.compare("runs/sweep-sac-Hopper-v5").table      # the statistics of `rlai compare`
+    rlai.components()["samplers"]["flow"]               # the registries (`rlai list`)
 """
 
 from typing import Any
@@ -17,7 +18,7 @@ __version__ = "0.1.0"
 
 _API = (
     "Callback", "Comparison", "Policy", "Run", "StopAtReturn", "SweepResult", "SweepTrial", "UserError", "compare",
-    "evaluate", "fit_sampler", "load", "planner", "resume", "solve", "sweep", "train",
+    "components", "evaluate", "fit_sampler", "load", "planner", "resume", "solve", "sweep", "train",
 )  # fmt: skip
 __all__ = ["__version__", *_API]
 

@@ -84,6 +84,27 @@ def test_list_shows_presets_samplers_and_validity() -> None:
     assert " none " in svgd_row and "sql" in svgd_row and "sac," not in svgd_row
 
 
+def test_list_json_is_the_python_components() -> None:
+    import rlasinference as rlai
+
+    result = runner.invoke(app, ["list", "--json"])
+    assert result.exit_code == 0
+    listed = json.loads(result.stdout)
+    assert listed == rlai.components()
+    unregistered = set()
+    for name, preset in listed["presets"].items():
+        # a preset's own sampler is valid with it; every part an off-policy preset names is
+        # registered (the on-policy recipe's loss, GAE and V(s) are described, not registry names)
+        assert name in listed["samplers"][preset["sampler"]]["valid_presets"]
+        kinds = (("objectives", "objective"), ("value_estimators", "value_estimator"), ("critics", "critic"))
+        if any(preset[key] not in listed[kind] for kind, key in kinds):
+            unregistered.add(name)
+    assert unregistered == {"ppo", "diffppo"}
+    assert listed["samplers"]["svgd"]["valid_presets"] == ["sql"]
+    discrete = [n for n, p in listed["presets"].items() if listed["samplers"][p["sampler"]]["actions"] == "discrete"]
+    assert discrete and listed["samplers"]["softmax"]["valid_presets"] == discrete
+
+
 def test_list_fits_an_80_column_terminal_one_line_per_row() -> None:
     from rlasinference.algorithms import PRESETS
     from rlasinference.critics import CRITICS

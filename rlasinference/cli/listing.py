@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
@@ -12,17 +13,15 @@ from rich.table import Table
 from rlasinference.cli.output import console
 
 
-def valid_presets(sampler_cls: Any) -> str:
+def valid_presets(sampler: dict[str, Any], presets: dict[str, dict[str, Any]], samplers: dict[str, Any]) -> str:
     """The presets a sampler can be used with: named, or, where that is shorter, as every preset
     of its action space but those it cannot."""
-    from rlasinference.algorithms import PRESETS
-    from rlasinference.samplers import SAMPLERS
-
-    valid = [n for n, p in PRESETS if p.accepts(sampler_cls)]
-    same_space = [n for n, p in PRESETS if SAMPLERS.get(p.parts()[0]).space == sampler_cls.space]
+    valid = sampler["valid_presets"]
+    space = sampler["actions"]
+    same_space = [n for n, p in presets.items() if samplers[p["sampler"]]["actions"] == space]
     others = [n for n in same_space if n not in valid]
     if len(valid) > 3 and set(valid) <= set(same_space) and len(others) < len(valid):
-        return f"every {sampler_cls.space} preset" + (f" but {', '.join(others)}" if others else "")
+        return f"every {space} preset" + (f" but {', '.join(others)}" if others else "")
     return ", ".join(valid) or "none"
 
 
@@ -30,13 +29,17 @@ def list_(
     long: Annotated[
         bool, typer.Option("--long", "-l", help="Every column: temperatures, options, what each part does.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print everything as JSON (rlasinference.components()).")
+    ] = False,
 ) -> None:
     """Presets, samplers with their density kinds, and which combinations are valid."""
-    from rlasinference.algorithms import PRESETS
-    from rlasinference.critics import CRITICS, critic_options
-    from rlasinference.objectives import OBJECTIVES
-    from rlasinference.samplers import SAMPLERS
-    from rlasinference.values import VALUE_ESTIMATORS
+    from rlasinference.api.catalog import components
+
+    listed = components()
+    if as_json:
+        typer.echo(json.dumps(listed, indent=2))
+        return
 
     def table(title: str, *columns: str) -> Table:
         # one line per row unless --long: a cell too wide for the terminal ends in "..."
@@ -60,8 +63,9 @@ def list_(
         "critic",
         *(("temperature",) if long else ()),
     )
-    for name, p in PRESETS:
-        presets.add_row(name, *p.parts(), *((p.temperature,) if long else ()))
+    for name, p in listed["presets"].items():
+        parts_of = (p["sampler"], p["objective"], p["value_estimator"], p["critic"])
+        presets.add_row(name, *parts_of, *((p["temperature"],) if long else ()))
     samplers = table(
         "samplers (--sampler)",
         "name",
@@ -70,11 +74,9 @@ def list_(
         "valid with presets",
         *(("deterministic action",) if long else ()),
     )
-    for name, cls in SAMPLERS:
-        valid = valid_presets(cls)
-        samplers.add_row(
-            name, cls.space, cls.density, valid, *((cls.mode_rule or "best of N under Q",) if long else ())
-        )
+    for name, smp in listed["samplers"].items():
+        valid = valid_presets(smp, listed["presets"], listed["samplers"])
+        samplers.add_row(name, smp["actions"], smp["density"], valid, *((smp["deterministic_action"],) if long else ()))
     parts = table(
         "objectives, value estimators (--set objective=..., value_estimator=...)",
         "kind",
@@ -83,10 +85,10 @@ def list_(
         "sampler densities",
         *(("what",) if long else ()),
     )
-    for kind, reg in (("objective", OBJECTIVES), ("value estimator", VALUE_ESTIMATORS)):
-        for name, comp in reg:
-            what = (escape(comp.summary),) if long else ()
-            parts.add_row(kind, name, ", ".join(comp.spaces), ", ".join(comp.accepts), *what)
+    for kind, key in (("objective", "objectives"), ("value estimator", "value_estimators")):
+        for name, comp in listed[key].items():
+            what = (escape(comp["summary"]),) if long else ()
+            parts.add_row(kind, name, ", ".join(comp["actions"]), ", ".join(comp["sampler_densities"]), *what)
     critics = table(
         "critics (--set critic=..., critic.<option>=...)",
         "name",
@@ -94,10 +96,10 @@ def list_(
         "value estimators",
         *(("options", "what") if long else ()),
     )
-    for name, critic in CRITICS:
-        estimators = ", ".join(critic.value_estimators) if critic.value_estimators is not None else "any"
-        extra = (", ".join(critic_options(critic)) or "-", escape(critic.summary)) if long else ()
-        critics.add_row(name, critic.space, estimators, *extra)
+    for name, critic in listed["critics"].items():
+        estimators = ", ".join(critic["value_estimators"]) if critic["value_estimators"] is not None else "any"
+        extra = (", ".join(critic["options"]) or "-", escape(critic["summary"])) if long else ()
+        critics.add_row(name, critic["actions"], estimators, *extra)
     for made in (presets, samplers, parts, critics):
         console.print(made)
         console.print()
