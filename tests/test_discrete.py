@@ -314,3 +314,22 @@ def test_a_finished_run_extended_with_more_steps_is_the_longer_run(tmp_path: Pat
     a = load_checkpoint(straight / "checkpoints" / "last.pt")
     b = load_checkpoint(extended / "checkpoints" / "last.pt")
     assert all(torch.equal(a["agent"]["modules"][k], b["agent"]["modules"][k]) for k in a["agent"]["modules"])
+
+
+def test_an_env_without_a_time_limit_is_truncated_and_one_with_one_keeps_it(monkeypatch) -> None:
+    """CliffWalking has no time limit: a policy that walks into the top wall forever (action 0,
+    up, from the start) would make an evaluation endless; it is truncated at the cap, with a
+    warning. An env with a limit of its own keeps it."""
+    from rlasinference.envs import make as made
+    from rlasinference.envs.make import EPISODE_CAP
+
+    monkeypatch.setattr(made, "_CAPPED", set())  # warned once per env and process
+    with pytest.warns(UserWarning, match="no time limit of its own"):
+        cliff, spec = make_env("CliffWalking-v1")
+    cliff.reset(seed=0)
+    up = np.eye(spec.action_dim, dtype=np.float32)[0]
+    for step in range(1, EPISODE_CAP + 1):
+        _, _, terminated, truncated, _ = cliff.step(up)
+        assert not terminated and truncated == (step == EPISODE_CAP)
+    lake, _ = make_env("FrozenLake-v1")
+    assert lake.spec is not None and lake.spec.max_episode_steps == 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -329,7 +330,12 @@ app.command()(planning.solve)
 app.command()(planning.plan)
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> str:
+    return f"warning: {message}\n"  # what is wrong, not the library line that noticed it
+
+
 def main() -> None:
+    warnings.formatwarning = _one_line_warning
     app()
 
 

@@ -13,10 +13,18 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers import FlattenObservation, RescaleAction
+from gymnasium.wrappers import FlattenObservation, RescaleAction, TimeLimit
 
 from rlasinference.core.errors import UserError, described, first_line
 from rlasinference.core.registry import import_user_module
+
+#: the episode limit of an env that has none of its own (CliffWalking, an env registered without
+#: ``max_episode_steps``): a deterministic policy that walks into a wall would make its evaluation
+#: endless. 27,000 steps is the Atari convention (108,000 frames at 4 a step), so every env with a
+#: limit of its own, ALE's included, keeps it. Another limit: register the env with
+#: ``max_episode_steps`` in a module and train on ``module:EnvId``.
+EPISODE_CAP = 27_000
+_CAPPED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -244,10 +252,23 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
     bounds, or a Discrete one read from K-vectors (``DiscreteAction``); Box actions and
     observations of more than one axis are flattened, a Discrete observation made one-hot. ``render_mode``
     is passed on (``rgb_array`` for videos). An Atari env's frames are preprocessed (``atari``;
-    ``train``: the training env's rewards are clipped to their sign)."""
+    ``train``: the training env's rewards are clipped to their sign). An env without a time limit
+    of its own is truncated after ``EPISODE_CAP`` steps."""
     raw = make_gym_env(env_id, render_mode)
     env = atari(raw, env_id, render_mode, train)
     preprocessed = env is not raw  # Atari's stacked frames, channels first
+    spec_of = env.spec
+    own_limit = spec_of is not None and (
+        spec_of.max_episode_steps is not None or spec_of.kwargs.get("max_num_frames_per_episode")  # ALE's
+    )
+    if not own_limit:
+        if env_id not in _CAPPED:  # once per env, not once per env made (training, evaluation)
+            _CAPPED.add(env_id)
+            warnings.warn(
+                f"env {env_id!r} has no time limit of its own: its episodes are truncated after {EPISODE_CAP:,} steps",
+                stacklevel=2,
+            )
+        env = TimeLimit(env, EPISODE_CAP)
     act_space, obs_space = env.action_space, env.observation_space
     if isinstance(act_space, gym.spaces.Discrete):
         action_dim, discrete = int(act_space.n), True
