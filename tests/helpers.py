@@ -298,3 +298,38 @@ class DotImage(gym.Env):
 
 if "tests/DotImage-v0" not in gym.registry:
     gym.register("tests/DotImage-v0", entry_point=DotImage)
+
+
+class DictGoal(gym.Env):
+    """A point in the plane with a goal, observed as a Dict (as gymnasium-robotics' goal envs):
+    ``observation`` (the position), ``desired_goal`` and a MultiBinary ``near`` flag; the reward
+    is minus the distance to the goal; 20 steps an episode."""
+
+    observation_space = gym.spaces.Dict(
+        {
+            "observation": gym.spaces.Box(-2.0, 2.0, (2,), np.float32),
+            "desired_goal": gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
+            "near": gym.spaces.MultiBinary(1),
+        }
+    )
+    action_space = gym.spaces.Box(-0.2, 0.2, (2,), np.float32)
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        near = np.array([np.linalg.norm(self.pos - self.goal) < 0.2], dtype=np.int8)
+        return {"observation": self.pos.copy(), "desired_goal": self.goal.copy(), "near": near}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        self.pos = np.zeros(2, np.float32)
+        self.goal = self.np_random.uniform(-1, 1, 2).astype(np.float32)
+        return self._obs(), {}
+
+    def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
+        self.pos = np.clip(self.pos + np.asarray(action, np.float32), -2, 2)
+        self.t += 1
+        return self._obs(), -float(np.linalg.norm(self.pos - self.goal)), False, self.t >= 20, {}
+
+
+if "tests/DictGoal-v0" not in gym.registry:
+    gym.register("tests/DictGoal-v0", entry_point=DictGoal, max_episode_steps=20)

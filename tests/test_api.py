@@ -44,6 +44,27 @@ def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Pa
     assert policy.temperature > 0
 
 
+def test_dict_and_tuple_observations_are_flattened_in_training_and_in_the_policy(tmp_path: Path) -> None:
+    """A Dict observation (a goal env's) trains, evaluates and is read by the policy as the env's
+    FlattenObservation reads it; so does Blackjack's Tuple of Discretes with a discrete preset."""
+    run = rlai.train("sac", "tests.helpers:tests/DictGoal-v0", out=tmp_path / "goal", **SMALL, **SMALL_NETS)
+    policy = run.policy("last")
+    env = gym.make("tests/DictGoal-v0")
+    obs, _ = env.reset(seed=3)
+    flat = torch.as_tensor(gym.spaces.flatten(env.observation_space, obs), dtype=torch.float32)
+    assert flat.shape == (5,)  # 2 + 2 + 1, in the space's key order
+    np.testing.assert_allclose(policy.predict(obs), 0.2 * policy.agent.act(flat[None], True)[0].numpy(), rtol=1e-6)
+    assert policy.predict([obs, obs, obs]).shape == (3, 2) and np.isfinite(policy.q(obs, policy.predict(obs)))
+    with pytest.raises(rlai.UserError, match="observations must be of the env's space"):
+        policy.predict({"observation": obs["observation"]})
+    assert np.isfinite(rlai.evaluate(policy, episodes=1)["mean_return"])
+
+    cards = rlai.train("soft-dqn", "Blackjack-v1", out=tmp_path / "cards", **SMALL, critic_hidden=[16])
+    hand = gym.make("Blackjack-v1").reset(seed=0)[0]
+    assert isinstance(hand, tuple) and cards.policy("last").predict(hand) in (0, 1)
+    assert cards.policy("last").predict([hand, hand]).shape == (2,)
+
+
 def test_evaluate_gives_the_numbers_of_rlai_eval(tmp_path: Path) -> None:
     import json
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rlasinference.core.errors import UserError
+from rlasinference.core.errors import UserError, described
 
 
 class Policy:
@@ -37,6 +37,8 @@ class Policy:
         self._choices = int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
         self._states = int(observation_space.n) if isinstance(observation_space, gym.spaces.Discrete) else None
         self._first_state = int(getattr(observation_space, "start", 0))
+        # Dict, Tuple, MultiBinary, MultiDiscrete: one vector, as the env's FlattenObservation makes it
+        self._structured = not isinstance(observation_space, (gym.spaces.Box, gym.spaces.Discrete))
         if self._choices is not None:  # index = start + position of the largest entry; no rescaling
             self._start = int(action_space.start)
             self._centre, self._half = torch.zeros((), device=self.device), torch.ones((), device=self.device)
@@ -50,6 +52,8 @@ class Policy:
         """``obs`` as a float32 ``[B, S]`` tensor on the policy's device (as the env gives it: not
         normalised), whether it was a single observation, and whether it was numpy."""
         is_numpy = not isinstance(obs, Tensor)
+        if self._structured:
+            return self._flattened(obs, is_numpy)
         if self._states is not None:  # state indices -> the one-hot vectors the agent reads
             index = torch.as_tensor(np.asarray(obs) if is_numpy else obs, device=self.device).long()
             index = index - self._first_state
@@ -71,6 +75,27 @@ class Policy:
         if self.channels_last:  # the agent reads images channels first (envs/make.py)
             t = t.movedim(-1, -3)
         return t.reshape(1 if single else t.shape[0], -1), single, is_numpy
+
+    def _flattened(self, obs: Any, is_numpy: bool) -> tuple[Tensor, bool, bool]:
+        """A Dict (a mapping), Tuple (a tuple), MultiBinary or MultiDiscrete (an array of the
+        space's shape) observation, or a batch of them (a list; an array with a leading axis),
+        flattened as ``gymnasium.spaces.flatten`` does."""
+        space = self.observation_space
+        if isinstance(space, gym.spaces.Dict):
+            single = isinstance(obs, dict)
+        elif isinstance(space, gym.spaces.Tuple):
+            single = isinstance(obs, tuple)
+        else:
+            single = tuple(np.shape(obs)) == tuple(space.shape)
+        batch = [obs] if single else list(obs)
+        to_numpy = lambda o: o.cpu().numpy() if isinstance(o, Tensor) else o  # noqa: E731
+        try:
+            flat = np.stack([np.asarray(gym.spaces.flatten(space, to_numpy(o)), dtype=np.float32) for o in batch])
+        except Exception as exc:  # a key, length or shape the space does not have: one line
+            raise UserError(
+                f"observations must be of the env's space {space} (one, or a list of them): {described(exc)}"
+            ) from None
+        return torch.as_tensor(flat, device=self.device), single, is_numpy
 
     def _to_env(self, unit: Tensor) -> Tensor:
         """Actions in (-1, 1)^A ``[..., A]`` to the env's units and shape (one-hot: indices)."""

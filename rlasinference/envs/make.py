@@ -250,7 +250,8 @@ def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gy
 def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -> tuple[gym.Env, EnvSpec]:
     """``make_gym_env(env_id)`` with the Box action space rescaled from (-1, 1) to the env's
     bounds, or a Discrete one read from K-vectors (``DiscreteAction``); Box actions and
-    observations of more than one axis are flattened, a Discrete observation made one-hot. ``render_mode``
+    observations of more than one axis are flattened, a Discrete observation made one-hot, a Dict,
+    Tuple, MultiBinary or MultiDiscrete one flattened as ``gymnasium.spaces.flatten`` does. ``render_mode``
     is passed on (``rgb_array`` for videos). An Atari env's frames are preprocessed (``atari``;
     ``train``: the training env's rewards are clipped to their sign). An env without a time limit
     of its own is truncated after ``EPISODE_CAP`` steps."""
@@ -288,9 +289,14 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
         obs_dim = int(obs_space.n)
     elif isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) >= 1:
         obs_dim = int(np.prod(obs_space.shape))
+    elif not isinstance(obs_space, gym.spaces.Box) and obs_space.is_np_flattenable:
+        obs_dim = int(gym.spaces.flatdim(obs_space))  # Dict, Tuple, MultiBinary, MultiDiscrete: one vector
     else:
         env.close()
-        raise UserError(f"env {env_id!r} must have a Box or Discrete observation space, got {obs_space}")
+        raise UserError(
+            f"env {env_id!r} must have an observation space gymnasium can flatten to a vector (Box, Discrete, "
+            f"Dict, Tuple, MultiBinary, MultiDiscrete), got {obs_space}"
+        )
     image: tuple[int, ...] = ()
     if isinstance(obs_space, gym.spaces.Box) and len(obs_space.shape) == 3:
         if not preprocessed:  # gymnasium's images are H x W x C (MinAtar's): channels first, as convolutions read them
