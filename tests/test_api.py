@@ -92,6 +92,9 @@ def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
         rlai.train("sac", lr_crtic=1e-3, out=tmp_path / "x")
     with pytest.raises(rlai.UserError, match="out must name a directory"):
         rlai.train("sac", out="")
+    with pytest.raises(rlai.UserError, match=r"not an env object.*'Pendulum-v1'"):
+        rlai.train("sac", gym.make("Pendulum-v1"), out=tmp_path / "object")  # type: ignore[arg-type]
+    assert not (tmp_path / "object").exists()
     run = rlai.train("sac", out=tmp_path / "r", **SMALL, **SMALL_NETS)
     with pytest.raises(rlai.UserError, match="checkpoint must be best or last"):
         rlai.load(run.dir, "first")

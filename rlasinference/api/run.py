@@ -97,6 +97,13 @@ def train(
     from rlasinference.training.run_dir import default_run_dir
     from rlasinference.training.runner import run_training
 
+    if not isinstance(env, str) and hasattr(env, "step"):
+        made = getattr(getattr(env, "spec", None), "id", None)
+        raise UserError(
+            "env must be a gymnasium env id (or module:EnvId), not an env object: a run makes its env "
+            "again to evaluate, resume and compare"
+            + (f" (this one's id is {made!r})" if made else "; register yours with gymnasium.register")
+        )
     overrides = {"algo": algo, "env": env, "seed": seed, **settings_of(sampler, critic, **settings)}
     if steps is not None:
         overrides["steps"] = steps
