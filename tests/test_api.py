@@ -102,6 +102,12 @@ def test_bad_inputs_are_user_errors(tmp_path: Path) -> None:
         rlai.load(run.dir).predict(np.zeros(4))
     with pytest.raises(rlai.UserError, match="episodes must be >= 1"):
         rlai.evaluate(rlai.load(run.dir), episodes=0)
+    with pytest.raises(rlai.UserError, match="not an env object"):
+        rlai.evaluate(rlai.load(run.dir), env=gym.make("Pendulum-v1"))  # type: ignore[arg-type]
+    sizes = r"'MountainCarContinuous-v0' has observations of size 2 .* 'Pendulum-v1' reads 3 and acts in 1 box"
+    with pytest.raises(rlai.UserError, match=sizes):
+        rlai.evaluate(rlai.load(run.dir), env="MountainCarContinuous-v0")
+    assert len(rlai.evaluate(rlai.load(run.dir), env="Pendulum-v1", episodes=1)["returns"]) == 1
 
 
 def test_callbacks_see_every_event_and_stop_the_run_resumably(tmp_path: Path) -> None:

@@ -230,7 +230,8 @@ def evaluate(
     ``std_return``, ``mean_length``, ``returns`` and the env's own metrics (MultiGoal:
     ``goals_reached``, ...).
 
-    :param env: an env id (default: the run's env).
+    :param env: an env id (default: the run's env) with the observation and action sizes of the
+        run's.
     :param seed: the episodes' seed (default: the run's seed).
     :param plot: where an env that draws its episodes (MultiGoal) draws them.
     :param video: a folder for one MP4 per episode (``<mode>-step<N>-episode-<i>.mp4``; needs
@@ -249,7 +250,18 @@ def evaluate(
     mode = "deterministic" if deterministic else "stochastic"
     if video is not None:
         headless_rendering()
-    made, _ = make_env(env or policy.config.run.env, render_mode=None if video is None else "rgb_array")
+    if env is not None and not isinstance(env, str):
+        raise UserError("env must be a gymnasium env id (or module:EnvId), not an env object")
+    made, spec = make_env(env or policy.config.run.env, render_mode=None if video is None else "rgb_array")
+    wanted = (gym.spaces.flatdim(policy.observation_space), gym.spaces.flatdim(policy.action_space))
+    if (spec.obs_dim, spec.action_dim) != wanted or spec.discrete != (policy._choices is not None):
+        made.close()
+        kind = lambda discrete: "discrete" if discrete else "box"  # noqa: E731
+        raise UserError(
+            f"env {env!r} has observations of size {spec.obs_dim} and {spec.action_dim} {kind(spec.discrete)} "
+            f"actions; the policy of {policy.config.run.env!r} reads {wanted[0]} and acts in {wanted[1]} "
+            f"{kind(policy._choices is not None)} actions"
+        )
     try:
         if video is not None:
             made = record_video(made, Path(video), f"{mode}-step{policy.step}")
