@@ -333,3 +333,24 @@ class DictGoal(gym.Env):
 
 if "tests/DictGoal-v0" not in gym.registry:
     gym.register("tests/DictGoal-v0", entry_point=DictGoal, max_episode_steps=20)
+
+
+class CountsMD(gym.Env):
+    """Two counters observed as MultiDiscrete([3, 4]): the step modulo 3 and the last action + 1;
+    action 1 pays 1; 10 steps an episode."""
+
+    observation_space = gym.spaces.MultiDiscrete([3, 4])
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([0, 0]), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.array([self.t % 3, int(action) + 1]), float(action), False, self.t >= 10, {}
+
+
+if "tests/CountsMD-v0" not in gym.registry:
+    gym.register("tests/CountsMD-v0", entry_point=CountsMD, max_episode_steps=10)

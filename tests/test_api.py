@@ -55,14 +55,32 @@ def test_dict_and_tuple_observations_are_flattened_in_training_and_in_the_policy
     assert flat.shape == (5,)  # 2 + 2 + 1, in the space's key order
     np.testing.assert_allclose(policy.predict(obs), 0.2 * policy.agent.act(flat[None], True)[0].numpy(), rtol=1e-6)
     assert policy.predict([obs, obs, obs]).shape == (3, 2) and np.isfinite(policy.q(obs, policy.predict(obs)))
-    with pytest.raises(rlai.UserError, match="observations must be of the env's space"):
-        policy.predict({"observation": obs["observation"]})
+    # torch leaves: a torch answer
+    as_torch = {key: torch.as_tensor(value) for key, value in obs.items()}
+    assert torch.equal(policy.predict(as_torch), torch.as_tensor(policy.predict(obs)))
+    wrong = [
+        {"observation": obs["observation"]},  # a key missing
+        {**obs, "extra": np.zeros(1)},  # a key too many
+        {**obs, "observation": np.zeros(3, np.float32)},  # a part of another size
+        {**obs, "observation": np.zeros(3), "desired_goal": np.zeros(1)},  # sizes that add up
+    ]
+    for bad in wrong:
+        with pytest.raises(rlai.UserError, match="observations must be of the env's space"):
+            policy.predict(bad)
     assert np.isfinite(rlai.evaluate(policy, episodes=1)["mean_return"])
 
     cards = rlai.train("soft-dqn", "Blackjack-v1", out=tmp_path / "cards", **SMALL, critic_hidden=[16])
     hand = gym.make("Blackjack-v1").reset(seed=0)[0]
     assert isinstance(hand, tuple) and cards.policy("last").predict(hand) in (0, 1)
     assert cards.policy("last").predict([hand, hand]).shape == (2,)
+
+    counts = rlai.train("soft-dqn", "tests.helpers:tests/CountsMD-v0", out=tmp_path / "md", **SMALL, critic_hidden=[16])
+    policy = rlai.load(counts.dir, "last")
+    assert policy.predict(np.array([0, 1])) in (0, 1) and policy.predict(np.array([[0, 1], [2, 3]])).shape == (2,)
+    for bad in (np.array([0, 1, 2]), np.array([3, 0])):  # a third counter; an index out of range
+        with pytest.raises(rlai.UserError, match="observations must"):
+            policy.predict(bad)
+    assert rlai.evaluate(policy, episodes=1)["mean_length"] == 10
 
 
 def test_evaluate_gives_the_numbers_of_rlai_eval(tmp_path: Path) -> None:

@@ -324,7 +324,7 @@ def test_an_env_without_a_time_limit_is_truncated_and_one_with_one_keeps_it(monk
     from rlasinference.envs.make import EPISODE_CAP
 
     monkeypatch.setattr(made, "_CAPPED", set())  # warned once per env and process
-    with pytest.warns(UserWarning, match="no time limit of its own"):
+    with pytest.warns(made.EpisodeCapWarning, match="no time limit of its own"):
         cliff, spec = make_env("CliffWalking-v1")
     cliff.reset(seed=0)
     up = np.eye(spec.action_dim, dtype=np.float32)[0]

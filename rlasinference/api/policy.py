@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rlasinference.core.errors import UserError, described
+from rlasinference.core.errors import UserError, first_line
 
 
 class Policy:
@@ -36,7 +36,7 @@ class Policy:
         self.device = next(agent.parameters()).device
         self._choices = int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else None
         self._states = int(observation_space.n) if isinstance(observation_space, gym.spaces.Discrete) else None
-        self._first_state = int(getattr(observation_space, "start", 0))
+        self._first_state = int(observation_space.start) if self._states is not None else 0
         # Dict, Tuple, MultiBinary, MultiDiscrete: one vector, as the env's FlattenObservation makes it
         self._structured = not isinstance(observation_space, (gym.spaces.Box, gym.spaces.Discrete))
         if self._choices is not None:  # index = start + position of the largest entry; no rescaling
@@ -79,23 +79,26 @@ class Policy:
     def _flattened(self, obs: Any, is_numpy: bool) -> tuple[Tensor, bool, bool]:
         """A Dict (a mapping), Tuple (a tuple), MultiBinary or MultiDiscrete (an array of the
         space's shape) observation, or a batch of them (a list; an array with a leading axis),
-        flattened as ``gymnasium.spaces.flatten`` does."""
+        flattened as ``gymnasium.spaces.flatten`` does; torch leaves give torch answers."""
         space = self.observation_space
         if isinstance(space, gym.spaces.Dict):
             single = isinstance(obs, dict)
         elif isinstance(space, gym.spaces.Tuple):
             single = isinstance(obs, tuple)
         else:
-            single = tuple(np.shape(obs)) == tuple(space.shape)
-        batch = [obs] if single else list(obs)
-        to_numpy = lambda o: o.cpu().numpy() if isinstance(o, Tensor) else o  # noqa: E731
+            shape, wanted = tuple(np.shape(obs)), tuple(space.shape)
+            single = shape == wanted
+            if not single and shape[1:] != wanted:
+                raise UserError(f"observations must have shape {wanted} or (batch, *{wanted}), got {shape}")
+        found_torch: list[bool] = []
         try:
-            flat = np.stack([np.asarray(gym.spaces.flatten(space, to_numpy(o)), dtype=np.float32) for o in batch])
-        except Exception as exc:  # a key, length or shape the space does not have: one line
+            batch = [obs] if single else list(obs)
+            flat = np.stack([_flat_part(space, o, found_torch) for o in batch])
+        except (ValueError, TypeError, KeyError, IndexError, AssertionError) as exc:
             raise UserError(
-                f"observations must be of the env's space {space} (one, or a list of them): {described(exc)}"
+                f"observations must be of the env's space {space} (one, or a list of them): {first_line(exc)}"
             ) from None
-        return torch.as_tensor(flat, device=self.device), single, is_numpy
+        return torch.as_tensor(flat, device=self.device), single, is_numpy and not any(found_torch)
 
     def _to_env(self, unit: Tensor) -> Tensor:
         """Actions in (-1, 1)^A ``[..., A]`` to the env's units and shape (one-hot: indices)."""
@@ -192,6 +195,35 @@ class Policy:
         """The temperature tau of the checkpoint."""
         tau = getattr(self.agent, "temperature", None)
         return float(tau()) if callable(tau) else float(self.agent.tau())
+
+
+def _flat_part(space: gym.Space, obs: Any, found_torch: list[bool]) -> np.ndarray:
+    """``gymnasium.spaces.flatten(space, obs)`` with every part's keys and size checked (flatten
+    alone takes a Box part of another size, or an extra key, without a word)."""
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(obs, dict) or set(obs) != set(space.spaces):
+            got = sorted(obs) if isinstance(obs, dict) else type(obs).__name__
+            raise ValueError(f"a dict with keys {sorted(space.spaces)}, got {got}")
+        return np.concatenate([_flat_part(sub, obs[key], found_torch) for key, sub in space.spaces.items()])
+    if isinstance(space, gym.spaces.Tuple):
+        if not isinstance(obs, tuple) or len(obs) != len(space.spaces):
+            raise ValueError(f"a tuple of {len(space.spaces)} parts, got {type(obs).__name__}")
+        return np.concatenate([_flat_part(sub, part, found_torch) for sub, part in zip(space.spaces, obs)])
+    if isinstance(obs, Tensor):
+        found_torch.append(True)
+        obs = obs.detach().cpu().numpy()
+    if isinstance(space, gym.spaces.Discrete):
+        value = np.asarray(obs)
+        if value.ndim != 0 or not space.start <= int(value) < space.start + space.n:
+            raise ValueError(f"a state index in [{space.start}, {space.start + space.n}), got {value!r}")
+    elif tuple(np.shape(obs)) != tuple(space.shape or ()):
+        raise ValueError(f"a part of shape {space.shape}, got shape {tuple(np.shape(obs))}")
+    elif isinstance(space, gym.spaces.MultiDiscrete):
+        value = np.asarray(obs)
+        if not np.all((value >= space.start) & (value < space.start + space.nvec)):
+            limits = (space.start + space.nvec).tolist()
+            raise ValueError(f"indices from {space.start.tolist()} below {limits}, got {value.tolist()}")
+    return np.asarray(gym.spaces.flatten(space, np.asarray(obs)), np.float32)
 
 
 def load(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> Policy:

@@ -27,6 +27,10 @@ EPISODE_CAP = 27_000
 _CAPPED: set[str] = set()
 
 
+class EpisodeCapWarning(UserWarning):
+    """An env without a time limit of its own is truncated at ``EPISODE_CAP`` steps."""
+
+
 @dataclass(frozen=True)
 class EnvSpec:
     """Sizes the agent is built from: ``action_dim`` is K for a discrete env (``discrete``)."""
@@ -264,11 +268,12 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
     )
     if not own_limit:
         if env_id not in _CAPPED:  # once per env, not once per env made (training, evaluation)
-            _CAPPED.add(env_id)
             warnings.warn(
                 f"env {env_id!r} has no time limit of its own: its episodes are truncated after {EPISODE_CAP:,} steps",
+                EpisodeCapWarning,
                 stacklevel=2,
             )
+            _CAPPED.add(env_id)
         env = TimeLimit(env, EPISODE_CAP)
     act_space, obs_space = env.action_space, env.observation_space
     if isinstance(act_space, gym.spaces.Discrete):

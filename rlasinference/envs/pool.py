@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import threading
+import warnings
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 
 from rlasinference.core.errors import UserError
 from rlasinference.envs import make_env
+from rlasinference.envs.make import EpisodeCapWarning
 
 Step = tuple[np.ndarray, float, bool, bool]  # observation, reward, terminated, truncated
 
@@ -62,6 +64,7 @@ def _worker(env_id: str, conn: Connection) -> None:
     closes the pool."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    warnings.simplefilter("ignore", EpisodeCapWarning)  # the parent made the same env first and said so
     try:
         env = make_env(env_id)[0]
         conn.send(("ready",))
