@@ -1,4 +1,5 @@
-"""Process-wide settings a test may change are put back after it."""
+"""Process-wide settings a test may change are put back after it; under pytest-xdist (the README's
+``pytest -n 2``) the tests that each keep both cores busy run on one worker, one after another."""
 
 from __future__ import annotations
 
@@ -15,3 +16,19 @@ def _float32_networks() -> Iterator[None]:
     does); the next test starts from float32."""
     yield
     set_precision("fp32")
+
+
+# each of these runs a Ray sweep of two trials, or kills and restarts runs at moments that a
+# doubly loaded machine would shift: one worker runs them in turn (xdist schedules groups first)
+HEAVY = (
+    "test_docs.py::test_tutorial_runs_as_written[sweep-and-compare]",
+    "test_experiments.py::test_sweep_runs_skips_finished_and_resumes_on_ray",
+    "test_kill.py::",
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in item.nodeid for name in HEAVY):
+            item.add_marker(pytest.mark.xdist_group("heavy"))

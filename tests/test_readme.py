@@ -42,4 +42,4 @@ def test_readme_links_resolve_and_the_project_has_a_license_and_a_citation() -> 
     assert citation["cff-version"] and citation["license"] == "MIT" and citation["title"].startswith("rlasinference")
     # the two commands come first, before any other code block
     blocks = re.findall(r"```(\w*)\n(.*?)```", readme, re.DOTALL)
-    assert blocks[0][1].strip().endswith("rlai train") and blocks[1][1].strip().endswith("pytest")
+    assert blocks[0][1].strip().endswith("rlai train") and blocks[1][1].strip().endswith("pytest -n 2")

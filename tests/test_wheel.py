@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCH = "torch==2.13.0"  # the README's first command
+# what a build does not need, and what other tests (another xdist worker) may write meanwhile
+IGNORED = (".venv", "runs", "site", "*.egg-info", ".*cache*", "__pycache__", "*.pyc", ".git", "results")
 
 
 def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> str:
@@ -25,7 +27,7 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 900) -> str:
 def test_wheel_and_sdist_install_into_a_fresh_venv_and_train(tmp_path: Path) -> None:
     pytest.importorskip("build")
     source = tmp_path / "source"  # a copy: the build writes its egg-info beside the sources
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "runs", "site", "*.egg-info", ".*cache*"))
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*IGNORED))
     _run([sys.executable, "-m", "build", "--outdir", str(tmp_path / "dist"), str(source)], tmp_path)
     (wheel,) = (tmp_path / "dist").glob("rlasinference-*.whl")
     (sdist,) = (tmp_path / "dist").glob("rlasinference-*.tar.gz")
