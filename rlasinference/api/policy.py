@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from rlasinference.api.values import check_env_id
 from rlasinference.core.errors import UserError, first_line
 
 
@@ -282,8 +283,7 @@ def evaluate(
     mode = "deterministic" if deterministic else "stochastic"
     if video is not None:
         headless_rendering()
-    if env is not None and not isinstance(env, str):
-        raise UserError("env must be a gymnasium env id (or module:EnvId), not an env object")
+    check_env_id(env)
     made, spec = make_env(env or policy.config.run.env, render_mode=None if video is None else "rgb_array")
     wanted = (gym.spaces.flatdim(policy.observation_space), gym.spaces.flatdim(policy.action_space))
     if (spec.obs_dim, spec.action_dim) != wanted or spec.discrete != (policy._choices is not None):

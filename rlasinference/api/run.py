@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rlasinference.api.policy import Policy, load
+from rlasinference.api.values import check_env_id
 from rlasinference.core.errors import UserError
 
 
@@ -97,13 +98,7 @@ def train(
     from rlasinference.training.run_dir import default_run_dir
     from rlasinference.training.runner import run_training
 
-    if not isinstance(env, str) and hasattr(env, "step"):
-        made = getattr(getattr(env, "spec", None), "id", None)
-        raise UserError(
-            "env must be a gymnasium env id (or module:EnvId), not an env object: a run makes its env "
-            "again to evaluate, resume and compare"
-            + (f" (this one's id is {made!r})" if made else "; register yours with gymnasium.register")
-        )
+    check_env_id(env)
     overrides = {"algo": algo, "env": env, "seed": seed, **settings_of(sampler, critic, **settings)}
     if steps is not None:
         overrides["steps"] = steps
