@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+import torch
 
 from rlasinference.core.precision import set_precision
 
@@ -19,12 +21,20 @@ def _float32_networks() -> Iterator[None]:
 
 
 # each of these runs a Ray sweep of two trials, or kills and restarts runs at moments that a
-# doubly loaded machine would shift: one worker runs them in turn (xdist schedules groups first)
+# doubly loaded machine would shift: one worker runs them in turn (``--dist loadgroup`` in the
+# pytest options of pyproject.toml; without it xdist ignores the groups)
 HEAVY = (
     "test_docs.py::test_tutorial_runs_as_written[sweep-and-compare]",
     "test_experiments.py::test_sweep_runs_skips_finished_and_resumes_on_ray",
     "test_kill.py::",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # two workers of two torch threads each on two cores would spin against each other (the
+    # oversubscription docs/performance.md measures); a run sets its own count, as it would anyway
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
 
 
 @pytest.hookimpl(tryfirst=True)
