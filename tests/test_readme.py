@@ -43,3 +43,17 @@ def test_readme_links_resolve_and_the_project_has_a_license_and_a_citation() -> 
     # the two commands come first, before any other code block
     blocks = re.findall(r"```(\w*)\n(.*?)```", readme, re.DOTALL)
     assert blocks[0][1].strip().endswith("rlai train") and blocks[1][1].strip().endswith("pytest -n 2")
+
+
+def test_readme_names_every_registered_preset_sampler_and_critic() -> None:
+    import rlasinference
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## What is inside") :]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    components = rlasinference.components()
+    for kind, row in (("presets", "presets (`--algo`)"), ("samplers", "samplers (`--sampler`)")):
+        for name in components[kind]:
+            assert f"`{name}`" in rows[row], (kind, name)
+    for name in components["critics"]:
+        assert f"`{name}`" in rows["critics (`--set critic=`)"], ("critics", name)
