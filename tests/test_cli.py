@@ -45,7 +45,12 @@ def assert_one_line_error(result, *fragments: str) -> None:
 def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["train", "--steps", "400", "--eval-every", "200", "--eval-episodes", "2", "--out", str(out), "--quiet"]
-    result = runner.invoke(app, [*args, *TINY])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # a process count other than the run's (threads: 1)
+    try:
+        result = runner.invoke(app, [*args, *TINY])
+    finally:
+        torch.set_num_threads(before)
     assert result.exit_code == 0, result.output
     for name in ("config.yaml", "command.txt", "versions.yaml", "metrics.csv", "learning_curve.png"):
         assert (out / name).is_file(), name
@@ -60,6 +65,7 @@ def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
     # the machine too: runs reproduce on one machine, not across instruction sets
     assert recorded["torch"] and recorded["cpu"] and recorded["cpu_count"] >= 1
     assert recorded["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert recorded["torch_threads"] == 1  # the run's thread count, not the process's before it
     # the checkpoint holds only safe types: it loads with weights_only=True
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 400 and state["buffer"]["size"] == 400

@@ -99,7 +99,7 @@ def create_run_dir(path: Path, config: Config, command: str | None = None, repla
         raise UserError(f"{str(path)!r} already holds a run; use `rlai resume {path}` or choose another --out")
     claim_run_dir(path)
     write_config(path, config)
-    write_versions(path)
+    write_versions(path, threads=config.run.threads)
     record_command(path, command)
     return path
 
@@ -146,21 +146,22 @@ def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     return resolve({**data, **(overrides or {})})
 
 
-def write_versions(path: Path, extra: tuple[str, ...] = ()) -> None:
-    """``path/versions.yaml``: ``versions(extra)``."""
-    (path / "versions.yaml").write_text(yaml.safe_dump(versions(extra), sort_keys=False))
+def write_versions(path: Path, extra: tuple[str, ...] = (), threads: int = 0) -> None:
+    """``path/versions.yaml``: ``versions(extra, threads)``."""
+    (path / "versions.yaml").write_text(yaml.safe_dump(versions(extra, threads), sort_keys=False))
 
 
-def versions(extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def versions(extra: tuple[str, ...] = (), threads: int = 0) -> dict[str, Any]:
     """What a run's returns depend on besides its config: the packages (and ``extra`` ones, e.g. a
-    peer's library), the thread count, the CPU and its instruction set, the GPU."""
+    peer's library), the thread count (``threads``, the run's setting, which it applies after this
+    is written; 0: the process's count), the CPU and its instruction set, the GPU."""
     out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
     for pkg in ("rlasinference", "torch", "gymnasium", "mujoco", "numpy", *extra):
         try:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             out[pkg] = None
-    out["torch_threads"] = torch.get_num_threads()
+    out["torch_threads"] = threads or torch.get_num_threads()
     out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     # a run is reproducible on one machine, not across instruction sets: the same seed gives
     # other returns on a CPU with AVX-512 than on one with AVX2 only, so the machine is recorded
