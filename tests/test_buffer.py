@@ -49,3 +49,22 @@ def test_byte_observations_are_stored_as_bytes_and_sampled_as_floats() -> None:
     other = ReplayBuffer(8, 4, 2, obs_dtype=torch.uint8)
     other.load_state_dict(buffer.state_dict())
     assert torch.equal(other.obs, buffer.obs)
+
+
+def test_a_checkpoint_writes_the_filled_part_without_copying_it(tmp_path) -> None:
+    buffer = ReplayBuffer(1000, 64, 2, obs_dtype=torch.uint8)
+    frame = np.arange(64, dtype=np.uint8)
+    for i in range(10):
+        buffer.add(frame + i, np.zeros(2, np.float32), float(i), frame, i == 9)
+    state = buffer.state_dict()
+    # the same memory as the buffer's, not a copy
+    assert state["obs"].data_ptr() == buffer.obs.data_ptr() and state["obs"].shape == (10, 64)
+    path = tmp_path / "buffer.pt"
+    torch.save(state, path)
+    # the file holds the 10 filled rows, not the 1,000 preallocated ones (64 kB of observations)
+    assert path.stat().st_size < 10 * 2 * 64 + 8_000
+    other = ReplayBuffer(1000, 64, 2, obs_dtype=torch.uint8)
+    other.load_state_dict(torch.load(path, weights_only=True))
+    assert torch.equal(other.obs[:10], buffer.obs[:10]) and torch.equal(other.terminated[:10], buffer.terminated[:10])
+    empty = ReplayBuffer(5, 3, 2).state_dict()
+    assert empty["obs"].shape == (0, 3) and empty["rewards"].shape == (0,)
