@@ -111,7 +111,9 @@ class Trainer:
             torch.set_num_threads(run.threads)
         elif not quiet and (busy := busy_note(torch.get_num_threads())) is not None:
             note(busy)
-        state = load_checkpoint(self.ckpt_dir / LAST) if resume else None
+        # mapped, not read: the replay buffer is copied from the file's pages into the run's own
+        # buffer, with no second copy in the process's memory (Atari's buffer is 5.6 GB)
+        state = load_checkpoint(self.ckpt_dir / LAST, mmap=True) if resume else None
         # what ``auto`` chose when the run started holds for its whole life: a resumed run on
         # another machine, or extended past the compile threshold, computes as it began
         chosen = state["trainer"] if state is not None and isinstance(state.get("trainer"), dict) else {}
