@@ -238,7 +238,8 @@ def load(run_dir: str | Path, checkpoint: str = "best", device: str = "cpu") -> 
         raise UserError(f"checkpoint must be best or last, got {checkpoint!r}")
     path = Path(run_dir)
     cfg = read_config(path)
-    state = load_checkpoint(path / "checkpoints" / (BEST if checkpoint == "best" else LAST))
+    # mapped: a last checkpoint holds the replay buffer too (5.6 GB for Atari), which a policy never reads
+    state = load_checkpoint(path / "checkpoints" / (BEST if checkpoint == "best" else LAST), mmap=True)
     dev = resolve_device(device)
     set_precision(resolve_precision(cfg.run.precision, dev))
     agent, env, spec = build_agent(cfg, dev)
