@@ -26,6 +26,7 @@ from rlasinference.training.trainer import Trainer
 from tests.helpers import TINY
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rows(run_dir: Path) -> list[dict[str, str]]:
@@ -66,6 +67,9 @@ def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
     assert recorded["torch"] and recorded["cpu"] and recorded["cpu_count"] >= 1
     assert recorded["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert recorded["torch_threads"] == 1  # the run's thread count, not the process's before it
+    if (ROOT / ".git").exists():  # and which code made it: the checkout's commit
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+        assert recorded["rlasinference_commit"].rstrip("+") == head.stdout.strip()
     # the checkpoint holds only safe types: it loads with weights_only=True
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 400 and state["buffer"]["size"] == 400

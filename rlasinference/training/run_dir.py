@@ -26,6 +26,7 @@ import platform
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -161,6 +162,7 @@ def versions(extra: tuple[str, ...] = (), threads: int = 0) -> dict[str, Any]:
             out[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
             out[pkg] = None
+    out["rlasinference_commit"] = _source_commit()
     out["torch_threads"] = threads or torch.get_num_threads()
     out["cuda"] = torch.version.cuda if torch.cuda.is_available() else None
     # a run is reproducible on one machine, not across instruction sets: the same seed gives
@@ -170,6 +172,24 @@ def versions(extra: tuple[str, ...] = (), threads: int = 0) -> dict[str, Any]:
     out["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     out["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return out
+
+
+def _source_commit() -> str | None:
+    """The git commit of this package's source when it runs from a checkout (``+`` when files
+    tracked there differ from it), else None (an installed wheel): the version number alone does
+    not say which code made a run."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        git = ["git", "-C", str(root)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True)
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit.stdout.strip() + ("+" if changed.stdout.strip() else "")
 
 
 def _cpu_model() -> str:
