@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
     assert recorded["torch"] and recorded["cpu"] and recorded["cpu_count"] >= 1
     assert recorded["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert recorded["torch_threads"] == 1  # the run's thread count, not the process's before it
-    if (ROOT / ".git").exists():  # and which code made it: the checkout's commit
+    if (ROOT / ".git").exists() and shutil.which("git"):  # and which code made it: the checkout's commit
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
         assert recorded["rlasinference_commit"].rstrip("+") == head.stdout.strip()
     # the checkpoint holds only safe types: it loads with weights_only=True
@@ -133,6 +134,19 @@ def test_list_fits_an_80_column_terminal_one_line_per_row() -> None:
 def _tiny_config(steps: int, seed: int = 0, **extra: object):
     items = [i for i in TINY if i != "--set"]
     return resolve({"steps": steps, "eval_every": 250, "eval_episodes": 2, "seed": seed, **parse_set(items), **extra})
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads the process's mappings (Linux)")
+def test_a_resumed_run_lets_go_of_the_checkpoint_it_mapped(tmp_path: Path) -> None:
+    # the checkpoint is mapped to read its replay buffer without a copy; what the run keeps
+    # (the optimizers' moments) is copied out, so that the file can go once it is replaced
+    run = create_run_dir(tmp_path / "run", _tiny_config(300))
+    Trainer(_tiny_config(300), run, quiet=True).train()
+    resumed = Trainer(_tiny_config(400), run, quiet=True, resume=True)
+    resumed.save()  # replaces last.pt
+    maps = Path("/proc/self/maps").read_text()
+    assert str(run / "checkpoints" / "last.pt") not in maps
+    assert resumed.train()["step"] == 400
 
 
 @pytest.mark.parametrize(

@@ -90,5 +90,5 @@ def _filled(t: torch.Tensor, n: int) -> torch.Tensor:
     the buffer (Atari's is 5.6 GB); from another device they are copied to the host."""
     if t.device.type != "cpu":
         return t[:n].to("cpu")
-    storage = t.untyped_storage()[: n * t[0].nbytes]
+    storage = t.untyped_storage()[: n * t.stride(0) * t.element_size()]
     return torch.empty(0, dtype=t.dtype).set_(storage, 0, (n, *t.shape[1:]), t.stride())

@@ -53,3 +53,17 @@ def load_checkpoint(path: Path, mmap: bool = False, any_format: bool = False) ->
     if isinstance(step, bool) or not isinstance(step, int) or step < 0 or not isinstance(state.get("agent"), dict):
         raise UserError(f"checkpoint {str(path)!r} is incomplete (no step or no agent state)")
     return state
+
+
+def owned(state: Any) -> Any:
+    """``state`` with every tensor copied into the process's own memory: a tensor of a mapped
+    checkpoint (``load_checkpoint(mmap=True)``) that a run keeps, such as an optimizer's moment
+    (``Optimizer.load_state_dict`` keeps a CPU tensor as it is), would keep the whole file mapped,
+    and its disk space taken after the file is replaced, for the rest of the run."""
+    if isinstance(state, torch.Tensor):
+        return state.clone()
+    if isinstance(state, dict):
+        return {key: owned(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(owned(value) for value in state)
+    return state

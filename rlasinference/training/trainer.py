@@ -31,7 +31,7 @@ from rlasinference.training.build import (
     restore_agent,
     seed_everything,
 )
-from rlasinference.training.checkpoint import load_checkpoint, save_checkpoint
+from rlasinference.training.checkpoint import load_checkpoint, owned, save_checkpoint
 from rlasinference.training.config import Config
 from rlasinference.training.evaluation import env_metric_names, env_report, run_episodes
 from rlasinference.training.loggers import make_loggers
@@ -112,8 +112,11 @@ class Trainer:
         elif not quiet and (busy := busy_note(torch.get_num_threads())) is not None:
             note(busy)
         # mapped, not read: the replay buffer is copied from the file's pages into the run's own
-        # buffer, with no second copy in the process's memory (Atari's buffer is 5.6 GB)
+        # buffer, with no second copy in the process's memory (Atari's buffer is 5.6 GB); the rest
+        # is copied out of the mapping, which the run then lets go
         state = load_checkpoint(self.ckpt_dir / LAST, mmap=True) if resume else None
+        if state is not None:
+            state = {key: value if key == "buffer" else owned(value) for key, value in state.items()}
         # what ``auto`` chose when the run started holds for its whole life: a resumed run on
         # another machine, or extended past the compile threshold, computes as it began
         chosen = state["trainer"] if state is not None and isinstance(state.get("trainer"), dict) else {}
