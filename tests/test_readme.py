@@ -52,8 +52,11 @@ def test_readme_names_every_registered_preset_sampler_and_critic() -> None:
     table = readme[readme.index("## What is inside") :]
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
     components = rlasinference.components()
-    for kind, row in (("presets", "presets (`--algo`)"), ("samplers", "samplers (`--sampler`)")):
+    kinds = {
+        "presets": "presets (`--algo`)",
+        "samplers": "samplers (`--sampler`)",
+        "critics": "critics (`--set critic=`)",
+    }
+    for kind, row in kinds.items():
         for name in components[kind]:
             assert f"`{name}`" in rows[row], (kind, name)
-    for name in components["critics"]:
-        assert f"`{name}`" in rows["critics (`--set critic=`)"], ("critics", name)
