@@ -322,3 +322,12 @@ def test_progress_speed_leaves_evaluations_out_and_eta_waits_for_the_warm_up() -
     assert clock.speed() == "100"
     # 3000 steps at 100 steps/s, and the evaluations at 3000, 4000 and 5000 at 5 s each
     assert clock.remaining(2000) == 30.0 + 15.0 and clock.eta(2000) == "0:00:45"
+
+
+def test_a_library_warning_is_one_plain_line() -> None:
+    """gymnasium colours its warnings for a terminal ("\\x1b[33mWARN: ...\\x1b[0m"); ``rlai``
+    prints them as one plain ``warning:`` line, without the escape codes."""
+    from rlasinference.cli.main import _one_line_warning
+
+    line = _one_line_warning(UserWarning("\x1b[33mWARN: The environment Taxi-v3 is out of date.\x1b[0m"), UserWarning)
+    assert line == "warning: The environment Taxi-v3 is out of date.\n"

@@ -225,6 +225,22 @@ def test_ppo_trains_from_the_cli_with_flow_and_refuses_svgd(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
 
 
+def test_a_budget_of_part_of_a_rollout_says_how_many_steps_it_takes(tmp_path: Path) -> None:
+    """Rollouts are whole (2 envs x 48 steps here): 100 steps take 192, and the run says so before
+    it starts; a budget of whole rollouts says nothing."""
+    notes: list[str] = []
+    config = resolve({**TINY_PPO, "num_envs": 2, "steps": 100, "eval_every": 1000})
+    summary = Trainer(config, create_run_dir(tmp_path / "part", config), quiet=True, note=notes.append).train()
+    assert summary["step"] == 192
+    assert [n for n in notes if "rollouts" in n] == [
+        "note: ppo collects whole rollouts of 2 env(s) x 48 steps: this run takes 192 steps, not 100"
+    ]
+    notes.clear()
+    config = resolve({**TINY_PPO, "num_envs": 2, "steps": 96, "eval_every": 1000})
+    Trainer(config, create_run_dir(tmp_path / "whole", config), quiet=True, note=notes.append).train()
+    assert not [n for n in notes if "rollouts" in n]
+
+
 def test_sb3_ppo_peer_evaluates_where_ours_does(tmp_path: Path) -> None:
     pytest.importorskip("stable_baselines3")
     from rlasinference.experiments.sweep import plan, run_trial

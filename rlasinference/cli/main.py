@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -330,8 +331,12 @@ app.command()(planning.solve)
 app.command()(planning.plan)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # gymnasium colours its own warnings for a terminal
+
+
 def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> str:
-    return f"warning: {message}\n"  # what is wrong, not the library line that noticed it
+    text = _ANSI.sub("", str(message)).removeprefix("WARN: ")
+    return f"warning: {text}\n"  # what is wrong, not the library line that noticed it
 
 
 def main() -> None:

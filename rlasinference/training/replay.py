@@ -50,6 +50,10 @@ class ReplayCollector:
         first = max(algo.learning_starts, 1)
         return max(config.run.steps // every - (first - 1) // every, 0) * algo.updates_per_step
 
+    @staticmethod
+    def planned_steps(config: Config) -> int:
+        return config.run.steps
+
     # -- checkpoints: the episode in progress (``trainer`` entry) and the buffer (its own) ------
     def state_dict(self) -> dict[str, Any]:
         return self.episode.state_dict(self.action_dim)

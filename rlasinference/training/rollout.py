@@ -60,6 +60,11 @@ class RolloutCollector:
         algo = settings(config)
         return RolloutCollector.iterations(config) * algo.epochs * algo.minibatches
 
+    @staticmethod
+    def planned_steps(config: Config) -> int:
+        algo = settings(config)
+        return RolloutCollector.iterations(config) * algo.num_steps * algo.num_envs
+
     # -- checkpoints: every env's episode and the reward scale (``trainer`` entry) -------------
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -59,6 +59,11 @@ class Collector(Protocol):
         """Gradient updates the whole run makes (whether compiling pays off)."""
         ...
 
+    @staticmethod
+    def planned_steps(config: Config) -> int:
+        """Env steps the whole run takes: ``steps``, or more where it collects in whole units."""
+        ...
+
     def state_dict(self) -> dict[str, Any]:
         """Its state in ``last.pt``'s ``trainer`` entry (episodes in progress, scales)."""
         ...
@@ -157,6 +162,13 @@ class Trainer:
             note(
                 f"note: learning_starts ({warmup}) >= steps ({run.steps}): this run takes {acts} actions "
                 "throughout and makes no gradient update; lower it with --set learning_starts=N"
+            )
+        self.planned_steps = planned = collector_cls.planned_steps(config)
+        if planned > run.steps and self.step < run.steps:
+            algo = config.algo
+            note(
+                f"note: {run.algo} collects whole rollouts of {getattr(algo, 'num_envs', 1)} env(s) x "
+                f"{getattr(algo, 'num_steps', planned)} steps: this run takes {planned} steps, not {run.steps}"
             )
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -301,8 +313,9 @@ class Trainer:
 
     def _loop(self, progress: Any) -> None:
         run = self.config.run
-        clock = Clock(run.steps, getattr(self.agent, "learning_starts", 0), run.eval_every)
-        task = progress.add_task("train", total=run.steps, completed=self.step, sps="-", last_eval="-", eta="-")
+        total = self.planned_steps  # whole rollouts may pass ``steps``
+        clock = Clock(total, getattr(self.agent, "learning_starts", 0), run.eval_every)
+        task = progress.add_task("train", total=total, completed=self.step, sps="-", last_eval="-", eta="-")
         self.collector.start()
         self.started = self.last_save_time = time.perf_counter()
         self.log_time, self.log_step = self.started, self.step
@@ -317,7 +330,7 @@ class Trainer:
                 last = "-" if self.last_eval is None else f"{self.last_eval:.1f}"
                 progress.update(
                     task,
-                    completed=min(self.step, run.steps),
+                    completed=min(self.step, total),
                     sps=clock.speed(),
                     last_eval=last,
                     eta=clock.eta(self.step),
