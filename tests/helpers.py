@@ -354,3 +354,11 @@ class CountsMD(gym.Env):
 
 if "tests/CountsMD-v0" not in gym.registry:
     gym.register("tests/CountsMD-v0", entry_point=CountsMD, max_episode_steps=10)
+
+
+def target_nan(a: Tensor) -> Tensor:
+    """A user target whose Q is NaN everywhere (a bug in the user's code)."""
+    return a.sum(-1) * torch.nan
+
+
+target_nan.dim = 2  # type: ignore[attr-defined]

@@ -20,6 +20,13 @@ SMALL = dict(steps=300, eval_every=300, eval_episodes=1, learning_starts=100, th
 SMALL_NETS = dict(critic_hidden=[16], sampler__hidden=[16])
 
 
+def test_the_package_lists_its_api_and_each_name_resolves() -> None:
+    """``dir()`` (tab completion, ``help``) offers the lazily imported API, and every name in it is
+    there."""
+    assert dir(rlai) == sorted(rlai.__all__)
+    assert all(getattr(rlai, name) is not None for name in rlai.__all__)
+
+
 def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Path) -> None:
     run = rlai.train("sac", "tests.helpers:MatrixActionPendulum-v0", out=tmp_path / "r", **SMALL, **SMALL_NETS)
     assert run.dir == tmp_path / "r" and (run.dir / ".rlai-run").is_file()

@@ -110,6 +110,7 @@ def test_rlai_sample_writes_metrics_and_plot(tmp_path: Path) -> None:
         (["--target", "nope"], "unknown target 'nope'"),
         (["--target", "tests.helpers:target_without_dim"], "integer attribute dim"),
         (["--target", "tests.helpers:detached_target"], "is not differentiable in the actions"),
+        (["--target", "tests.helpers:target_nan"], "must return finite Q values, got nan at 5 of 5 actions"),
         (["--target", "tests.nothing:here"], "cannot import module 'tests.nothing'"),
         (["--sampler", "nope"], "unknown sampler 'nope'"),
         (["--set", "sampler.width=3"], "unknown sampler option 'sampler.width'"),

@@ -271,6 +271,9 @@ def _check_output(spec: str, fn: Callable[[Tensor], Tensor], dim: int) -> None:
         raise UserError(f"target {spec!r} must return {expected}, got shape {list(out.shape)}")
     if not out.dtype.is_floating_point:
         raise UserError(f"target {spec!r} must return floating-point Q values, got {out.dtype}")
+    if not bool(torch.isfinite(out).all()):
+        bad = [float(v) for v in out.detach() if not math.isfinite(float(v))]
+        raise UserError(f"target {spec!r} must return finite Q values, got {bad[0]} at {len(bad)} of {n} actions")
     if not out.requires_grad or torch.autograd.grad(out.sum(), probe, allow_unused=True)[0] is None:
         raise UserError(
             f"target {spec!r} is not differentiable in the actions: compute Q with torch operations "
