@@ -402,7 +402,14 @@ def test_compare_single_run_just_plots(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "suite, trials",
-    [("quick", 63), ("mujoco", 175), ("mujoco-100k", 124), ("on-policy", 27), ("pendulum-20k", 12)],
+    [
+        ("quick", 63),
+        ("mujoco", 175),
+        ("mujoco-100k", 106),
+        ("mujoco-100k-pairings", 18),
+        ("on-policy", 27),
+        ("pendulum-20k", 12),
+    ],
 )
 def test_benchmark_suites_resolve(tmp_path: Path, suite: str, trials: int) -> None:
     """Every trial of the shipped suites is a valid config (checked without running anything)."""
