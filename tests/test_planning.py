@@ -82,6 +82,13 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
     )
     # value iteration's V*(0) on the slippery 4x4 lake at gamma 0.99 (a known figure: 0.542)
     assert abs(json.loads(slippery.stdout)["v"][0] - 0.542) < 1e-3
+    # the lake made with a keyword of gymnasium.make: without slipping, the goal is 6 moves away,
+    # and its reward comes on the 6th, so V*(0) = gamma^5
+    still = runner.invoke(
+        app, ["solve", "FrozenLake-v1(is_slippery=False)", "--tau", "0", "--json", "--out", str(tmp_path / "ns")]
+    )
+    assert still.exit_code == 0, still.output
+    assert abs(json.loads(still.stdout)["v"][0] - 0.99**5) < 1e-9
 
 
 @pytest.mark.parametrize(
@@ -92,6 +99,10 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
         (["FrozenLake-v1", "--tau", "-1"], "tau must be 0 or positive"),
         (["FrozenLake-v1", "--method", "mcts"], "--method must be one of q-iteration, policy-iteration"),
         (["NoSuchEnv-v0"], "cannot make env 'NoSuchEnv-v0'"),
+        (["FrozenLake-v1(slippery=False)"], "unexpected keyword argument 'slippery'"),
+        (["FrozenLake-v1(is_slippery=no)"], "the value of is_slippery must be a Python literal"),
+        (["FrozenLake-v1(False)"], "keyword arguments are written EnvId(key=value, ...)"),
+        (["FrozenLake-v1(is_slippery=False"], "keyword arguments are written EnvId(key=value, ...)"),
     ],
 )
 def test_rlai_solve_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:

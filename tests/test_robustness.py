@@ -358,6 +358,37 @@ def test_mujoco_warnings_are_python_warnings(tmp_path: Path, monkeypatch) -> Non
     assert "MuJoCo: another message" in done.stderr
 
 
+# 11c. keyword arguments of gymnasium.make, written after the env id, reach every env the run makes
+def test_env_keywords_reach_training_evaluation_and_resume(tmp_path: Path) -> None:
+    from rlasinference.envs.make import env_call, make_env
+
+    assert env_call("FrozenLake-v1(is_slippery=False, map_name='8x8')") == (
+        "FrozenLake-v1",
+        {"is_slippery": False, "map_name": "8x8"},
+    )
+    assert env_call("mymodule:MyEnv-v0") == ("mymodule:MyEnv-v0", {})
+    lake, _ = make_env("FrozenLake-v1(is_slippery=False)")
+    assert all(len(moves) == 1 for row in lake.unwrapped.P.values() for moves in row.values())  # type: ignore[attr-defined]
+    # per-env defaults follow the id: MinAtar's schedule with a keyword too
+    assert resolve({"algo": "soft-dqn", "env": "MinAtar/Breakout-v1(sticky_action_prob=0.0)"}).algo.batch_size == 32
+    out, env = tmp_path / "run", "Pendulum-v1(g=2.0)"
+    result = runner.invoke(app, ["train", "--env", env, "--steps", "150", "--out", str(out), *SHORT])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((out / "config.yaml").read_text())["env"] == env
+    assert runner.invoke(app, ["resume", str(out), "--steps", "300", "--quiet"]).exit_code == 0
+    import rlasinference as rlai
+
+    policy = rlai.load(out)
+    cli = runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json", "--checkpoint", "best"])
+    assert cli.exit_code == 0, cli.output
+    low = rlai.evaluate(policy, episodes=1)
+    assert yaml.safe_load(cli.stdout)["mean_return"] == pytest.approx(low["mean_return"])
+    high = rlai.evaluate(policy, env="Pendulum-v1(g=20.0)", episodes=1)
+    assert high["mean_return"] != low["mean_return"]  # another gravity, another return
+    result = runner.invoke(app, ["train", "--env", "Pendulum-v1(gravity=2.0)", "--out", str(tmp_path / "bad"), *SHORT])
+    assert_one_line_error(result, "cannot make env 'Pendulum-v1(gravity=2.0)'", "unexpected keyword argument 'gravity'")
+
+
 # 12. a NaN evaluation return stops the run like a NaN loss
 def test_nan_evaluation_return_is_named(tmp_path: Path, monkeypatch) -> None:
     def nan_episodes(*args, **kwargs):

@@ -80,7 +80,8 @@ def train(
     """Train ``algo`` on ``env`` into a run directory, as ``rlai train`` does.
 
     :param algo: a preset (``rlai list``) or ``module:Preset``.
-    :param env: a gymnasium env id, or ``module:EnvId``.
+    :param env: a gymnasium env id, or ``module:EnvId``; keyword arguments for ``gymnasium.make``
+        written after it as a call: ``"FrozenLake-v1(is_slippery=False)"``.
     :param steps: total env steps (the preset's default: 15,000).
     :param seed: seed of torch, numpy and the envs.
     :param sampler: a sampler name (or ``module:Class``), or a dict ``{"name": ..., option: value}``.

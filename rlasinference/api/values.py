@@ -24,7 +24,7 @@ def check_env_id(env: Any) -> None:
     if env is not None and not isinstance(env, str) and hasattr(env, "step"):
         made = getattr(getattr(env, "spec", None), "id", None)
         raise UserError(
-            "env must be a gymnasium env id (or module:EnvId), not an env object: a run makes its env "
-            "again to evaluate, resume and compare"
+            "env must be a gymnasium env id (module:EnvId, or EnvId(key=value, ...) for gymnasium.make's "
+            "keywords), not an env object: a run makes its env again to evaluate, resume and compare"
             + (f" (this one's id is {made!r})" if made else "; register yours with gymnasium.register")
         )

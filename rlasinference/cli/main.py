@@ -52,7 +52,10 @@ def train(
     sampler: Annotated[
         str | None, typer.Option(help="Replace the preset's sampler (registry name or module:Class).")
     ] = None,
-    env: Annotated[str | None, typer.Option(help="Gymnasium env id, or module:EnvId. \\[default: Pendulum-v1]")] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(help="Gymnasium env id, module:EnvId, or 'EnvId(key=value, ...)'. \\[default: Pendulum-v1]"),
+    ] = None,
     steps: Annotated[int | None, typer.Option(help="Total env steps. \\[default: 15000]")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of torch, numpy and the envs. \\[default: 0]")] = None,
     device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N. \\[default: cpu]")] = None,

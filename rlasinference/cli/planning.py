@@ -17,7 +17,10 @@ from rlasinference.core.errors import UserError
 
 
 def solve(
-    env: Annotated[str, typer.Argument(help="A gymnasium env id with a transition table, e.g. FrozenLake-v1.")],
+    env: Annotated[
+        str,
+        typer.Argument(help="A gymnasium env id with a transition table, e.g. 'FrozenLake-v1(is_slippery=False)'."),
+    ],
     tau: Annotated[float, typer.Option(help="Temperature (0: ordinary value iteration).")] = 0.1,
     gamma: Annotated[float, typer.Option(help="Discount, in [0, 1).")] = 0.99,
     method: Annotated[str, typer.Option(help="q-iteration or policy-iteration.")] = "q-iteration",

@@ -3,6 +3,7 @@ K-vectors, or explain in one line why not."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import sys
@@ -207,26 +208,66 @@ def route_mujoco_warnings() -> None:
     mujoco.set_mju_user_warning(_mujoco_warning)
 
 
-def make_gym_env(env_id: str, render_mode: str | None = None) -> gym.Env:
+def env_call(env_id: str) -> tuple[str, dict[str, Any]]:
+    """An env id and the keyword arguments written after it as a call, each a Python literal:
+    ``FrozenLake-v1(is_slippery=False)`` is ``("FrozenLake-v1", {"is_slippery": False})``, what
+    ``gymnasium.make`` is given. The whole string stays the env's name everywhere else (run and
+    trial names, ``rlai compare``'s tasks): another keyword is another task."""
+    if "(" not in env_id:
+        return env_id, {}
+    name, _, args = env_id.partition("(")
+    form = "keyword arguments are written EnvId(key=value, ...), e.g. FrozenLake-v1(is_slippery=False)"
+    if not env_id.endswith(")"):
+        raise UserError(f"env {env_id!r}: {form}")
+    try:
+        call = ast.parse(f"f({args}", mode="eval").body
+    except SyntaxError:
+        raise UserError(f"env {env_id!r}: {form}") from None
+    if (
+        not isinstance(call, ast.Call)
+        or not isinstance(call.func, ast.Name)
+        or call.args
+        or any(k.arg is None for k in call.keywords)
+    ):
+        raise UserError(f"env {env_id!r}: {form}")
+    kwargs = {}
+    for keyword in call.keywords:
+        try:
+            kwargs[str(keyword.arg)] = ast.literal_eval(keyword.value)
+        except ValueError:
+            shown = ast.unparse(keyword.value)
+            raise UserError(
+                f"env {env_id!r}: the value of {keyword.arg} must be a Python literal (a number, a string in "
+                f"quotes, True, False, None, a list, ...), got {shown}"
+            ) from None
+    return name.strip(), kwargs
+
+
+def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> gym.Env:
     """``gymnasium.make(env_id)`` as gymnasium makes it, or a one-line ``UserError``:
     ``module:EnvId`` imports the module that registers it (found in the current directory too),
-    MuJoCo's warnings become Python warnings, and ``render_mode`` is passed on."""
-    module, sep, _ = env_id.partition(":")
+    ``EnvId(key=value, ...)`` passes keyword arguments (``env_call``), MuJoCo's warnings become
+    Python warnings, and ``render_mode`` is passed on (``extra`` too: ALE's ``frameskip``)."""
+    name, kwargs = env_call(env_id)
+    module, sep, _ = name.partition(":")
     if sep:
         import_user_module(module, "env", env_id)
     else:
-        register_namespace(env_id)
+        register_namespace(name)
     route_mujoco_warnings()
+    kwargs = {**kwargs, **extra, **({} if render_mode is None else {"render_mode": render_mode})}
     try:
-        return gym.make(env_id) if render_mode is None else gym.make(env_id, render_mode=render_mode)
+        return gym.make(name, **kwargs)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
     except ModuleNotFoundError as exc:
         raise UserError(f"cannot make env {env_id!r}: {exc} (the module part of module:EnvId)") from None
-    except TypeError as exc:  # a constructor without the render_mode argument
-        if render_mode is None:
-            raise
-        raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
+    except TypeError as exc:  # a constructor without the render_mode argument, or an unknown keyword
+        if render_mode is not None and "render_mode" in str(exc):
+            raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
+        if len(kwargs) > (render_mode is not None):
+            raise UserError(f"cannot make env {env_id!r}: {first_line(exc)}") from None
+        raise
 
 
 def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gym.Env:
@@ -241,7 +282,7 @@ def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gy
 
     if getattr(unwrapped, "_frameskip", 1) != 1:  # ALE/...-v5 skips 4 frames itself: the wrapper does here
         env.close()
-        env = gym.make(env_id.partition(":")[2] or env_id, frameskip=1, render_mode=render_mode)
+        env = make_gym_env(env_id, render_mode, frameskip=1)
     try:
         env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
     except gym.error.DependencyNotInstalled as exc:

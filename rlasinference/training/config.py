@@ -120,7 +120,8 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if not isinstance(preset, Preset):
         raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.preset.Preset)")
     if preset.env_defaults is not None:
-        env_defaults = preset.env_defaults(str(overrides.get("env", RunConfig.env)))
+        # per-env defaults follow the env's id, not the keywords it is made with (``env_call``)
+        env_defaults = preset.env_defaults(str(overrides.get("env", RunConfig.env)).partition("(")[0])
         if overrides.get("sampler", preset.config_cls().sampler) != preset.config_cls().sampler:
             # like the preset's sampler options, its per-env ones are for its own sampler
             env_defaults = {k: v for k, v in env_defaults.items() if not k.startswith("sampler.")}
