@@ -378,13 +378,17 @@ def test_env_keywords_reach_training_evaluation_and_resume(tmp_path: Path) -> No
     assert runner.invoke(app, ["resume", str(out), "--steps", "300", "--quiet"]).exit_code == 0
     import rlasinference as rlai
 
-    policy = rlai.load(out)
-    cli = runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json", "--checkpoint", "best"])
+    policy = rlai.load(out, "last")
+    cli = runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"])
     assert cli.exit_code == 0, cli.output
     low = rlai.evaluate(policy, episodes=1)
     assert yaml.safe_load(cli.stdout)["mean_return"] == pytest.approx(low["mean_return"])
     high = rlai.evaluate(policy, env="Pendulum-v1(g=20.0)", episodes=1)
     assert high["mean_return"] != low["mean_return"]  # another gravity, another return
+    cli = runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json", "--env", "Pendulum-v1(g=20.0)"])
+    assert cli.exit_code == 0, cli.output
+    assert yaml.safe_load(cli.stdout)["env"] == "Pendulum-v1(g=20.0)"
+    assert yaml.safe_load(cli.stdout)["mean_return"] == pytest.approx(high["mean_return"])
     result = runner.invoke(app, ["train", "--env", "Pendulum-v1(gravity=2.0)", "--out", str(tmp_path / "bad"), *SHORT])
     assert_one_line_error(result, "cannot make env 'Pendulum-v1(gravity=2.0)'", "unexpected keyword argument 'gravity'")
 

@@ -152,6 +152,10 @@ def eval_(
     stochastic: Annotated[bool, typer.Option("--stochastic", help="Sample actions instead of the mode.")] = False,
     checkpoint: Annotated[str, typer.Option(help="last or best.")] = "last",
     seed: Annotated[int | None, typer.Option(help="Episode seeds. \\[default: the run's seed]")] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(help="Another env of the same sizes, e.g. 'Pendulum-v1(g=12.0)'. \\[default: the run's env]"),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N.")] = "cpu",
     threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every core).")] = 1,
     video: Annotated[
@@ -184,13 +188,16 @@ def eval_(
         if threads > 0:
             torch.set_num_threads(threads)
         policy = load(run_dir, checkpoint, device)
-        result = evaluate(policy, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot, video=video)
+        result = evaluate(
+            policy, env, episodes=episodes, seed=seed, deterministic=not stochastic, plot=plot, video=video
+        )
     except OSError as exc:  # (a full disk while the env draws its episodes)
         raise _fail(os_error_line(exc, run_dir)) from None
     except UserError as exc:
         raise _fail(str(exc)) from None
     summary = {
         "run_dir": str(run_dir),
+        "env": env or policy.config.run.env,
         "checkpoint": checkpoint,
         "step": policy.step,
         "deterministic": not stochastic,
@@ -204,7 +211,8 @@ def eval_(
     env_metrics = {k: v for k, v in result.items() if k not in ("mean_return", "std_return", "mean_length", "returns")}
     extra = "".join(f", {k} {v:g}" for k, v in env_metrics.items())
     _say(
-        f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {policy.step}): "
+        f"{episodes} {mode} episodes of {run_dir} ({checkpoint}, step {policy.step})"
+        f"{'' if env is None else f' on {env}'}: "
         f"return {result['mean_return']:.2f} ± {result['std_return']:.2f}, length {result['mean_length']:.1f}{extra}"
     )
     if plot.exists():
