@@ -106,6 +106,21 @@ class MatrixActionPendulum(PendulumEnv):
 gym.register("MatrixActionPendulum-v0", entry_point=MatrixActionPendulum, max_episode_steps=200)
 
 
+class BoxActionPendulum(PendulumEnv):
+    """Pendulum with the action space its keywords give (the torque is the first action)."""
+
+    def __init__(self, low: list[float], high: list[float], dtype: str = "float32", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        kind = np.dtype(dtype)
+        self.action_space = gym.spaces.Box(np.array(low, dtype=kind), np.array(high, dtype=kind), dtype=kind)
+
+    def step(self, action: np.ndarray) -> Any:
+        return super().step(np.asarray(action, dtype=np.float32)[:1])
+
+
+gym.register("BoxActionPendulum-v0", entry_point=BoxActionPendulum, max_episode_steps=200)
+
+
 def target_rows(a: Tensor) -> Tensor:
     """A user target that returns [n, d] instead of [n]."""
     return -a.square()

@@ -329,6 +329,26 @@ def test_matrix_action_space_is_flattened(tmp_path: Path) -> None:
     assert runner.invoke(app, ["eval", str(out), "--episodes", "1", "--json"]).exit_code == 0
 
 
+# 11a. Box actions the rescaling cannot serve: one line, before anything runs
+@pytest.mark.filterwarnings("ignore:.*maximum and minimum values are equal")  # gymnasium's own checker
+@pytest.mark.parametrize(
+    "space, message",
+    [
+        ("low=[1.0, -1.0], high=[1.0, 1.0]", "has a Box action space with no width in dimension 0 (low 1, high 1)"),
+        ("low=[0, 0], high=[5, 5], dtype='int64'", "has Box actions of dtype int64"),
+    ],
+)
+def test_box_actions_without_width_or_of_integers_are_refused(tmp_path: Path, space: str, message: str) -> None:
+    env = f"tests.helpers:BoxActionPendulum-v0({space})"
+    result = runner.invoke(app, ["train", "--env", env, "--out", str(tmp_path / "run"), *SHORT])
+    assert_one_line_error(result, message)
+    good = "tests.helpers:BoxActionPendulum-v0(low=[-2.0, 0.0], high=[2.0, 3.0])"  # asymmetric bounds are fine
+    assert (
+        runner.invoke(app, ["train", "--env", good, "--steps", "150", "--out", str(tmp_path / "ok"), *SHORT]).exit_code
+        == 0
+    )
+
+
 # 11b. MuJoCo's warnings become Python warnings: no MUJOCO_LOG.TXT in the user's directory
 def test_mujoco_warnings_are_python_warnings(tmp_path: Path, monkeypatch) -> None:
     mujoco = pytest.importorskip("mujoco")

@@ -324,6 +324,20 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
         if not (np.all(np.isfinite(act_space.low)) and np.all(np.isfinite(act_space.high))):
             env.close()
             raise UserError(f"env {env_id!r} has an unbounded action space; bounded Box actions are required")
+        if not np.issubdtype(act_space.dtype, np.floating):
+            env.close()
+            raise UserError(
+                f"env {env_id!r} has Box actions of dtype {act_space.dtype}; continuous actions are floating-point "
+                "(integer choices are a Discrete space)"
+            )
+        if not np.all(act_space.high > act_space.low):
+            env.close()
+            where = int(np.flatnonzero(~(act_space.high > act_space.low).reshape(-1))[0])
+            raise UserError(
+                f"env {env_id!r} has a Box action space with no width in dimension {where} "
+                f"(low {act_space.low.reshape(-1)[where]:g}, high {act_space.high.reshape(-1)[where]:g}); every "
+                "dimension needs low < high"
+            )
     else:
         env.close()
         flatten = "; flatten a MultiDiscrete one into one Discrete space"

@@ -135,16 +135,29 @@ def record_command(path: Path, command: str | None = None) -> None:
         f.write(command + "\n")
 
 
+#: keys that every run's config.yaml holds, whatever version of the project wrote it
+RUN_IDENTITY = ("algo", "env", "seed", "steps")
+
+
 def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
     """The config of an existing run directory, with ``overrides`` (``rlai resume --steps``)
     checked as every config key is; a one-line ``UserError`` otherwise."""
+    if path.is_file():
+        raise UserError(f"{str(path)!r} is a file; give its run directory, {str(path.parent)!r}")
     if not path.is_dir():
         raise UserError(f"run directory {str(path)!r} does not exist")
     file = path / CONFIG
     if not file.is_file():
         raise UserError(f"{str(path)!r} is not a run directory (no {CONFIG})")
     data = load_yaml_config(file, "the run's config")
-    return resolve({**data, **(overrides or {})})
+    missing = [key for key in RUN_IDENTITY if key not in data]
+    if missing:  # an emptied or truncated file: the preset's defaults are not the run's settings
+        raise UserError(f"the run's config {str(file)!r} is damaged: it has no {missing[0]} (a run writes every key)")
+    try:
+        config = resolve(data)
+    except UserError as exc:
+        raise UserError(f"the run's config {str(file)!r}: {exc}") from None
+    return resolve({**data, **overrides}) if overrides else config
 
 
 def write_versions(path: Path, extra: tuple[str, ...] = (), threads: int = 0) -> None:

@@ -50,6 +50,8 @@ def load_run(path: Path) -> Run | None:
     config = read_yaml(path / "config.yaml") or {}
     if not isinstance(config, dict):
         raise TypeError("config.yaml is not a mapping")
+    if not isinstance(config.get("algo"), str) or not isinstance(config.get("env"), str):
+        raise ValueError("config.yaml names no algo and env")
     rows = eval_rows(path)
     if not rows:
         return None
