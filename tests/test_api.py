@@ -47,6 +47,11 @@ def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Pa
     draws = policy.sample(obs, 3)
     inner = policy.agent.sampler.log_prob(torch.zeros(1, 3), torch.as_tensor(draws / 2.0).reshape(1, 3, 4))[0].detach()
     np.testing.assert_allclose(policy.log_prob(obs, draws), inner.numpy() - 4 * math.log(2.0), rtol=1e-5)
+    # no density outside the bounds: one coordinate past 2 is enough
+    beyond = draws.copy()
+    beyond[1, 0, 1] = 2.5
+    assert policy.log_prob(obs, beyond)[1] == -math.inf
+    np.testing.assert_allclose(policy.log_prob(obs, beyond)[[0, 2]], policy.log_prob(obs, draws)[[0, 2]], rtol=1e-6)
     assert np.isfinite(policy.q(obs, action)) and policy.q(obs, draws).shape == (3,)
     assert policy.temperature > 0
 

@@ -107,7 +107,7 @@ class Policy:
             return self._start + unit.argmax(dim=-1)
         return (self._centre + self._half * unit).reshape(*unit.shape[:-1], *self.action_space.shape)
 
-    def _from_env(self, actions: Any, batch: int) -> Tensor:
+    def _from_env(self, actions: Any, batch: int, clamp: bool = True) -> Tensor:
         if self._choices is not None:  # indices [B, n] -> one-hot [B, n, K]
             index = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions)
             index = index.to(self.device).long().reshape(batch, -1) - self._start
@@ -119,7 +119,8 @@ class Policy:
             return torch.nn.functional.one_hot(index, self._choices).float()
         t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
         flat = t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))  # [B, n, A]
-        return ((flat - self._centre) / self._half).clamp(-1.0, 1.0)
+        unit = (flat - self._centre) / self._half
+        return unit.clamp(-1.0, 1.0) if clamp else unit
 
     @staticmethod
     def _out(t: Tensor, single: bool, is_numpy: bool) -> Any:
@@ -146,7 +147,7 @@ class Policy:
         """``log pi(a|s)`` of actions in the env's units, ``[n]`` per observation (actions
         ``[n, *action_shape]``, or one action: a scalar), for samplers with an exact density. It
         is the density of the squashed action in (-1, 1) minus the log of the rescaling to the
-        env's bounds."""
+        env's bounds; ``-inf`` for an action outside the bounds."""
         sampler = self.agent.policy.sampler
         if sampler.density != "exact":
             what = "an upper bound on log pi for its own draws" if sampler.density == "bound" else "no density"
@@ -155,10 +156,13 @@ class Policy:
             )
         o, single, is_numpy = self._obs(obs)
         one = np.ndim(actions) == len(self.action_space.shape) + (0 if single else 1)
-        unit = self._from_env(actions, o.shape[0])
-        out = sampler.log_prob(self.agent.normalize_obs(o), unit) - torch.log(self._half).sum() * (
-            self._choices is None
-        )
+        unit = self._from_env(actions, o.shape[0], clamp=False)
+        if self._choices is None:
+            outside = (unit.abs() > 1.0).any(dim=-1)  # [B, n]: no density outside the env's bounds
+            unit = unit.clamp(-1.0, 1.0)
+        out = sampler.log_prob(self.agent.normalize_obs(o), unit)
+        if self._choices is None:
+            out = torch.where(outside, -torch.inf, out - torch.log(self._half).sum())
         return self._out(out[:, 0] if one else out, single, is_numpy)
 
     @torch.no_grad()

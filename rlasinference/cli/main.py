@@ -160,7 +160,7 @@ def eval_(
     threads: Annotated[int, typer.Option(help="Torch CPU threads (0: every core).")] = 1,
     video: Annotated[
         Path | None,
-        typer.Option(help="Record every episode as an MP4 in this folder (pip install 'rlasinference[video]')."),
+        typer.Option(help="Record every episode as an MP4 in this folder (pip install 'rlasinference\\[video]')."),
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
