@@ -133,6 +133,10 @@ if "tests/TwoDials-v0" not in gym.registry:
         (["--algo", "sac-discrete", "--env", "Pendulum-v1"], "draws discrete actions"),
         (["--algo", "sac", "--env", "CartPole-v1"], "presets for this env: sac-discrete, soft-dqn"),
         (["--algo", "ppo", "--env", "CartPole-v1"], "2 discrete actions"),
+        (  # the preset fits the env, the sampler given does not: the samplers that do are named
+            ["--algo", "soft-dqn", "--sampler", "gaussian", "--env", "CartPole-v1"],
+            "sampler 'gaussian' draws box actions; samplers for this env: softmax (--algo soft-dqn's own: softmax)",
+        ),
         (["--algo", "sac", "--sampler", "softmax", "--env", "CartPole-v1"], "'reverse-kl' works on box actions"),
         (
             [

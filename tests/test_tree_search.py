@@ -201,4 +201,4 @@ def test_a_trained_discrete_runs_soft_value_evaluates_new_nodes(tmp_path: Path) 
     other = runner.invoke(app, ["plan", "tests.test_discrete:tests/FrozenLakeSlippery-v0", "--value", str(run.dir)])
     assert other.exit_code == 0  # the same spaces: a run of the other lake is accepted
     wrong = runner.invoke(app, ["plan", "tests.helpers:tests/DotImage-v0", "--value", str(run.dir)])
-    assert_one_line_error(wrong, "observations must")
+    assert_one_line_error(wrong, "--value run was trained on 'tests.test_discrete:tests/FrozenLake-v0'")

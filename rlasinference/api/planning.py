@@ -67,10 +67,11 @@ def planner(
         from rlasinference.api.policy import Policy, load
 
         policy = value if isinstance(value, Policy) else load(value)
-        policy.value(made.observation_space.sample())  # a run of another env or kind: one line, now
-        if policy.action_space != made.action_space:
+        policy.value(policy.observation_space.sample())  # a run of another kind (no discrete Q): one line, now
+        if policy.action_space != made.action_space or policy.observation_space != made.observation_space:
             raise UserError(
-                f"--value run {policy.config.run.env!r} acts in {policy.action_space}, env {name!r} in "
+                f"--value run was trained on {policy.config.run.env!r} (observations {policy.observation_space}, "
+                f"actions {policy.action_space}), env {name!r} has {made.observation_space} and "
                 f"{made.action_space}: the run must be of the env planned in"
             )
         every = int(made.action_space.start) + np.arange(int(made.action_space.n))

@@ -52,9 +52,7 @@ def _as_list(value: Any) -> list[Any]:
 def _seeds(value: Any, where: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
         if not 1 <= value <= MAX_TRIALS:
-            raise UserError(
-                f"{where}: seeds must be a count in [1, {MAX_TRIALS}] or a list of seeds, got {shown(value)}"
-            )
+            raise UserError(f"{where} must be a count in [1, {MAX_TRIALS}] or a list of seeds, got {shown(value)}")
         return list(range(value))
     if (
         isinstance(value, list)
@@ -63,8 +61,7 @@ def _seeds(value: Any, where: str) -> list[int]:
     ):
         return list(value)
     raise UserError(
-        f"{where}: seeds must be a count or a list of at most {MAX_TRIALS} integers in [0, {MAX_SEED}], "
-        f"got {shown(value)}"
+        f"{where} must be a count or a list of at most {MAX_TRIALS} integers in [0, {MAX_SEED}], got {shown(value)}"
     )
 
 

@@ -17,7 +17,7 @@ from rlasinference.algorithms import PRESETS
 from rlasinference.algorithms.base import Agent
 from rlasinference.core.errors import UserError, first_line
 from rlasinference.envs import EnvSpec, make_env
-from rlasinference.samplers import get_sampler_class
+from rlasinference.samplers import SAMPLERS, get_sampler_class
 from rlasinference.samplers.contract import check_user_sampler
 from rlasinference.training.config import COMPILE_MIN_UPDATES, Config
 
@@ -113,8 +113,15 @@ def check_space(config: Config, spec: EnvSpec, env: Any) -> None:
     if sampler_cls.space == spec.space:
         return
     env.close()
-    fits = [n for n, p in PRESETS if get_sampler_class(p.config_cls().sampler).space == spec.space]
     kind = f"{spec.action_dim} discrete actions" if spec.discrete else "continuous (Box) actions"
+    own = config.preset.config_cls().sampler
+    if get_sampler_class(own).space == spec.space:  # the preset fits: the --sampler given does not
+        fits = [n for n, cls in SAMPLERS if cls.space == spec.space]
+        raise UserError(
+            f"env {config.run.env!r} has {kind}, but sampler {config.algo.sampler!r} draws {sampler_cls.space} "
+            f"actions; samplers for this env: {', '.join(fits)} (--algo {config.run.algo}'s own: {own})"
+        )
+    fits = [n for n, p in PRESETS if get_sampler_class(p.config_cls().sampler).space == spec.space]
     raise UserError(
         f"env {config.run.env!r} has {kind}, but --algo {config.run.algo} with sampler {config.algo.sampler!r} "
         f"draws {sampler_cls.space} actions; presets for this env: {', '.join(fits)}"

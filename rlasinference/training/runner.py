@@ -109,7 +109,10 @@ def _run(
         if finishing:  # killed after its last checkpoint, before its learning curve: finish that
             note(f"{run_dir} reached step {done} but not its learning curve: finishing its outputs")
         elif done is not None and done >= cfg.run.steps:
-            raise UserError(f"run {str(run_dir)!r} already reached step {done}; pass --steps N (> {done}) to extend it")
+            raise UserError(
+                f"run {str(run_dir)!r} already reached step {done}; to extend it give more steps than that "
+                "(rlai resume --steps N, or rlasinference.resume(run_dir, steps=N))"
+            )
         fresh = done is None
         if fresh:  # a best.pt without a last.pt belongs to an attempt that is started over
             (run_dir / "checkpoints" / "best.pt").unlink(missing_ok=True)
