@@ -177,10 +177,11 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
     assert_one_line_error(other, "holds a different run", "lr_policy")
 
 
-def _fake_run(root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200) -> None:
-    """A run directory whose evaluations (at steps 200 / len(returns) apart) gave ``returns``;
+def _fake_run(
+    root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200, steps: int = 200
+) -> None:
+    """A run directory whose evaluations (at ``steps / len(returns)`` apart) gave ``returns``;
     its training took seed + step / 10 seconds."""
-    steps = 200
     run = root / name
     run.mkdir(parents=True)
     config = {"algo": algo, "env": env, "seed": seed}
@@ -303,6 +304,27 @@ def test_compare_known_scores(tmp_path: Path) -> None:
     assert "| A | sac | 8 | 1.00 [1.00, 1.00] | better |" in table
     bad = runner.invoke(app, ["compare", str(sweep), "--reps", "500", "--baseline", "crossq"])
     assert_one_line_error(bad, "--baseline 'crossq' is not among the compared algorithms")
+
+
+def test_compare_gives_no_verdict_on_too_few_runs_and_names_unequal_budgets(tmp_path: Path) -> None:
+    """Two runs above two runs are all above, P = 1.00 [1.00, 1.00]: no evidence (a rank test of 2
+    against 2 cannot reach 5%), so no verdict; 3 against 3 gets one. Runs given different step
+    budgets on one env are named."""
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    for seed in range(3):
+        _fake_run(sweep, f"sac-A-s{seed}", "sac", "A", seed, [0.0, 1.0 + seed])
+        _fake_run(sweep, f"meow-A-s{seed}", "meow", "A", seed, [0.0, 10.0 + seed])
+    for seed in range(2):
+        _fake_run(sweep, f"sql-A-s{seed}", "sql", "A", seed, [0.0, 20.0 + seed])
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--baseline", "sac"])
+    assert result.exit_code == 0, result.output
+    assert "| A | meow | 3 | 1.00 [1.00, 1.00] | better |" in result.output
+    assert "| A | sql | 2 | 1.00 [1.00, 1.00] | too few runs |" in result.output
+    assert "different step budgets" not in result.output
+    _fake_run(sweep, "sac-A-s9", "sac", "A", 9, [0.0, 0.0, 3.0], target=300, steps=300)
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--baseline", "sac"])
+    assert "A: the runs have different step budgets (meow 200, sac 200/300, sql 200)" in result.output
 
 
 def test_compare_from_python_is_the_command(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def compare(
     colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
     cmp.plot_curves(curves, out_dir / "curves.png", colours)
     result.written.append("curves.png")
-    notes += cmp.few_runs_notes(finished)
+    notes += cmp.few_runs_notes(finished) + cmp.budget_notes(finished)
     if finished and len(finished) + len(published) > 1:
         scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(envs))
         notes += agg_notes

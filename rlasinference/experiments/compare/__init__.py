@@ -22,6 +22,7 @@ from rlasinference.experiments.compare.stats import (
     METRICS,
     MISSING_RLIABLE,
     aggregate_table,
+    budget_notes,
     curves,
     few_runs_notes,
     improvement_table,
@@ -30,7 +31,7 @@ from rlasinference.experiments.compare.stats import (
 )
 
 __all__ = [
-    "METRICS", "MISSING_RLIABLE", "Run", "aggregate_table", "curves", "env_base", "export_long_csv",
+    "METRICS", "MISSING_RLIABLE", "Run", "aggregate_table", "budget_notes", "curves", "env_base", "export_long_csv",
     "few_runs_notes", "find_runs", "finished_runs", "improvement_table", "load_run", "normalised_scores", "on_envs",
     "palette", "per_env_table", "plot_curves", "plot_profiles", "read_long_csv", "reference_runs", "split_variants",
     "write_tables",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rlasinference.core.files import save_figure
-from rlasinference.experiments.compare.stats import METRICS, load_rliable, per_algorithm
+from rlasinference.experiments.compare.stats import FEW_RUNS, METRICS, load_rliable, per_algorithm
 
 
 def _number(x: float) -> str:
@@ -37,7 +37,12 @@ def _fmt3(row: dict[str, Any], name: str) -> str:
 
 def verdict(row: dict[str, Any]) -> str:
     """*better* where the whole 95% interval of P(improvement) lies above 0.5, *worse* where it
-    lies below, *undecided* where it holds 0.5."""
+    lies below, *undecided* where it holds 0.5; *too few runs* with fewer than ``FEW_RUNS`` on
+    either side: runs that all end above the other side's are then no evidence (the bootstrap's
+    interval of 1 run against 1 is a point; a rank test of 2 runs against 2 cannot reach 5%, of 3
+    against 3 it can)."""
+    if min(row["runs"], row.get("baseline_runs", row["runs"])) < FEW_RUNS:
+        return "too few runs"
     if row["P(improvement)_low"] > 0.5:
         return "better"
     return "worse" if row["P(improvement)_high"] < 0.5 else "undecided"
@@ -53,7 +58,7 @@ def write_tables(
     """table.csv and table.md in ``out``; returns the markdown. ``improvement``: for each
     baseline, its name and the rows of :func:`improvement_table`."""
     with open(out / "table.csv", "w", newline="") as f:
-        fields = ["scope", "env", "algorithm", "runs", "seconds"] + [
+        fields = ["scope", "env", "algorithm", "runs", "baseline_runs", "seconds"] + [
             f"{m}{s}" for m in (*METRICS, "optimality gap", "P(improvement)") for s in ("", "_low", "_high")
         ]
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
@@ -93,7 +98,7 @@ def write_tables(
             "",
             f"Against {baseline}: the probability that a run of the algorithm ends above a run of {baseline}",
             "(0.5: no difference; above 0.5 with the whole interval above it: better; all: the mean over the",
-            "envs where both ran):",
+            f"envs where both ran; no verdict with fewer than {FEW_RUNS} runs on either side):",
             "",
             f"| env | algorithm | runs | P(improvement over {baseline}) | verdict |",
             "|---|---|---|---|---|",

@@ -219,6 +219,18 @@ def few_runs_notes(runs: list[Run]) -> list[str]:
     return notes
 
 
+def budget_notes(runs: list[Run]) -> list[str]:
+    """A warning per env whose runs were given different step budgets: their final scores are not
+    of one budget, and a longer run has had more time to learn."""
+    notes = []
+    for env, by_label in sorted(_grouped([r for r in runs if not r.published]).items()):
+        budgets = {label: sorted({r.target_steps for r in rs}) for label, rs in by_label.items()}
+        if len({b for bs in budgets.values() for b in bs}) > 1:
+            shown = ", ".join(f"{label} {'/'.join(f'{b:,}' for b in bs)}" for label, bs in sorted(budgets.items()))
+            notes.append(f"{env}: the runs have different step budgets ({shown}); their final scores are not alike")
+    return notes
+
+
 def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
     """P(X > Y) per task, averaged over tasks, for ``x [n, tasks]`` and ``y [m, tasks]``: the
     share of pairs of runs where x is higher, ties counted half. The same value as rliable's
@@ -251,7 +263,7 @@ def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) 
         y = np.array(finals[env][baseline])[:, None]
         for label, values in sorted(finals[env].items()):
             if label != baseline:
-                row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(values)}
+                row: dict[str, Any] = {"env": env, "algorithm": label, "runs": len(values), "baseline_runs": len(y)}
                 _put(row, "P(improvement)", *estimate(np.array(values)[:, None], y))
                 rows.append(row)
     labels = sorted({label for e in envs for label in finals[e]} - {baseline})
@@ -259,7 +271,7 @@ def improvement_table(runs: list[Run], baseline: str, reps: int, seed: int = 0) 
         n, m = (min(len(finals[e][a]) for e in envs) for a in (label, baseline))
         x = np.array([finals[e][label][:n] for e in envs]).T
         y = np.array([finals[e][baseline][:m] for e in envs]).T
-        row = {"env": "all", "algorithm": label, "runs": n}
+        row = {"env": "all", "algorithm": label, "runs": n, "baseline_runs": m}
         _put(row, "P(improvement)", *estimate(x, y))
         rows.append(row)
     return rows
