@@ -182,7 +182,8 @@ def metrics_page() -> str:
     ]
     common = {
         "step": "env steps so far",
-        "time_s": "training seconds so far (summed over resumes)",
+        "time_s": "wall-clock seconds of the run so far, evaluations included (summed over resumes); on "
+        "training and evaluation rows",
         "sps": "env steps per second over the last `log_every` steps",
         "episode_return": "mean return of the training episodes that ended in the window",
         "episode_length": "mean length of those episodes",

@@ -60,6 +60,9 @@ def test_train_smoke_and_run_directory(tmp_path: Path) -> None:
     assert any(p.name.startswith("events.out.tfevents") for p in (out / "tb").iterdir())
     evals = [r for r in rows(out) if r["eval_return"]]
     assert [int(r["step"]) for r in evals] == [200, 400]
+    # every row says how long the run has taken, the last one up to its end (evaluation included)
+    assert all(float(r["time_s"]) > 0 for r in rows(out)) and rows(out)[-1] == evals[-1]
+    assert float(evals[-1]["time_s"]) >= max(float(r["time_s"]) for r in rows(out))
     train_rows = [r for r in rows(out) if r["loss_critic"]]
     assert train_rows and all(float(r["tau"]) > 0 for r in train_rows)
     assert "versions" not in (out / "versions.yaml").read_text()

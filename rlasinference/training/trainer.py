@@ -266,8 +266,9 @@ class Trainer:
             f"step {self.step}: {run.eval_episodes} {'stochastic' if run.eval_stochastic else 'deterministic'} episodes"
         )
         self.last_env_report = env_report(self.eval_env, result, self.run_dir / "trajectories.png", title)
-        self.write_row(
-            {"eval_return": result.mean, "eval_return_std": result.std, "eval_length": float(np.mean(result.lengths))}
+        self.write_row(  # time_s: a run shorter than log_every has it too, and the run's end is in it
+            {"time_s": round(self.elapsed(), 3), "eval_return": result.mean, "eval_return_std": result.std}
+            | {"eval_length": float(np.mean(result.lengths))}
             | {f"eval_{k}": v for k, v in self.last_env_report.items()},
         )
         self.last_eval = result.mean
