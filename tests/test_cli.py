@@ -344,3 +344,25 @@ def test_a_library_warning_is_one_plain_line() -> None:
 
     line = _one_line_warning(UserWarning("\x1b[33mWARN: The environment Taxi-v3 is out of date.\x1b[0m"), UserWarning)
     assert line == "warning: The environment Taxi-v3 is out of date.\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--steps", "abc"], "Invalid value for '--steps'"),
+        (["train", "--no-such-flag"], "No such option: --no-such-flag"),
+        (["compare"], "Missing argument 'paths'"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(argv: list[str], message: str, monkeypatch, capsys) -> None:
+    """What the argument parser refuses is one ``error:`` line as well (the entry point ``rlai``
+    runs ``main``), not a framed box."""
+    from rlasinference.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["rlai", *argv])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
+    assert message in err and "-h)" in err

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from rlasinference.cli import experiments, listing, planning
-from rlasinference.cli.output import EXIT_INTERRUPTED, out_path
+from rlasinference.cli.output import EXIT_BAD_INPUT, EXIT_INTERRUPTED, out_path
 from rlasinference.cli.output import fail as _fail
 from rlasinference.cli.output import say as _say
 from rlasinference.core.errors import UserError
@@ -350,10 +350,36 @@ def _one_line_warning(message: Warning | str, category: type[Warning], *_: Any, 
     return f"warning: {text}\n"  # what is wrong, not the library line that noticed it
 
 
-def main() -> None:
-    warnings.formatwarning = _one_line_warning
-    app()
+def _click_error() -> type[Exception]:
+    """The base class of the usage errors the app raises: typer's own (it carries click's code
+    since 0.29) or click's (before it)."""
+    own = getattr(typer, "TyperException", None)
+    if own is not None:
+        return own
+    import click
 
+    return click.ClickException
+
+
+def main() -> None:
+    """``rlai``: the app, with its usage errors (an unknown option, a value of the wrong type, a
+    missing argument) as one ``error:`` line and exit code 2, as every other bad input."""
+    warnings.formatwarning = _one_line_warning
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:  # Ctrl-C outside a run's own handling
+        _say("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except _click_error() as exc:
+        failed: Any = exc
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `rlai` alone: its help
+            failed.show()
+        else:
+            ctx = getattr(failed, "ctx", None)
+            hint = f" (see {ctx.command_path} -h)" if ctx is not None and failed.exit_code == EXIT_BAD_INPUT else ""
+            _say(f"{failed.format_message()}{hint}", err=True, label="error:")
+        sys.exit(failed.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 if __name__ == "__main__":
     main()
