@@ -366,3 +366,25 @@ def test_usage_errors_are_one_line_with_exit_code_2(argv: list[str], message: st
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and len(err.splitlines()) == 1 and err.startswith("error: "), err
     assert message in err and "-h)" in err
+
+
+def test_a_run_config_for_another_algo_gives_what_it_changed_not_its_presets_defaults(tmp_path: Path) -> None:
+    """``--config`` of a SAC run with ``--algo sql``: SQL's sampler, objective and networks with the
+    file's run keys and the keys it changed from SAC's defaults, and a note that says so."""
+    source = tmp_path / "sac"
+    args = ["--eval-every", "150", "--eval-episodes", "1", "--quiet"]
+    changed = ["--set", "learning_starts=100", "--set", "lr_critic=0.002"]
+    assert runner.invoke(app, ["train", "--steps", "150", "--out", str(source), *args, *changed]).exit_code == 0
+    result = runner.invoke(
+        app, ["train", "--config", str(source / "config.yaml"), "--algo", "sql", "--out", str(tmp_path / "sql"), *args]
+    )
+    assert result.exit_code == 0, result.output
+    assert "is a config of --algo sac: for sql it gives its run keys and learning_starts, lr_critic" in result.stderr
+    made = yaml.safe_load((tmp_path / "sql" / "config.yaml").read_text())
+    sql = resolve({"algo": "sql"}).flat()
+    assert (made["sampler"], made["objective"], made["critic_hidden"]) == (
+        sql["sampler"],
+        sql["objective"],
+        sql["critic_hidden"],
+    )
+    assert (made["lr_critic"], made["learning_starts"], made["steps"]) == (0.002, 100, 150)

@@ -79,11 +79,21 @@ def train(
 ) -> None:
     """Train a preset on a gymnasium env; everything lands in a run directory."""
     from rlasinference.core.settings import load_yaml_config, parse_set
-    from rlasinference.training.config import resolve
+    from rlasinference.training.config import RUN_KEYS, for_algo, resolve
     from rlasinference.training.run_dir import default_run_dir
 
     try:
         overrides: dict[str, Any] = load_yaml_config(config) if config else {}
+        if config and algo is not None:
+            overrides, dropped = for_algo(overrides, algo)
+            if dropped:
+                changed = sorted(set(overrides) - RUN_KEYS - {"algo"})
+                _say(
+                    f"note: {config} is a config of --algo {overrides['algo']}: for {algo} it gives its run keys"
+                    f"{' and ' + ', '.join(changed) if changed else ''}, not its {len(dropped)} keys that are "
+                    f"{overrides['algo']}'s defaults",
+                    err=True,
+                )
         flags = {
             "algo": algo,
             "sampler": sampler,

@@ -110,6 +110,22 @@ class Config:
         return out
 
 
+def for_algo(keys: dict[str, Any], algo: str) -> tuple[dict[str, Any], list[str]]:
+    """A config file's ``keys`` (a run's ``config.yaml`` pins every key of its preset) used for
+    another preset ``algo``: its run keys and what it sets away from its own preset's defaults are
+    kept, its preset's defaults are left out (they would stand in for ``algo``'s); and the names
+    of the keys left out. Unchanged when the file is of ``algo`` or names no preset we know."""
+    source = keys.get("algo")
+    if not isinstance(source, str) or source == algo:
+        return keys, []
+    try:
+        defaults = resolve({k: keys[k] for k in ("algo", "env") if k in keys}).flat()
+    except UserError:
+        return keys, []
+    kept = {k: v for k, v in keys.items() if k in RUN_KEYS or k not in defaults or defaults[k] != v}
+    return kept, sorted(set(keys) - set(kept))
+
+
 def resolve(overrides: dict[str, Any]) -> Config:
     """Preset defaults, then ``overrides`` (config file < flags < ``--set``, merged by the caller)."""
     run_fields = {f.name for f in dataclasses.fields(RunConfig)}
