@@ -388,3 +388,13 @@ def test_a_run_config_for_another_algo_gives_what_it_changed_not_its_presets_def
         sql["critic_hidden"],
     )
     assert (made["lr_critic"], made["learning_starts"], made["steps"]) == (0.002, 100, 150)
+
+
+def test_command_help_is_reflowed_to_the_terminal_and_keeps_brackets() -> None:
+    """A docstring's line breaks are not the help's (a sentence broken at the source's width reads
+    as broken at 80 columns), and ``P[s][a]`` is shown, not taken for Rich markup."""
+    result = runner.invoke(app, ["solve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Works for envs that expose `env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...]` as" in (
+        result.output
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -350,6 +351,21 @@ app.command()(experiments.sweep)
 app.command()(experiments.compare)
 app.command()(planning.solve)
 app.command()(planning.plan)
+
+
+def _reflowed(doc: str) -> str:
+    """A docstring's paragraphs each on one line (Typer's help keeps a docstring's line breaks,
+    which would break its sentences at the source's width, not the terminal's), its square
+    brackets shown as written (not read as Rich markup: ``P[s][a]``)."""
+    from rich.markup import escape
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(escape(" ".join(paragraph.split())) for paragraph in paragraphs)
+
+
+for _command in app.registered_commands:
+    if _command.help is None and _command.callback is not None and _command.callback.__doc__:
+        _command.help = _reflowed(_command.callback.__doc__)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # gymnasium colours its own warnings for a terminal
