@@ -270,13 +270,14 @@ def test_bad_run_directories(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["eval", str(out)]), "config.yaml", "is not valid YAML")
     # an emptied or foreign config would give the preset's defaults, not the run's settings: refused,
     # and the file is left as it is
-    for damaged in ("", "::: not yaml [\n"):
+    for damaged, missing in (("", "algo"), ("::: not yaml [\n", "algo"), ("algo: sac\nenv: Pendulum-v1\n", "seed")):
         (out / "config.yaml").write_text(damaged)
         for command in (["eval", str(out)], ["resume", str(out), "--steps", "300"]):
-            assert_one_line_error(runner.invoke(app, command), "config.yaml' is damaged: it has no algo")
+            assert_one_line_error(runner.invoke(app, command), f"config.yaml' is damaged: it has no {missing}")
         assert (out / "config.yaml").read_text() == damaged
-        compared = runner.invoke(app, ["compare", str(tmp_path)])
-        assert "run is damaged, skipped" in compared.stderr and "None" not in compared.output
+        if missing == "algo":
+            compared = runner.invoke(app, ["compare", str(tmp_path)])
+            assert "run is damaged, skipped" in compared.stderr and "None" not in compared.output
 
 
 def test_checkpoint_with_code_is_refused(tmp_path: Path) -> None:

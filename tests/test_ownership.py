@@ -60,11 +60,15 @@ def test_no_command_writes_outside_its_run(tmp_path: Path) -> None:
     assert_one_line_error(runner.invoke(app, ["train", *SHORT, "--out", str(user)]), "is not empty", ".rlai-run")
     assert_one_line_error(runner.invoke(app, ["train", "--env", "Nope-v0", "--out", str(user)]), "is not empty")
     assert_one_line_error(runner.invoke(app, ["train", *SHORT, "--out", ""]), "--out must name a directory")
-    assert_one_line_error(runner.invoke(app, ["resume", str(user)]), "unknown config key 'database'")
+    assert_one_line_error(
+        runner.invoke(app, ["resume", str(user)]), "is not a run directory of this project: no .rlai-run"
+    )
     (mine := tmp_path / "mine").mkdir()  # a user's --config file, and nothing of a run
     (mine / "config.yaml").write_text("algo: sac\nsteps: 400\n")
     before[str(Path("mine") / "config.yaml")] = (mine / "config.yaml").read_bytes()
-    assert_one_line_error(runner.invoke(app, ["resume", str(mine)]), "holds no checkpoint and no .rlai-run")
+    assert_one_line_error(
+        runner.invoke(app, ["resume", str(mine)]), "is not a run directory of this project: no .rlai-run"
+    )
     # 2. a symlinked lock is refused, not written through; a dry run writes nothing
     assert_one_line_error(runner.invoke(app, ["resume", str(run), "--steps", "400"]), "is a symbolic link")
     dry = ["sweep", "--algo", "sac", "--env", "Pendulum-v1", "--out", str(sweep), "--dry-run", "--set", "steps=200"]

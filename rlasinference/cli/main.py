@@ -407,5 +407,6 @@ def main() -> None:
         sys.exit(failed.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
+
 if __name__ == "__main__":
     main()

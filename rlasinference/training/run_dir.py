@@ -151,6 +151,11 @@ def read_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
         raise UserError(f"{str(path)!r} is not a run directory (no {CONFIG})")
     data = load_yaml_config(file, "the run's config")
     missing = [key for key in RUN_IDENTITY if key not in data]
+    if missing and not is_ours(path):  # someone else's config.yaml (a --config file, say)
+        raise UserError(
+            f"{str(path)!r} is not a run directory of this project: no {MARKER}, and its {CONFIG} names no "
+            f"{', '.join(missing)}"
+        )
     if missing:  # an emptied or truncated file: the preset's defaults are not the run's settings
         raise UserError(f"the run's config {str(file)!r} is damaged: it has no {missing[0]} (a run writes every key)")
     try:
