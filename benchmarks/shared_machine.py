@@ -56,7 +56,7 @@ def command(variant: str, out: Path, args: argparse.Namespace) -> tuple[list[str
 def throughput(run_dir: Path, learning_starts: int) -> float:
     """Env steps per second from the first training row after the warm-up to the last row."""
     with open(run_dir / "metrics.csv", newline="") as f:
-        rows = [(int(r["step"]), float(r["time_s"])) for r in csv.DictReader(f) if r["time_s"]]
+        rows = [(int(r["step"]), float(r["time_s"])) for r in csv.DictReader(f) if r.get("sps")]  # training rows
     rows = [(s, t) for s, t in rows if s > learning_starts]
     if len(rows) < 2:
         return float("nan")

@@ -56,7 +56,7 @@ def worker_ours(
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = create_run_dir(Path(tmp) / "run", config)
         Trainer(config, run_dir, quiet=True).train()
-        rows = [r for r in read_metrics(run_dir / "metrics.csv") if r["time_s"]]
+        rows = [r for r in read_metrics(run_dir / "metrics.csv") if r.get("sps")]  # training rows
     t = {int(r["step"]): float(r["time_s"]) for r in rows}
     last = max(t)
     return (last - start) / (t[last] - t[start])

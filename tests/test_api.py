@@ -56,6 +56,19 @@ def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Pa
     assert policy.temperature > 0
 
 
+def test_log_prob_is_finite_on_the_bounds_of_an_asymmetric_box(tmp_path: Path) -> None:
+    """[0.1, 0.7] is not exact in binary: its bounds rescaled to (-1, 1) in float32 land a rounding
+    past 1, yet they are inside the box; just past them is not."""
+    env = "tests.helpers:BoxActionPendulum-v0(low=[0.1, -0.3], high=[0.7, 1.0])"
+    policy = rlai.train("sac", env, out=tmp_path / "r", **SMALL, **SMALL_NETS).policy("last")
+    obs = np.zeros(3, dtype=np.float32)
+    low, high = policy.action_space.low, policy.action_space.high
+    on_bounds = policy.log_prob(obs, np.stack([low, high, np.array([low[0], high[1]], dtype=np.float32)]))
+    assert np.isfinite(on_bounds).all(), on_bounds
+    past = np.stack([np.nextafter(low, -np.inf), np.nextafter(high, np.inf)]).astype(np.float32)
+    assert (policy.log_prob(obs, past) == -math.inf).all()
+
+
 def test_dict_and_tuple_observations_are_flattened_in_training_and_in_the_policy(tmp_path: Path) -> None:
     """A Dict observation (a goal env's) trains, evaluates and is read by the policy as the env's
     FlattenObservation reads it; so does Blackjack's Tuple of Discretes with a discrete preset."""

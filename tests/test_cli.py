@@ -389,6 +389,12 @@ def test_a_run_config_for_another_algo_gives_what_it_changed_not_its_presets_def
         sql["critic_hidden"],
     )
     assert (made["lr_critic"], made["learning_starts"], made["steps"]) == (0.002, 100, 150)
+    # a file written by hand holds only what its writer chose: all of it is kept
+    (tmp_path / "mine.yaml").write_text("algo: sac\nbatch_size: 64\nsteps: 150\n")
+    command = ["train", "--config", str(tmp_path / "mine.yaml"), "--algo", "sql", "--out", str(tmp_path / "mine")]
+    result = runner.invoke(app, [*command, *args])
+    assert result.exit_code == 0 and "is a config of" not in result.stderr, result.output
+    assert yaml.safe_load((tmp_path / "mine" / "config.yaml").read_text())["batch_size"] == 64
 
 
 def test_command_help_is_reflowed_to_the_terminal_and_keeps_brackets() -> None:

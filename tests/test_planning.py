@@ -102,6 +102,7 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
         (["FrozenLake-v1(slippery=False)"], "unexpected keyword argument 'slippery'"),
         (["FrozenLake-v1(is_slippery=no)"], "the value of is_slippery must be a Python literal"),
         (["FrozenLake-v1(False)"], "keyword arguments are written EnvId(key=value, ...)"),
+        (["FrozenLake-v1(desc={['S']: 1})"], "the value of desc must be a Python literal"),
         (["FrozenLake-v1(is_slippery=False"], "keyword arguments are written EnvId(key=value, ...)"),
     ],
 )

@@ -47,6 +47,7 @@ class Policy:
         low = torch.as_tensor(np.asarray(action_space.low, dtype=np.float32).reshape(-1), device=self.device)
         high = torch.as_tensor(np.asarray(action_space.high, dtype=np.float32).reshape(-1), device=self.device)
         self._centre, self._half = (high + low) / 2, (high - low) / 2
+        self._low, self._high = low, high
 
     # -- units ---------------------------------------------------------------------------------
     def _obs(self, obs: Any) -> tuple[Tensor, bool, bool]:
@@ -107,7 +108,7 @@ class Policy:
             return self._start + unit.argmax(dim=-1)
         return (self._centre + self._half * unit).reshape(*unit.shape[:-1], *self.action_space.shape)
 
-    def _from_env(self, actions: Any, batch: int, clamp: bool = True) -> Tensor:
+    def _from_env(self, actions: Any, batch: int) -> Tensor:
         if self._choices is not None:  # indices [B, n] -> one-hot [B, n, K]
             index = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions)
             index = index.to(self.device).long().reshape(batch, -1) - self._start
@@ -119,8 +120,7 @@ class Policy:
             return torch.nn.functional.one_hot(index, self._choices).float()
         t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
         flat = t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))  # [B, n, A]
-        unit = (flat - self._centre) / self._half
-        return unit.clamp(-1.0, 1.0) if clamp else unit
+        return ((flat - self._centre) / self._half).clamp(-1.0, 1.0)
 
     @staticmethod
     def _out(t: Tensor, single: bool, is_numpy: bool) -> Any:
@@ -156,10 +156,12 @@ class Policy:
             )
         o, single, is_numpy = self._obs(obs)
         one = np.ndim(actions) == len(self.action_space.shape) + (0 if single else 1)
-        unit = self._from_env(actions, o.shape[0], clamp=False)
-        if self._choices is None:
-            outside = (unit.abs() > 1.0).any(dim=-1)  # [B, n]: no density outside the env's bounds
-            unit = unit.clamp(-1.0, 1.0)
+        unit = self._from_env(actions, o.shape[0])
+        if self._choices is None:  # no density outside the env's bounds, decided in the env's units:
+            # a bound rescaled to (-1, 1) in float32 can land a rounding past 1
+            flat = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions)
+            flat = flat.to(self.device, torch.float32).reshape(unit.shape)
+            outside = ((flat < self._low) | (flat > self._high)).any(dim=-1)  # [B, n]
         out = sampler.log_prob(self.agent.normalize_obs(o), unit)
         if self._choices is None:
             out = torch.where(outside, -torch.inf, out - torch.log(self._half).sum())

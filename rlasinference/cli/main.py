@@ -190,6 +190,8 @@ def eval_(
     try:
         if checkpoint not in ("last", "best"):
             raise UserError(f"--checkpoint must be last or best, got {checkpoint!r}")
+        if env is not None and not env.strip():
+            raise UserError("--env must name an env, got an empty string")
         if episodes <= 0:
             raise UserError(f"--episodes must be positive, got {episodes}")
         if seed is not None:

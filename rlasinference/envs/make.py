@@ -234,7 +234,7 @@ def env_call(env_id: str) -> tuple[str, dict[str, Any]]:
     for keyword in call.keywords:
         try:
             kwargs[str(keyword.arg)] = ast.literal_eval(keyword.value)
-        except ValueError:
+        except (ValueError, TypeError, MemoryError, RecursionError):  # not a literal; an unhashable key
             shown = ast.unparse(keyword.value)
             raise UserError(
                 f"env {env_id!r}: the value of {keyword.arg} must be a Python literal (a number, a string in "

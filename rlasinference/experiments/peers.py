@@ -101,7 +101,8 @@ def zoo_dqn_settings(env_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from rlasinference.algorithms.base import by_env_prefix
     from rlasinference.algorithms.soft_dqn import CLASSIC_CONTROL
 
-    settings, zoo = by_env_prefix(env_id, CLASSIC_CONTROL), by_env_prefix(env_id, ZOO_DQN)
+    name = env_id.partition("(")[0]  # the id without gymnasium.make's keywords
+    settings, zoo = by_env_prefix(name, CLASSIC_CONTROL), by_env_prefix(name, ZOO_DQN)
     if settings is None or zoo is None:
         raise UserError(f"sb3-dqn has tuned settings for {', '.join(ZOO_DQN)} only, not {env_id!r}")
     return settings, zoo

@@ -114,13 +114,16 @@ def for_algo(keys: dict[str, Any], algo: str) -> tuple[dict[str, Any], list[str]
     """A config file's ``keys`` (a run's ``config.yaml`` pins every key of its preset) used for
     another preset ``algo``: its run keys and what it sets away from its own preset's defaults are
     kept, its preset's defaults are left out (they would stand in for ``algo``'s); and the names
-    of the keys left out. Unchanged when the file is of ``algo`` or names no preset we know."""
+    of the keys left out. Unchanged when the file is of ``algo``, names no preset we know, or is
+    not a whole run config (a file written by hand holds only what its writer chose)."""
     source = keys.get("algo")
     if not isinstance(source, str) or source == algo:
         return keys, []
     try:
         defaults = resolve({k: keys[k] for k in ("algo", "env") if k in keys}).flat()
     except UserError:
+        return keys, []
+    if not set(defaults) <= set(keys):
         return keys, []
     kept = {k: v for k, v in keys.items() if k in RUN_KEYS or k not in defaults or defaults[k] != v}
     return kept, sorted(set(keys) - set(kept))

@@ -69,7 +69,7 @@ def write_tables(
             writer.writerows([{"scope": f"against {baseline}", **r} for r in rows])
     lines = [
         f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
-        "time per run: the median training wall-clock time (time_s in metrics.csv).",
+        "time per run: the median wall-clock time of a run (its last time_s in metrics.csv).",
         "",
         "| env | algorithm | runs | IQM | mean | median | time per run |",
         "|---|---|---|---|---|---|---|",

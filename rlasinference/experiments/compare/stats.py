@@ -220,8 +220,8 @@ def few_runs_notes(runs: list[Run]) -> list[str]:
 
 
 def budget_notes(runs: list[Run]) -> list[str]:
-    """A warning per env whose runs were given different step budgets: their final scores are not
-    of one budget, and a longer run has had more time to learn."""
+    """A note per env whose runs were given different step budgets: their final scores are not of
+    one budget, and a longer run has had more time to learn."""
     notes = []
     for env, by_label in sorted(_grouped([r for r in runs if not r.published]).items()):
         budgets = {label: sorted({r.target_steps for r in rs}) for label, rs in by_label.items()}
