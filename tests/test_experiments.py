@@ -671,3 +671,17 @@ def test_sb3_dqn_peer_acts_through_our_discrete_env_and_refuses_untuned_envs(tmp
     assert final >= 8  # CartPole pays 1 a step and lasts at least 8 steps
     with pytest.raises(UserError, match="sb3-dqn has tuned settings for CartPole, Acrobot only"):
         peer_config({"algo": "sb3-dqn", "env": "MountainCar-v0"})
+
+
+def test_sweeps_that_share_a_kept_folder_keep_each_ones_spec(tmp_path: Path) -> None:
+    """Two specs kept in one folder (the MuJoCo suite and its pairings): the first is sweep.yaml,
+    the other sweep-<name>.yaml beside it; running a sweep again rewrites its own file only."""
+    from rlasinference.experiments.sweep import write_spec
+
+    kept = tmp_path / "kept"
+    first, second = {"name": "suite", "seeds": 3}, {"name": "pairings", "seeds": 2}
+    write_spec(first, kept)
+    write_spec(second, kept)
+    write_spec({**first, "seeds": 5}, kept)
+    assert yaml.safe_load((kept / "sweep.yaml").read_text()) == {"name": "suite", "seeds": 5}
+    assert yaml.safe_load((kept / "sweep-pairings.yaml").read_text()) == second

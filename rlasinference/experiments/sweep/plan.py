@@ -169,5 +169,14 @@ def final_returns(sweep_dir: Path, planned: list[Planned]) -> dict[str, float | 
 
 
 def write_spec(spec: dict[str, Any], sweep_dir: Path) -> None:
+    """``sweep_dir/sweep.yaml``; in a folder that already holds another sweep's spec (a kept folder
+    several sweeps share), ``sweep-<name>.yaml`` beside it, so that each sweep's spec is kept."""
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec, sort_keys=False))
+    path = sweep_dir / SPEC_FILE
+    try:
+        there = yaml.safe_load(path.read_text()) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        there = None
+    if isinstance(there, dict) and there.get("name") not in (None, spec.get("name")):
+        path = sweep_dir / f"sweep-{spec.get('name')}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
