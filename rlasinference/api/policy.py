@@ -118,9 +118,12 @@ class Policy:
                     f"got {index.min().item() + self._start}..{index.max().item() + self._start}"
                 )
             return torch.nn.functional.one_hot(index, self._choices).float()
+        return ((self._box(actions, batch) - self._centre) / self._half).clamp(-1.0, 1.0)
+
+    def _box(self, actions: Any, batch: int) -> Tensor:
+        """Box actions in the env's units as ``[B, n, A]`` float32."""
         t = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions, device=self.device)
-        flat = t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))  # [B, n, A]
-        return ((flat - self._centre) / self._half).clamp(-1.0, 1.0)
+        return t.to(torch.float32).reshape(batch, -1, int(np.prod(self.action_space.shape)))
 
     @staticmethod
     def _out(t: Tensor, single: bool, is_numpy: bool) -> Any:
@@ -159,8 +162,7 @@ class Policy:
         unit = self._from_env(actions, o.shape[0])
         if self._choices is None:  # no density outside the env's bounds, decided in the env's units:
             # a bound rescaled to (-1, 1) in float32 can land a rounding past 1
-            flat = torch.as_tensor(np.asarray(actions) if not isinstance(actions, Tensor) else actions)
-            flat = flat.to(self.device, torch.float32).reshape(unit.shape)
+            flat = self._box(actions, o.shape[0])
             outside = ((flat < self._low) | (flat > self._high)).any(dim=-1)  # [B, n]
         out = sampler.log_prob(self.agent.normalize_obs(o), unit)
         if self._choices is None:

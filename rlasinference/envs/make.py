@@ -330,9 +330,10 @@ def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -
                 f"env {env_id!r} has Box actions of dtype {act_space.dtype}; continuous actions are floating-point "
                 "(integer choices are a Discrete space)"
             )
-        if not np.all(act_space.high > act_space.low):
+        narrow = np.flatnonzero(~(act_space.high > act_space.low).reshape(-1))
+        if narrow.size:
             env.close()
-            where = int(np.flatnonzero(~(act_space.high > act_space.low).reshape(-1))[0])
+            where = int(narrow[0])
             raise UserError(
                 f"env {env_id!r} has a Box action space with no width in dimension {where} "
                 f"(low {act_space.low.reshape(-1)[where]:g}, high {act_space.high.reshape(-1)[where]:g}); every "
