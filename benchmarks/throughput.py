@@ -67,6 +67,7 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int, algo: s
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
 
+    from rlasinference.core.precision import flushed_subnormals
     from rlasinference.experiments.peers import ppo_settings, sb3_ppo, sb3_ppo_env, sb3_sac
 
     if threads > 0:
@@ -92,7 +93,8 @@ def worker_sb3(env: str, steps: int, learning_starts: int, threads: int, algo: s
         steps = -(-steps // ROLLOUT) * ROLLOUT  # whole rollouts, as ours runs
     else:
         model = sb3_sac(gym.make(env), learning_starts, seed=0)
-    model.learn(total_timesteps=steps, callback=Clock())
+    with flushed_subnormals():  # the CPU setting our trainer runs under, so neither side is handicapped
+        model.learn(total_timesteps=steps, callback=Clock())
     return (model.num_timesteps - start_at) / (time.perf_counter() - Clock.start)
 
 

@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.cli.main import app
 from rlasinference.core.nets import EnsembleMLP, mlp
-from rlasinference.core.precision import cpu_flags, resolve_precision, set_precision
+from rlasinference.core.precision import (
+    cpu_flags,
+    flushed_subnormals,
+    flushing_subnormals,
+    resolve_precision,
+    set_precision,
+)
 from rlasinference.samplers import get_sampler_class
 from tests.helpers import TINY
 from tests.test_cli import assert_one_line_error
@@ -161,3 +167,47 @@ def test_what_auto_chose_holds_when_the_run_resumes(tmp_path: Path, monkeypatch:
     assert (resumed.precision, resumed.compiled) == ("fp32", False)
     fresh = loop.Trainer(read_config(out), create_run_dir(tmp_path / "fresh", read_config(out)), quiet=True)
     assert (fresh.precision, fresh.compiled) == ("bf16", True)
+
+
+def test_subnormals_are_flushed_inside_the_block_and_as_they_were_after() -> None:
+    before = flushing_subnormals()
+    tiny = torch.finfo(torch.float32).tiny
+    for outside in (False, True):
+        torch.set_flush_denormal(outside)
+        try:
+            with flushed_subnormals():
+                assert flushing_subnormals()
+                # Adam's second moment of a weight whose gradient stays zero: 0.999 x a subnormal
+                assert (torch.tensor([tiny / 8]) * 0.999).item() == 0.0
+            assert flushing_subnormals() == outside
+            assert ((torch.tensor([tiny / 8]) * 0.999).item() == 0.0) == outside
+        finally:
+            torch.set_flush_denormal(before)
+
+
+def test_a_run_trains_with_subnormals_flushed_and_gives_the_setting_back(tmp_path: Path) -> None:
+    import rlasinference as rlai
+
+    class Seen:
+        def __init__(self) -> None:
+            self.flushing: set[bool] = set()
+
+        def on_step(self, step: int) -> None:
+            self.flushing.add(flushing_subnormals())
+
+    before = flushing_subnormals()
+    seen = Seen()
+    rlai.train(
+        "sac",
+        out=tmp_path / "r",
+        steps=60,
+        eval_every=60,
+        eval_episodes=1,
+        learning_starts=30,
+        threads=1,
+        batch_size=8,
+        critic_hidden=[8],
+        sampler__hidden=[8],
+        callbacks=[seen],
+    )
+    assert seen.flushing == {True} and flushing_subnormals() == before

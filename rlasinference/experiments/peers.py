@@ -24,6 +24,7 @@ import yaml
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.ppo import REFERENCE_GAUSSIAN
 from rlasinference.core.errors import UserError
+from rlasinference.core.precision import flushed_subnormals
 from rlasinference.training.config import RunConfig
 
 PEERS = ("sb3-sac", "sb3-ppo", "sb3-dqn")
@@ -330,7 +331,8 @@ def run_peer(
     try:
         for logger in loggers:
             logger.on_start(run_dir, 0)
-        model.learn(total_timesteps=config["steps"], callback=Evaluate())
+        with flushed_subnormals():  # as our runs train: the peer runs at the same CPU setting
+            model.learn(total_timesteps=config["steps"], callback=Evaluate())
         if on_policy and evaluated[0] != model.num_timesteps:
             evaluate(model.num_timesteps)
     finally:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rlasinference.core.errors import NonFiniteLossError, UserError
-from rlasinference.core.precision import resolve_precision, set_precision
+from rlasinference.core.precision import flushed_subnormals, resolve_precision, set_precision
 from rlasinference.envs import EnvSpec, make_env
 from rlasinference.training.build import (
     BEST,
@@ -290,7 +290,7 @@ class Trainer:
         progress = progress_bar(self.quiet)
         failed = True
         try:
-            with progress:
+            with progress, flushed_subnormals():
                 self._loop(progress)
             failed = False
         except NonFiniteLossError as exc:

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlasinference.core.checks import POSITIVE, RUN_SEEDS, STEP_SIZE, Range, field_range, ranged
 from rlasinference.core.errors import UserError, allocating
 from rlasinference.core.files import atomic_path, claim_output_dir
+from rlasinference.core.precision import flushed_subnormals
 from rlasinference.core.settings import check_sampler_options, parse_set, set_sampler_options
 from rlasinference.objectives import OBJECTIVES
 from rlasinference.samplers import get_sampler_class, sampler_options
@@ -98,7 +99,8 @@ def run_workbench(
     if threads > 0:
         torch.set_num_threads(threads)
     try:
-        return _fit(sampler_name, target_name, fit, seed, set_items, out, quiet)
+        with flushed_subnormals():
+            return _fit(sampler_name, target_name, fit, seed, set_items, out, quiet)
     finally:  # the caller's thread count, as it was (a Python session goes on)
         torch.set_num_threads(before)
 
