@@ -38,6 +38,7 @@ COMBOS: list[tuple[str, str, dict, dict]] = [
     ("diffsac, N = 8", "diffsac", {}, {"steps": 8}),
     ("diffsac, N = 4", "diffsac", {}, {"steps": 4}),
     ("dime, N = 16", "dime", {}, {}),
+    ("diffwpo, N = 16", "diffwpo", {}, {}),
 ]
 
 

@@ -264,7 +264,7 @@ class DiffusionChain(Sampler):
         pre = x @ self.in_x.weight.t() + (self.in_t(self.time_features) + self.in_x.bias)[:, None, :]
         if self.in_c is not None:
             pre = pre + self.in_c(context)
-        out = self.body(pre.relu())
+        out = self.body(pre.relu().flatten(0, 1)).unflatten(0, (steps, batch))
         log_scale = x.new_zeros(())
         if self.learn_noise:
             out, log_scale = out.split(dim, dim=-1)
