@@ -327,6 +327,25 @@ def test_compare_gives_no_verdict_on_too_few_runs_and_names_unequal_budgets(tmp_
     assert "A: the runs have different step budgets (meow 200, sac 200/300, sql 200)" in result.output
 
 
+def test_compare_counts_two_spellings_of_one_env_as_one_task(tmp_path: Path) -> None:
+    """Runs whose configs spell one keyword set differently (made before ids had one spelling, or
+    by hand) are one task, and ``--env`` takes any spelling of it."""
+    pytest.importorskip("rliable")
+    sweep = tmp_path / "sweep"
+    spellings = ["FrozenLake-v1()", "FrozenLake-v1", "FrozenLake-v1( )"]
+    for seed, env in enumerate(spellings):
+        _fake_run(sweep, f"soft-dqn-s{seed}", "soft-dqn", env, seed, [0.0, 0.5 + seed / 10])
+        _fake_run(sweep, f"lake8-s{seed}", "soft-dqn", "FrozenLake-v1(map_name='8x8',is_slippery=False)", seed, [0.1])
+    result = runner.invoke(app, ["compare", str(sweep), "--reps", "200", "--env", "FrozenLake-v1()"])
+    assert result.exit_code == 0, result.output
+    assert "| FrozenLake-v1 | soft-dqn | 3 |" in result.output
+    result = runner.invoke(
+        app, ["compare", str(sweep), "--reps", "200", "--env", 'FrozenLake-v1(is_slippery=False, map_name="8x8")']
+    )
+    assert result.exit_code == 0, result.output
+    assert "| FrozenLake-v1(is_slippery=False, map_name='8x8') | soft-dqn | 3 |" in result.output
+
+
 def test_compare_from_python_is_the_command(tmp_path: Path) -> None:
     """``rlai.compare`` computes and writes what ``rlai compare`` prints: the same table, rows and
     files; bad input raises the command's error before anything is written."""

@@ -413,6 +413,18 @@ def test_env_keywords_reach_training_evaluation_and_resume(tmp_path: Path) -> No
     assert_one_line_error(result, "cannot make env 'Pendulum-v1(gravity=2.0)'", "unexpected keyword argument 'gravity'")
 
 
+# 11d. one keyword set, one spelling: runs, sweeps and compare see one task
+def test_env_ids_with_keywords_have_one_spelling() -> None:
+    for written, canonical in [
+        ("FrozenLake-v1()", "FrozenLake-v1"),
+        ('FrozenLake-v1( map_name="8x8",is_slippery=False )', "FrozenLake-v1(is_slippery=False, map_name='8x8')"),
+        ("FrozenLake-v1(is_slippery=False, map_name='8x8')", "FrozenLake-v1(is_slippery=False, map_name='8x8')"),
+        ("Pendulum-v1(g=2.0)", "Pendulum-v1(g=2.0)"),
+        ("Pendulum-v1", "Pendulum-v1"),
+    ]:
+        assert resolve({"algo": "sac" if "Pendulum" in written else "soft-dqn", "env": written}).run.env == canonical
+
+
 # 12. a NaN evaluation return stops the run like a NaN loss
 def test_nan_evaluation_return_is_named(tmp_path: Path, monkeypatch) -> None:
     def nan_episodes(*args, **kwargs):

@@ -243,6 +243,22 @@ def env_call(env_id: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), kwargs
 
 
+def canonical_env(env_id: str) -> str:
+    """The one spelling of an env id with keywords (``env_call``): spaces dropped, keywords in
+    alphabetical order, values as Python writes them, no empty brackets. ``FrozenLake-v1()`` is
+    ``FrozenLake-v1``, and ``FrozenLake-v1( map_name="8x8",is_slippery=False )`` is
+    ``FrozenLake-v1(is_slippery=False, map_name='8x8')``: one task in runs, sweeps and compare."""
+    if "(" not in env_id:
+        return env_id
+    try:
+        name, kwargs = env_call(env_id)
+    except UserError:  # not a call: making the env will say so; until then the id is as written
+        return env_id
+    if not kwargs:
+        return name
+    return f"{name}({', '.join(f'{key}={kwargs[key]!r}' for key in sorted(kwargs))})"
+
+
 def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> gym.Env:
     """``gymnasium.make(env_id)`` as gymnasium makes it, or a one-line ``UserError``:
     ``module:EnvId`` imports the module that registers it (found in the current directory too),

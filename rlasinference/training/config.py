@@ -138,6 +138,11 @@ def resolve(overrides: dict[str, Any]) -> Config:
     preset = PRESETS.get(algo_name)
     if not isinstance(preset, Preset):
         raise UserError(f"algorithm {algo_name!r} is not a Preset (see rlasinference.algorithms.preset.Preset)")
+    env = overrides.get("env")
+    if isinstance(env, str) and "(" in env:  # one spelling per keyword set: one task (gymnasium loads lazily)
+        from rlasinference.envs.make import canonical_env
+
+        overrides = {**overrides, "env": canonical_env(env)}
     if preset.env_defaults is not None:
         # per-env defaults follow the env's id, not the keywords it is made with (``env_call``)
         env_defaults = preset.env_defaults(str(overrides.get("env", RunConfig.env)).partition("(")[0])

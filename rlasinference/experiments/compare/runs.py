@@ -15,6 +15,7 @@ import yaml
 
 from rlasinference.core.errors import UserError, first_line
 from rlasinference.core.yaml_text import read_yaml
+from rlasinference.envs.make import canonical_env
 from rlasinference.training.config import RUN_KEYS
 from rlasinference.training.metrics import eval_rows, read_metrics
 
@@ -62,7 +63,7 @@ def load_run(path: Path) -> Run | None:
     return Run(
         path=path,
         label=_label(config),
-        env=str(config.get("env")),
+        env=canonical_env(str(config.get("env"))),  # (a run made before ids had one spelling)
         seed=int(config.get("seed", 0)),
         steps=np.array([int(float(r["step"])) for r in rows]),
         returns=returns,
@@ -158,6 +159,7 @@ def finished_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
 def on_envs(runs: list[Run], envs: list[str]) -> list[Run]:
     """The runs on ``envs``; an env no run is on is a one-line ``UserError`` naming those found."""
     found = sorted({r.env for r in runs})
+    envs = [canonical_env(e) for e in envs]
     missing = [e for e in dict.fromkeys(envs) if e not in found]
     if missing:
         raise UserError(f"--env {missing[0]!r}: no run on it; the runs are on {', '.join(found) or 'no env'}")
