@@ -310,6 +310,9 @@ def test_a_run_without_a_gradient_update_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "learning_starts (5000) >= steps (200)" in result.stderr
     assert "no gradient update" not in runner.invoke(app, [*args, "--set", "learning_starts=100",
                                                            "--out", str(tmp_path / "s")]).stderr  # fmt: skip
+    small = runner.invoke(app, [*args, "--set", "learning_starts=100", "--set", "buffer_size=50",
+                                "--out", str(tmp_path / "b")])  # fmt: skip
+    assert small.exit_code == 0 and "buffer_size (50) < batch_size (256)" in small.stderr
 
 
 def test_version_short_help_and_no_lock_left_behind(tmp_path: Path) -> None:

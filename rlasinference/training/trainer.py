@@ -163,6 +163,12 @@ class Trainer:
                 f"note: learning_starts ({warmup}) >= steps ({run.steps}): this run takes {acts} actions "
                 "throughout and makes no gradient update; lower it with --set learning_starts=N"
             )
+        capacity, batch = getattr(config.algo, "buffer_size", None), getattr(self.agent, "batch_size", 0)
+        if capacity is not None and capacity < batch and warmup < run.steps and self.step < run.steps:
+            note(
+                f"note: buffer_size ({capacity}) < batch_size ({batch}): every batch draws its transitions "
+                f"again from the last {capacity}; raise it with --set buffer_size=N"
+            )
         self.planned_steps = planned = collector_cls.planned_steps(config)
         if planned > run.steps and self.step < run.steps:
             algo = config.algo
