@@ -258,6 +258,20 @@ def test_minatar_envs_register_themselves_when_installed() -> None:
     env.close()
 
 
+def test_sac_discrete_target_entropy_follows_the_env_family() -> None:
+    """0.89 log K (CleanRL's) on Atari and elsewhere; 0.5 log K where 0.89 made tau grow without
+    bound (classic control, MinAtar), with the schedule of the family; a --set still wins."""
+    from rlasinference.training.config import resolve
+
+    def scale(env: str, **more: object) -> float:
+        return resolve({"algo": "sac-discrete", "env": env, **more}).algo.target_entropy_scale
+
+    assert scale("BreakoutNoFrameskip-v4") == scale("FrozenLake-v1") == 0.89
+    assert scale("CartPole-v1") == scale("Acrobot-v1") == scale("MinAtar/Breakout-v1") == 0.5
+    assert resolve({"algo": "sac-discrete", "env": "MinAtar/SpaceInvaders-v1"}).algo.batch_size == 32
+    assert scale("MinAtar/Breakout-v1", target_entropy_scale=0.7) == 0.7
+
+
 def test_atari_frames_are_preprocessed_and_stored_as_bytes() -> None:
     """ALE's RGB frames (with ale-py and OpenCV installed): 84 x 84 grey, 4 stacked, bytes; the
     training env's rewards are clipped to their sign, the evaluation env's are not."""
