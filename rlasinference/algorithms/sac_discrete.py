@@ -62,12 +62,10 @@ SAC_STEP_SIZES = ("lr_policy", "lr_critic")
 def env_defaults(env_id: str) -> dict[str, Any]:
     if is_atari(env_id):  # the reference's networks: 512 units after the Nature torso
         return {"sampler.hidden": [512], "critic_hidden": [512]}
-    if is_minatar(env_id):  # the MinAtar paper's schedule and networks, at SAC's step sizes
-        schedule = MINATAR
-    else:
-        schedule = by_env_prefix(env_id, CLASSIC_CONTROL)
-        if schedule is None:
-            return {}
+    # MinAtar: the MinAtar paper's schedule and networks, at SAC's step sizes
+    schedule: dict[str, Any] | None = MINATAR if is_minatar(env_id) else by_env_prefix(env_id, CLASSIC_CONTROL)
+    if schedule is None:
+        return {}
     # 0.5 log K: an action that ends the episode sooner forgoes entropy in proportion to tau, so
     # near-uniform targets are out of reach and tau grows without bound (module docstring)
     return {k: v for k, v in schedule.items() if k not in SAC_STEP_SIZES} | {"target_entropy_scale": 0.5}
