@@ -1,7 +1,8 @@
 """A trained run's gradient update with float32 subnormals as the CPU computes them, and flushed
 to zero (what our trainer does, core/precision.py): time per update in alternating blocks of one
 process, each block from the checkpoint's state (a flushed block leaves zeros where the next
-would find subnormals), their ratio, and how many of the optimiser's moment estimates are subnormal.
+would find subnormals), their ratio, how many of the optimiser's moment estimates are subnormal,
+and how many gradient entries of an update are exactly zero (the weights whose moments decay).
 
 The run's last checkpoint is copied to a scratch folder and restored there (the run itself is
 only read, so a run still training may be measured); updates draw batches from its replay buffer.
@@ -76,6 +77,9 @@ def main() -> None:
                         pass
                 times[flush].append((time.perf_counter() - start) / args.updates * 1e3)
         torch.set_flush_denormal(False)
+        grads = [p.grad for p in agent.parameters() if p.grad is not None]  # of the last update
+        zero, entries = sum(int((g == 0).sum()) for g in grads), sum(g.numel() for g in grads)
+        print(f"gradient entries exactly zero in the last update: {zero} of {entries} ({zero / max(entries, 1):.1%})")
         trainer.env.close()
     plain, flushed = (statistics.median(times[f]) for f in (False, True))
     print(f"load average after: {load()}")
