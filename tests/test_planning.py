@@ -91,6 +91,21 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
     assert abs(json.loads(still.stdout)["v"][0] - 0.99**5) < 1e-9
 
 
+def test_rlai_solve_prints_a_grid_by_rows_and_cuts_a_long_table(tmp_path: Path) -> None:
+    lake = runner.invoke(
+        app, ["solve", "FrozenLake-v1(is_slippery=False)", "--tau", "0", "--out", str(tmp_path / "lake")]
+    )
+    assert lake.exit_code == 0, lake.output
+    record = json.loads((tmp_path / "lake" / "solution.json").read_text())
+    greedy = np.array(record["policy"]).argmax(axis=1).reshape(4, 4)
+    rows = lake.stdout.splitlines()[2:6]  # after the summary and V*(s0) lines
+    assert [[int(a) for a in row.split()] for row in rows] == greedy.tolist()
+    taxi = runner.invoke(app, ["solve", "Taxi-v4", "--tau", "0.1", "--out", str(tmp_path / "taxi")])
+    assert taxi.exit_code == 0, taxi.output
+    shown = taxi.stdout.splitlines()[1].split("greedy actions: [")[1]
+    assert shown.endswith(", ...]") and len(shown.split(", ")) == 64 + 1  # 500 states: 64 shown
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -104,6 +119,7 @@ def test_rlai_solve_frozen_lake(tmp_path: Path) -> None:
         (["FrozenLake-v1(False)"], "keyword arguments are written EnvId(key=value, ...)"),
         (["FrozenLake-v1(desc={['S']: 1})"], "the value of desc must be a Python literal"),
         (["FrozenLake-v1(is_slippery=False"], "keyword arguments are written EnvId(key=value, ...)"),
+        (["FrozenLake-v1(map_name=8x8)"], "each value a Python literal, strings in quotes"),
     ],
 )
 def test_rlai_solve_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path) -> None:

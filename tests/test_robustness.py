@@ -413,6 +413,17 @@ def test_env_keywords_reach_training_evaluation_and_resume(tmp_path: Path) -> No
     assert_one_line_error(result, "cannot make env 'Pendulum-v1(gravity=2.0)'", "unexpected keyword argument 'gravity'")
 
 
+# 11c'. an env whose own code imports a package that is not installed (gymnasium's tabular/ envs
+# need jax): the error names the package, and does not blame a module:EnvId prefix the user never wrote
+def test_an_env_needing_a_missing_package_says_so(tmp_path: Path) -> None:
+    import gymnasium as gym
+
+    gym.register("NeedsMissingPackage-v0", entry_point="rlai_no_such_package.envs:Env")
+    result = runner.invoke(app, ["train", "--env", "NeedsMissingPackage-v0", "--out", str(tmp_path / "r"), *SHORT])
+    assert_one_line_error(result, "No module named 'rlai_no_such_package'", "the env needs it: install it")
+    assert "module:EnvId" not in result.output
+
+
 # 11d. one keyword set, one spelling: runs, sweeps and compare see one task
 def test_env_ids_with_keywords_have_one_spelling() -> None:
     for written, canonical in [

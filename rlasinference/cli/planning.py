@@ -15,6 +15,8 @@ import typer
 from rlasinference.cli.output import fail, out_path, say
 from rlasinference.core.errors import UserError
 
+SHOWN_STATES = 64  # greedy actions printed for an env that is not a grid; solution.json holds all
+
 
 def solve(
     env: Annotated[
@@ -67,7 +69,13 @@ def solve(
         f"{solution.iterations} iterations (residual {solution.residual:.2g})"
     )
     greedy = solution.policy.argmax(axis=1).tolist()
-    say(f"V* at the reset state {start}: {solution.v[start]:.4f}; greedy actions: {greedy}")
+    if shape is not None and shape[0] * shape[1] == len(greedy):  # a grid world: its rows, as the plot draws them
+        say(f"V* at the reset state {start}: {solution.v[start]:.4f}; greedy actions, row by row:")
+        for row in range(shape[0]):
+            say("  " + " ".join(str(a) for a in greedy[row * shape[1] : (row + 1) * shape[1]]))
+    else:  # a long table is cut: every state's policy is in solution.json
+        shown = ", ".join(map(str, greedy[:SHOWN_STATES])) + (", ..." if len(greedy) > SHOWN_STATES else "")
+        say(f"V* at the reset state {start}: {solution.v[start]:.4f}; greedy actions: [{shown}]")
     say(f"wrote solution.json{', values.png' if (folder / 'values.png').exists() else ''} to {folder}")
 
 

@@ -222,7 +222,7 @@ def env_call(env_id: str) -> tuple[str, dict[str, Any]]:
     try:
         call = ast.parse(f"f({args}", mode="eval").body
     except SyntaxError:
-        raise UserError(f"env {env_id!r}: {form}") from None
+        raise UserError(f"env {env_id!r}: {form}; each value a Python literal, strings in quotes") from None
     if (
         not isinstance(call, ast.Call)
         or not isinstance(call.func, ast.Name)
@@ -276,8 +276,9 @@ def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> g
         return gym.make(name, **kwargs)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
-    except ModuleNotFoundError as exc:
-        raise UserError(f"cannot make env {env_id!r}: {exc} (the module part of module:EnvId)") from None
+    except ModuleNotFoundError as exc:  # module:EnvId's module, or one the env's own code imports
+        where = "the module part of module:EnvId" if sep else "the env needs it: install it"
+        raise UserError(f"cannot make env {env_id!r}: {exc} ({where})") from None
     except TypeError as exc:  # a constructor without the render_mode argument, or an unknown keyword
         if render_mode is not None and "render_mode" in str(exc):
             raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
