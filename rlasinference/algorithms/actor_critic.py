@@ -210,8 +210,11 @@ class ActorQ:
 
     def __init__(self, critic: Critic, mean: bool, entropy: EntropyCritic | None = None, tau: Any = None) -> None:
         self.critic, self.mean, self.entropy, self.tau = critic, mean, entropy, tau
-        if critic.space == "discrete":
-            self.all_actions = lambda obs: self._reduce(critic.actor_q_all(obs))
+        if critic.space == "discrete":  # a bound method, not a lambda: a deep copy then reads its own critic
+            self.all_actions = self._all_actions
+
+    def _all_actions(self, obs: Tensor) -> Tensor:
+        return self._reduce(self.critic.actor_q_all(obs))
 
     def _reduce(self, q: Tensor) -> Tensor:
         return q.mean(0, keepdim=True) if self.mean else q
