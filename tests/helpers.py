@@ -288,26 +288,30 @@ gym.register("Uncopyable-v0", entry_point=Uncopyable)
 
 
 class DotImage(gym.Env):
-    """A 6 x 6 image with two planes, channels last (as MinAtar's): a dot in plane 0, pressing the
-    action of the dot's column third pays 1; 20 steps an episode."""
+    """A ``size`` x ``size`` image (6: MinAtar's torso reads it; 36 or more: the Nature torso)
+    with two planes, channels last (as MinAtar's): a dot in plane 0, pressing the action of the
+    dot's column third pays 1; 20 steps an episode."""
 
-    observation_space = gym.spaces.Box(0.0, 1.0, (6, 6, 2), np.float32)
     action_space = gym.spaces.Discrete(3)
 
+    def __init__(self, size: int = 6) -> None:
+        self.size = size
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (size, size, 2), np.float32)
+
     def _obs(self) -> np.ndarray:
-        image = np.zeros((6, 6, 2), np.float32)
+        image = np.zeros((self.size, self.size, 2), np.float32)
         image[self.dot[0], self.dot[1], 0] = 1.0
         image[:, :, 1] = self.t / 20
         return image
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
-        self.t, self.dot = 0, self.np_random.integers(0, 6, size=2)
+        self.t, self.dot = 0, self.np_random.integers(0, self.size, size=2)
         return self._obs(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        reward = float(int(action) == self.dot[1] // 2)
-        self.t, self.dot = self.t + 1, self.np_random.integers(0, 6, size=2)
+        reward = float(int(action) == 3 * self.dot[1] // self.size)
+        self.t, self.dot = self.t + 1, self.np_random.integers(0, self.size, size=2)
         return self._obs(), reward, False, self.t >= 20, {}
 
 

@@ -348,13 +348,16 @@ RESUME = {
                  "target_update_every": 7},
     "sac-discrete": {"algo": "sac-discrete", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2,
                      "target_update_every": 5},
-    # image observations: a convolutional torso in the sampler and in each critic member
     "dsac-t": {"algo": "dsac-t", "sampler.hidden": [16], "critic_hidden": [16]},
     "dsac-e": {"algo": "dsac-e", "sampler.hidden": [16], "critic_hidden": [16]},
     "wpo": {"algo": "wpo", "policy_delay": 3},
     "diffwpo": {"algo": "diffwpo", "sampler.steps": 2, "policy_delay": 3},
+    # image observations: a convolutional torso in the sampler and in each critic member (MinAtar's;
+    # the Nature torso's frames and weights channels last from 36 pixels a side)
     "sac-discrete-image": {"algo": "sac-discrete", "env": "tests.helpers:tests/DotImage-v0", "update_every": 2,
                            "updates_per_step": 2, "target_update_every": 5},
+    "soft-dqn-frames": {"algo": "soft-dqn", "env": "tests.helpers:tests/DotImage-v0(size=36)", "update_every": 2,
+                        "updates_per_step": 2, "target_update_every": 5},
 }  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from rlasinference.core.nets import BatchRenorm
+from rlasinference.core.nets import BatchRenorm, Frames, image_torso
 from rlasinference.critics import CategoricalCritic, QEnsemble, polyak_update, project_onto_support
 
 
@@ -33,6 +33,29 @@ def test_ensemble_equals_vmap_over_a_member() -> None:
     x = torch.cat([obs, act], -1)
     expected = vmap(lambda p, b: functional_call(base, (p, b), (x,)))(params, buffers).squeeze(-1)
     torch.testing.assert_close(critic(obs, act), expected)
+
+
+def test_the_nature_torso_reads_frames_channels_last_and_computes_what_channels_first_does() -> None:
+    """From 36 pixels a side the torso keeps frames and convolution weights channels last (faster
+    convolutions); its features are those of the same weights channels first, to float32 rounding,
+    with frames that carry a gradient too. MinAtar's torso is unchanged."""
+    torch.manual_seed(0)
+    torso, width = image_torso([4, 40, 40])
+    convs = [m for m in torso.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 3 and all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    first = copy.deepcopy(torso).to(memory_format=torch.contiguous_format)
+    for module in first.modules():
+        if isinstance(module, Frames):
+            module.memory_format = torch.contiguous_format
+    frames = torch.randint(0, 256, (5, 4 * 40 * 40)).float()
+    for x in (frames, frames.clone().requires_grad_()):
+        out = torso(x)
+        assert out.shape[-1] == width
+        torch.testing.assert_close(out, first(x), rtol=1e-5, atol=1e-5)
+    grad = torch.autograd.grad(torso(frames.clone().requires_grad_()).sum(), convs[0].weight)[0]
+    assert grad.is_contiguous(memory_format=torch.channels_last)
+    small, _ = image_torso([4, 10, 10])
+    assert not any(isinstance(m, Frames) for m in small.modules())
 
 
 def test_members_are_initialised_independently() -> None:

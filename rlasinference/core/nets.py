@@ -205,22 +205,29 @@ def image_torso(image: Sequence[int]) -> tuple[nn.Module, int]:
     layers: list[nn.Module] = [nn.Unflatten(-1, (c, h, w))]
     if kind == "minatar":
         layers += [nn.Conv2d(c, 16, 3, 1), nn.ReLU(inplace=True), nn.Flatten()]
-    else:
-        layers += [_Scale(1 / 255), nn.Conv2d(c, 32, 8, 4), nn.ReLU(inplace=True), nn.Conv2d(32, 64, 4, 2)]
-        layers += [nn.ReLU(inplace=True), nn.Conv2d(64, 64, 3, 1), nn.ReLU(inplace=True), nn.Flatten()]
-    torso = nn.Sequential(*layers)
+        torso = nn.Sequential(*layers)
+    else:  # frames and weights channels last: oneDNN's (and cuDNN's) faster convolutions for these sizes
+        layers += [Frames(1 / 255, torch.channels_last), nn.Conv2d(c, 32, 8, 4), nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(32, 64, 4, 2), nn.ReLU(inplace=True), nn.Conv2d(64, 64, 3, 1), nn.ReLU(inplace=True)]
+        torso = nn.Sequential(*layers, nn.Flatten()).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     with torch.no_grad():
         width = int(torso(torch.zeros(1, c * h * w)).shape[-1])
     return torso, width
 
 
-class _Scale(nn.Module):
-    def __init__(self, factor: float) -> None:
+class Frames(nn.Module):
+    """Scales a batch of images ``[B, C, H, W]`` by ``factor`` into ``memory_format``, in one pass:
+    the same values, another order in memory (``benchmarks/image_layout.py`` times the Nature
+    torso's update in both orders)."""
+
+    def __init__(self, factor: float, memory_format: torch.memory_format) -> None:
         super().__init__()
-        self.factor = factor
+        self.factor, self.memory_format = factor, memory_format
 
     def forward(self, x: Tensor) -> Tensor:
-        return x * self.factor
+        if x.requires_grad:  # ``out=`` records no gradient
+            return x.contiguous(memory_format=self.memory_format) * self.factor
+        return torch.mul(x, self.factor, out=torch.empty_like(x, memory_format=self.memory_format))
 
 
 def image_mlp(image: Sequence[int] | None, in_dim: int, hidden: Sequence[int], out_dim: int, **kwargs: object) -> MLP:
