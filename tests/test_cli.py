@@ -210,7 +210,7 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path: Path) -> None:
     [
         (["--env", "NoSuchEnv-v0"], ["cannot make env 'NoSuchEnv-v0'"]),
         (["--env", "no_such_module:Env-v0"], ["cannot import module 'no_such_module' for env"]),
-        (["--env", "CartPole-v1"], ["2 discrete actions", "presets for this env: sac-discrete, soft-dqn"]),
+        (["--env", "CartPole-v1"], ["2 discrete actions", "presets for this env: m-dqn, sac-discrete, soft-dqn"]),
         (["--algo", "nope"], ["unknown algorithm 'nope'", "valid: sac"]),
         (["--sampler", "nope"], ["unknown sampler 'nope'", "valid: gaussian"]),
         (

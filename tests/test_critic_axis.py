@@ -348,6 +348,7 @@ RESUME = {
                  "target_update_every": 7},
     "sac-discrete": {"algo": "sac-discrete", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2,
                      "target_update_every": 5},
+    "m-dqn": {"algo": "m-dqn", "env": "CartPole-v1", "update_every": 2, "updates_per_step": 2, "target_update_every": 7},
     "dsac-t": {"algo": "dsac-t", "sampler.hidden": [16], "critic_hidden": [16]},
     "dsac-e": {"algo": "dsac-e", "sampler.hidden": [16], "critic_hidden": [16]},
     "wpo": {"algo": "wpo", "policy_delay": 3},

@@ -83,6 +83,51 @@ def test_exact_and_expected_soft_values_and_the_exact_kl_against_their_formulas(
     torch.testing.assert_close(at_optimum, -v_exact.mean())
 
 
+def test_munchausen_target_and_huber_loss_against_their_formulas() -> None:
+    """M-DQN's regression (float64, fixed tables): y = r + alpha clip(tau log pi_bar(a|s), l0, 0)
+    + gamma (1 - d) F_tau(Qbar(s', .)), pi_bar = softmax(Qbar(s, .)/tau), under the Huber loss;
+    with alpha 0 and no Huber threshold, soft DQN's squared error."""
+    from rlasinference.algorithms import PRESETS
+    from rlasinference.core.batch import Batch
+    from rlasinference.critics.base import TargetInputs
+    from rlasinference.critics.discrete import SoftmaxQCritic
+
+    torch.manual_seed(3)
+    q_online, q_target = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64) * 3
+    preset = PRESETS.get("m-dqn")
+    assert preset.critic_options == {"munchausen": 0.9, "munchausen_clip": -1.0, "huber_delta": 1.0}
+
+    class Table(Softmax):  # Q(s, .) is the row of a table the context indexes
+        def __init__(self, table: torch.Tensor) -> None:
+            super().__init__(1, 3, hidden=[2])
+            self.table = table
+
+        def energies(self, c: torch.Tensor) -> torch.Tensor:
+            return self.table[c[:, 0].long()] + 0 * self.net(c.float()).double()
+
+    tau, gamma, alpha, l0 = torch.tensor(0.3, dtype=torch.float64), 0.9, 0.9, -1.0
+    obs, next_obs = torch.tensor([[0.0], [1.0], [2.0]]), torch.tensor([[3.0], [0.0], [1.0]])
+    actions = torch.eye(3, dtype=torch.float64)[[2, 0, 1]]
+    batch = Batch(obs, actions, torch.tensor([1.0, -0.5, 0.2]), next_obs, torch.tensor([0.0, 0.0, 1.0]))
+    for munchausen, delta in ((alpha, 1.0), (0.0, 0.0)):
+        critic = SoftmaxQCritic(1, 3, [2], 1, Table(q_online), munchausen, l0, delta)
+        critic.target = Table(q_target)
+
+        def value(target: object) -> torch.Tensor:
+            return tau * (target.all_actions(next_obs)[0] / tau).logsumexp(-1)  # type: ignore[attr-defined]
+
+        out = critic.loss(batch, TargetInputs(value, lambda: (actions, actions), tau, gamma, 1.0))
+        rows, taken = obs[:, 0].long(), actions.argmax(-1)
+        tau_log_pi = (tau * torch.log_softmax(q_target[rows] / tau, -1)).gather(1, taken[:, None])[:, 0]
+        v_next = tau * (q_target[next_obs[:, 0].long()] / tau).logsumexp(-1)
+        y = batch.rewards.double() + munchausen * tau_log_pi.clamp(l0, 0) + gamma * (1 - batch.terminated) * v_next
+        error = q_online[rows].gather(1, taken[:, None])[:, 0] - y
+        expected = torch.where(error.abs() < 1, 0.5 * error**2, error.abs() - 0.5) if delta else 0.5 * error**2
+        torch.testing.assert_close(out["loss_critic"], expected.mean())
+        assert not delta or ((error.abs() < 1).any() and (error.abs() > 1).any())  # both sides of Huber's bend
+    assert tau_log_pi.min() < l0 < tau_log_pi.max()  # the clip in play, and not everywhere
+
+
 def test_softmax_samples_the_exact_distribution() -> None:
     torch.manual_seed(2)
     sampler = Softmax(2, 4, hidden=[8], temperature=0.5)
@@ -131,7 +176,7 @@ if "tests/TwoDials-v0" not in gym.registry:
         (["--algo", "soft-dqn", "--env", "tests.test_discrete:tests/TwoDials-v0"], "MultiDiscrete"),
         (["--algo", "soft-dqn", "--env", "Pendulum-v1"], "presets for this env: sac"),
         (["--algo", "sac-discrete", "--env", "Pendulum-v1"], "draws discrete actions"),
-        (["--algo", "sac", "--env", "CartPole-v1"], "presets for this env: sac-discrete, soft-dqn"),
+        (["--algo", "sac", "--env", "CartPole-v1"], "presets for this env: m-dqn, sac-discrete, soft-dqn"),
         (["--algo", "ppo", "--env", "CartPole-v1"], "2 discrete actions"),
         (  # the preset fits the env, the sampler given does not: the samplers that do are named
             ["--algo", "soft-dqn", "--sampler", "gaussian", "--env", "CartPole-v1"],
@@ -155,6 +200,8 @@ if "tests/TwoDials-v0" not in gym.registry:
         ),
         (["--algo", "sac-discrete", "--sampler", "gaussian", "--env", "Pendulum-v1"], "works on discrete actions"),
         (["--algo", "soft-dqn", "--env", "CartPole-v1", "--set", "ensemble_size=2"], "ensemble_size must be 1"),
+        (["--algo", "m-dqn", "--env", "CartPole-v1", "--set", "critic.munchausen=1.5"], "critic.munchausen"),
+        (["--algo", "m-dqn", "--env", "CartPole-v1", "--set", "critic.munchausen_clip=0.5"], "munchausen_clip"),
     ],
 )
 def test_bad_discrete_input_is_one_line(tmp_path: Path, args: list[str], needle: str) -> None:
@@ -162,7 +209,7 @@ def test_bad_discrete_input_is_one_line(tmp_path: Path, args: list[str], needle:
     assert_one_line_error(result, needle)
 
 
-@pytest.mark.parametrize("algo", ["soft-dqn", "sac-discrete"])
+@pytest.mark.parametrize("algo", ["soft-dqn", "sac-discrete", "m-dqn"])
 def test_a_discrete_run_trains_evaluates_and_answers_in_indices(tmp_path: Path, algo: str) -> None:
     run = rlasinference.train(
         algo, "CartPole-v1", steps=600, out=tmp_path / algo, learning_starts=200, batch_size=16,

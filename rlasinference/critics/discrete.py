@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from rlasinference.core.batch import Batch
+from rlasinference.core.checks import NON_NEGATIVE, UNIT, Range
 from rlasinference.core.errors import UserError
 from rlasinference.core.nets import EnsembleMLP, image_mlp
 from rlasinference.critics.base import Critic, TargetInputs
@@ -120,7 +121,14 @@ class SamplerQ:
 class SoftmaxQCritic(Critic):
     """The ``softmax`` sampler as critic: its network is Q(s, .), its temperature is kept at tau,
     so the policy is softmax(Q/tau) and the soft Bellman regression is the only loss (soft DQN).
-    The target is a copy of the sampler (Polyak or hard copy)."""
+    The target is a copy of the sampler (Polyak or hard copy).
+
+    :param munchausen: Munchausen's alpha (Vieillard et al. 2020): the reward gains
+        ``alpha * clip(tau log pi_bar(a|s), munchausen_clip, 0)``, pi_bar = softmax(Qbar(s, .)/tau)
+        of the target copy (M-DQN); 0, soft DQN.
+    :param munchausen_clip: the lowest value of ``tau log pi_bar(a|s)`` in that term (l0).
+    :param huber_delta: regress with the Huber loss of this threshold (DQN's); 0, the squared error.
+    """
 
     is_sampler: ClassVar[bool] = True
     summary: ClassVar[str] = (
@@ -128,13 +136,27 @@ class SoftmaxQCritic(Critic):
     )
     space: ClassVar[Space] = "discrete"
     value_estimators: ClassVar[tuple[str, ...] | None] = ("exact", "expected", "sampled")
+    option_ranges: ClassVar[dict[str, Range]] = {
+        "munchausen": UNIT, "munchausen_clip": Range(high=0), "huber_delta": NON_NEGATIVE,
+    }  # fmt: skip
 
     @classmethod
     def accepts_sampler(cls, sampler_cls: type) -> bool:
         return issubclass(sampler_cls, Softmax)
 
-    def __init__(self, obs_dim: int, action_dim: int, hidden: Sequence[int], members: int, sampler: Sampler) -> None:
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        hidden: Sequence[int],
+        members: int,
+        sampler: Sampler,
+        munchausen: float = 0.0,
+        munchausen_clip: float = -1.0,
+        huber_delta: float = 0.0,
+    ) -> None:
         super().__init__()
+        self.munchausen, self.munchausen_clip, self.huber_delta = munchausen, munchausen_clip, huber_delta
         if not isinstance(sampler, Softmax):
             raise UserError(f"critic 'softmax-q' needs a softmax sampler, got {type(sampler).__name__}")
         if members != 1:
@@ -151,7 +173,15 @@ class SoftmaxQCritic(Critic):
             sampler.temperature.copy_(tau)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:
-        return soft_bellman_regression(SamplerQ(self.sampler), SamplerQ(self.target), batch, inputs)
+        bonus = None
+        if self.munchausen:  # alpha clip(tau log pi_bar(a|s), l0, 0), pi_bar = softmax(Qbar(s, .)/tau)
+            with torch.no_grad():
+                q = SamplerQ(self.target).all_actions(batch.obs)  # [1, B, K]
+                tau_log_pi = gather_actions(inputs.tau * torch.log_softmax(q / inputs.tau, dim=-1), batch.actions)[0]
+                bonus = self.munchausen * tau_log_pi.clamp(self.munchausen_clip, 0.0)
+        return soft_bellman_regression(
+            SamplerQ(self.sampler), SamplerQ(self.target), batch, inputs, bonus, self.huber_delta
+        )
 
     def actor_q(self, obs: Tensor, actions: Tensor) -> Tensor:
         with torch.no_grad():

@@ -20,17 +20,32 @@ def squared_td_loss(q: Tensor, target: Tensor) -> Tensor:
     return 0.5 * (q - target).square().mean(dim=1).sum()
 
 
+def huber_td_loss(q: Tensor, target: Tensor, delta: float) -> Tensor:
+    """``sum_k mean_B huber_delta(Q_k - y)``: ``squared_td_loss`` within ``delta`` of the target,
+    linear beyond (DQN's clipped error gradient)."""
+    return torch.nn.functional.huber_loss(q, target.expand_as(q), delta=delta, reduction="none").mean(dim=1).sum()
+
+
 def soft_bellman_regression(
-    online: QFunction, target: QFunction, batch: Batch, inputs: TargetInputs
+    online: QFunction,
+    target: QFunction,
+    batch: Batch,
+    inputs: TargetInputs,
+    bonus: Tensor | None = None,
+    huber_delta: float = 0.0,
 ) -> dict[str, Tensor]:
     """The soft Bellman regression of the critics with a target network: ``y = r + gamma (1 - d)
     V(s')`` with V from the value estimator on ``target`` (no gradient), then ``squared_td_loss`` of
-    ``online``'s ``Q [E, B]`` at the batch's pairs; ``loss_critic`` and ``q_mean``."""
+    ``online``'s ``Q [E, B]`` at the batch's pairs (``huber_td_loss`` with a ``huber_delta``);
+    ``loss_critic`` and ``q_mean``. ``bonus [B]`` (no gradient) is added to the scaled reward:
+    Munchausen's term."""
     with torch.no_grad():
         v_next = inputs.value(target)
-        y = soft_bellman_target(inputs.reward_scale * batch.rewards, batch.terminated, v_next, inputs.gamma)
+        reward = inputs.reward_scale * batch.rewards
+        y = soft_bellman_target(reward if bonus is None else reward + bonus, batch.terminated, v_next, inputs.gamma)
     q = online(batch.obs, batch.actions)  # [E, B]
-    return {"loss_critic": squared_td_loss(q, y), "q_mean": q.detach().mean()}
+    loss = huber_td_loss(q, y, huber_delta) if huber_delta else squared_td_loss(q, y)
+    return {"loss_critic": loss, "q_mean": q.detach().mean()}
 
 
 class TwinCritic(Critic):
