@@ -276,9 +276,8 @@ def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> g
         return gym.make(name, **kwargs)
     except gym.error.Error as exc:  # NameNotFound, NamespaceNotFound, VersionNotFound, ...
         raise UserError(f"cannot make env {env_id!r}: {exc}") from None
-    except ModuleNotFoundError as exc:  # module:EnvId's module, or one the env's own code imports
-        where = "the module part of module:EnvId" if sep else "the env needs it: install it"
-        raise UserError(f"cannot make env {env_id!r}: {exc} ({where})") from None
+    except ModuleNotFoundError as exc:  # one the env's own code imports (module:EnvId's module is imported above)
+        raise UserError(f"cannot make env {env_id!r}: {exc} (the env needs it: install it)") from None
     except TypeError as exc:  # a constructor without the render_mode argument, or an unknown keyword
         if render_mode is not None and "render_mode" in str(exc):
             raise UserError(f"env {env_id!r} cannot render {render_mode} frames: {first_line(exc)}") from None
