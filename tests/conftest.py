@@ -21,8 +21,8 @@ def _float32_networks() -> Iterator[None]:
 
 
 # each of these runs a Ray sweep of two trials, or kills and restarts runs at moments that a
-# doubly loaded machine would shift: one worker runs them in turn (``--dist loadgroup`` in the
-# pytest options of pyproject.toml; without it xdist ignores the groups)
+# doubly loaded machine would shift: one worker runs them in turn (xdist's ``loadgroup``
+# distribution, set in ``pytest_configure``; without it xdist ignores the groups)
 HEAVY = (
     "test_docs.py::test_tutorial_runs_as_written[sweep-and-compare]",
     "test_experiments.py::test_sweep_runs_skips_finished_and_resumes_on_ray",
@@ -31,6 +31,10 @@ HEAVY = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # ``-n N`` distributes by groups (here, not in pyproject's options: pytest without xdist, or
+    # with ``-p no:xdist``, would refuse an option it does not know)
+    if getattr(config.option, "dist", None) == "load":
+        config.option.dist = "loadgroup"
     # two workers of two torch threads each on two cores would spin against each other (the
     # oversubscription docs/performance.md measures); a run sets its own count, as it would anyway
     if os.environ.get("PYTEST_XDIST_WORKER"):
