@@ -38,7 +38,7 @@ def test_ensemble_equals_vmap_over_a_member() -> None:
 def test_the_nature_torso_reads_frames_channels_last_and_computes_what_channels_first_does() -> None:
     """From 36 pixels a side the torso keeps frames and convolution weights channels last (faster
     convolutions); its features are those of the same weights channels first, to float32 rounding,
-    with frames that carry a gradient too. MinAtar's torso is unchanged."""
+    with frames that carry a gradient too, and from bytes. MinAtar's torso is unchanged."""
     torch.manual_seed(0)
     torso, width = image_torso([4, 40, 40])
     convs = [m for m in torso.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -52,6 +52,7 @@ def test_the_nature_torso_reads_frames_channels_last_and_computes_what_channels_
         out = torso(x)
         assert out.shape[-1] == width
         torch.testing.assert_close(out, first(x), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(torso(frames.to(torch.uint8)), torso(frames))  # frames as the buffer stores them
     grad = torch.autograd.grad(torso(frames.clone().requires_grad_()).sum(), convs[0].weight)[0]
     assert grad.is_contiguous(memory_format=torch.channels_last)
     small, _ = image_torso([4, 10, 10])

@@ -227,7 +227,8 @@ class Frames(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.requires_grad:  # ``out=`` records no gradient
             return x.contiguous(memory_format=self.memory_format) * self.factor
-        return torch.mul(x, self.factor, out=torch.empty_like(x, memory_format=self.memory_format))
+        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()  # bytes scale to floats
+        return torch.mul(x, self.factor, out=torch.empty_like(x, dtype=dtype, memory_format=self.memory_format))
 
 
 def image_mlp(image: Sequence[int] | None, in_dim: int, hidden: Sequence[int], out_dim: int, **kwargs: object) -> MLP:
