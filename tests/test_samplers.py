@@ -340,8 +340,8 @@ def test_diffusion_path_density_is_the_chain_of_gaussian_steps(learn_noise: bool
         context = torch.randn(5, 2)
         out = chain.sample(context, 1)
         path = out.extras["path"][:, 0]  # [5, 3, 1]
-        log_joint, bound = chain.path_log_prob(context, path.flatten(1))
-        torch.testing.assert_close(bound, out.log_density[:, 0], atol=1e-4, rtol=1e-5)  # type: ignore[index]
+        log_joint, log_back = chain.path_log_prob(context, path.flatten(1))
+        torch.testing.assert_close(log_joint - log_back, out.log_density[:, 0], atol=1e-4, rtol=1e-5)  # type: ignore[index]
         h = chain.step_sizes()
         expected = torch.distributions.Normal(0.0, 1.5).log_prob(path[:, 0, 0])
         ctx = chain.in_c(context)  # type: ignore[misc]
@@ -396,8 +396,8 @@ def test_diffusion_follows_its_guide_and_learns_the_gain() -> None:
 def test_diffusion_noise_path_runs_the_noising_kernel_back_from_the_action() -> None:
     """``noise_path``: chains that end at atanh(a) and step back with B(x_n | x_{n+1}) =
     N((1 - h_n) x_{n+1}, 2 sigma^2 h_n): the steps' residuals have that scale (4000 chains), and
-    ``path_log_prob`` reads them like sampled chains (its bound minus log_joint is -log B minus the
-    tanh log-Jacobian)."""
+    ``path_log_prob`` reads them like sampled chains (its log_back is log B plus the tanh
+    log-Jacobian)."""
     torch.manual_seed(0)
     chain = DiffusionChain(0, 2, steps=3, hidden=[8], prior_std=0.8, dt=0.2)
     actions = torch.tensor([0.3, -0.9]).expand(1, 4000, 2)
@@ -408,11 +408,11 @@ def test_diffusion_noise_path_runs_the_noising_kernel_back_from_the_action() -> 
         residual = path[0, :, :-1] - (1.0 - h)[None, :, None] * path[0, :, 1:]  # [4000, 3, 2]
         scale = residual.std(dim=0) / (0.8 * torch.sqrt(2.0 * h))[:, None]
         assert torch.allclose(scale, torch.ones_like(scale), atol=0.05)
-        log_joint, bound = chain.path_log_prob(torch.zeros(4000, 0), path[0].flatten(1))
+        _, log_back = chain.path_log_prob(torch.zeros(4000, 0), path[0].flatten(1))
         back = torch.distributions.Normal((1.0 - h)[None, :, None] * path[0, :, 1:], 0.8 * torch.sqrt(2.0 * h)[:, None])
         log_b = back.log_prob(path[0, :, :-1]).sum(dim=(1, 2))
         tanh_lad = torch.log(1.0 - actions[0].square()).sum(-1)
-        torch.testing.assert_close(bound, log_joint - log_b - tanh_lad, atol=1e-3, rtol=1e-5)
+        torch.testing.assert_close(log_back, log_b + tanh_lad, atol=1e-3, rtol=1e-5)
 
 
 def test_guided_chain_loads_a_checkpoint_without_gains_and_pickles_without_its_guide() -> None:

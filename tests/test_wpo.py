@@ -135,7 +135,8 @@ def test_diffwpo_moves_a_one_step_chain_by_the_closed_form_of_its_path_score() -
         path = chain.sample(obs, 1).extras["path"][:, 0]  # the same draws: [B, 2, A]
     sigma, h = chain.prior_std, chain.step_sizes().detach()[0]
     flat = path.reshape(6, -1).requires_grad_(True)
-    _, bound = chain.path_log_prob(obs, flat)
+    log_joint, log_back = chain.path_log_prob(obs, flat)
+    bound = log_joint - log_back
     q = critic(obs, torch.tanh(flat[:, 2:])).min(0).values
     (g,) = torch.autograd.grad((q - tau * bound).sum(), flat)
     g0, g1 = g[:, :2], g[:, 2:]
@@ -174,7 +175,7 @@ class OneStepPath(Sampler):
         x0, x1 = flat[:, 0], flat[:, 1]
         log_joint = -0.5 * x0.square() - 0.5 * (x1 - x0).square() - 2 * math.log(math.sqrt(2 * math.pi))
         log_b = -0.5 * (x0 - self.c * x1).square() - math.log(math.sqrt(2 * math.pi))
-        return log_joint, log_joint - log_b - torch.log1p(-torch.tanh(x1).square())
+        return log_joint, log_b + torch.log1p(-torch.tanh(x1).square())
 
 
 def test_diffwpo_takes_the_gradient_of_the_bound_at_a_fixed_path() -> None:

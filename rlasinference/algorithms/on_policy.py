@@ -246,8 +246,8 @@ class OnPolicyAgent(Agent):
             log_pi = self.sampler.log_prob(obs, taken.unsqueeze(1))[:, 0]
             return log_pi, log_pi
         assert isinstance(self.sampler, PathDensity)  # (checked at construction)
-        log_joint, bound = self.sampler.path_log_prob(obs, taken)
-        return log_joint, bound
+        log_joint, log_back = self.sampler.path_log_prob(obs, taken)
+        return log_joint, log_joint - log_back
 
     def soft_rewards(
         self, rewards: Tensor, log_pi: Tensor, truncated: list[tuple[int, int]], final_obs: Tensor | None

@@ -92,8 +92,8 @@ def held_log_density(sampler: Sampler, context: Tensor, actions: Tensor, path: T
     if path is None or path_log_prob is None:
         raise ValueError(f"covering-kl needs an exact density or a path density; {type(sampler).__name__} has neither")
     rows, n = actions.shape[:2]
-    log_joint, bound = path_log_prob(context.repeat_interleave(n, dim=0), path.detach().reshape(rows * n, -1))
-    return log_joint.reshape(rows, n), bound.detach().reshape(rows, n)
+    log_joint, log_back = path_log_prob(context.repeat_interleave(n, dim=0), path.detach().reshape(rows * n, -1))
+    return log_joint.reshape(rows, n), (log_joint - log_back).detach().reshape(rows, n)
 
 
 def noised_path(sampler: Sampler, context: Tensor, actions: Tensor) -> Tensor | None:

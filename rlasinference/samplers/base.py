@@ -138,7 +138,11 @@ class PathDensity(Protocol):
     on-policy training forms its ratio on the stored path (``extras["path"]``)."""
 
     def path_log_prob(self, context: Tensor, path: Tensor) -> tuple[Tensor, Tensor]:
-        """Of stored paths ``[B, K]``, one per context row: ``(log_joint, bound)``, ``[B]`` each."""
+        """Of stored paths ``[B, K]``, one per context row: ``(log_joint, log_back)``, ``[B]``
+        each: the path's joint log-density under the sampler, and the log-density of its steps
+        back from its end under a fixed kernel plus the squash's log-Jacobian there, so that
+        ``log_joint - log_back`` is the bound on log pi(a) that ``sample`` returns. Kept apart
+        because ``log_back`` is cheap to differentiate in the path (it does not run the network)."""
         ...
 
 

@@ -32,7 +32,7 @@ def check_sampler(
     (reparameterised); ``mode`` is ``None`` or ``[4, 3]`` inside (-1, 1); for ``exact``
     samplers ``log_prob`` of the drawn actions equals their ``log_density``; ``draw`` gives
     ``sample``'s action for the same random state; for a sampler with a ``path_log_prob`` (the
-    chain's), its bound of each drawn path equals the ``log_density`` ``sample`` returned. A
+    chain's), its bound log_joint - log_back of each drawn path equals the ``log_density`` ``sample`` returned. A
     sampler that ``follows_guide`` is checked again with a guide set (the score of a Gaussian at
     the box's centre). ``options`` go to the constructor.
     """
@@ -88,7 +88,8 @@ def _check_draws(sampler: Sampler, context: Tensor, where: str) -> None:
         with torch.no_grad():
             out = sampler.sample(context, 7)
             flat = out.extras["path"].reshape(context.shape[0] * 7, -1)
-            _, bound = sampler.path_log_prob(context.repeat_interleave(7, dim=0), flat)
+            log_joint, log_back = sampler.path_log_prob(context.repeat_interleave(7, dim=0), flat)
+            bound = log_joint - log_back
         assert out.log_density is not None
         gap = (bound.reshape(-1, 7) - out.log_density).abs().max().item()
         scale = 1 + out.log_density.abs().max().item()

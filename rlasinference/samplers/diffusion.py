@@ -252,11 +252,12 @@ class DiffusionChain(Sampler):
 
     def path_log_prob(self, context: Tensor, path: Tensor) -> tuple[Tensor, Tensor]:
         """Of stored chains, one per context row (``extras["path"]`` of one sample, flattened to
-        ``[B, (steps + 1) A]``): ``(log_joint, bound)``, ``[B]`` each. ``log_joint`` is the exact
-        log-density of the whole path under the chain, log p_prior(x_0) + sum_n log F(x_{n+1} | x_n)
-        (every step is Gaussian); ``bound`` is the upper bound on log pi(a|c) of its action that
-        ``sample`` returns, log_joint - sum_n log B(x_n | x_{n+1}) - log |tanh'(x_N)|. All steps'
-        drifts are evaluated at once, at the stored states."""
+        ``[B, (steps + 1) A]``): ``(log_joint, log_back)``, ``[B]`` each. ``log_joint`` is the
+        exact log-density of the whole path under the chain, log p_prior(x_0) + sum_n
+        log F(x_{n+1} | x_n) (every step is Gaussian); ``log_back`` is sum_n log B(x_n | x_{n+1}) +
+        log |tanh'(x_N)|, so that log_joint - log_back is the upper bound on log pi(a|c) of the
+        action that ``sample`` returns. All steps' drifts are evaluated at once, at the stored
+        states."""
         batch, dim, steps, sigma = context.shape[0], self.action_dim, self.steps, self.prior_std
         chain = path.reshape(batch, steps + 1, dim).transpose(0, 1)  # [steps + 1, B, A]
         h = self.step_sizes()[:, None, None]
@@ -282,13 +283,14 @@ class DiffusionChain(Sampler):
         back_log_std = 0.5 * torch.log(2.0 * h) + math.log(sigma)  # of B's step
         back = (chain[:-1] - (1.0 - h) * chain[1:]) * torch.exp(-back_log_std)
         log_b = -(0.5 * back.square() + back_log_std).sum(dim=(0, 2)) - steps * dim * LOG_SQRT_2PI
-        return log_joint, log_joint - log_b - tanh_log_abs_det(chain[-1]).sum(-1)
+        return log_joint, log_b + tanh_log_abs_det(chain[-1]).sum(-1)
 
     def noise_path(self, context: Tensor, actions: Tensor) -> Tensor:
         """Chains that end at ``actions`` ``[B, n, A]``, drawn from the noising kernel B backwards
         from x_N = atanh(a): ``[B, n, steps + 1, A]``, as ``extras["path"]``. For these chains
-        ``path_log_prob``'s bound minus log pi(a) is log F(path) - log [pi(a) B(path | a)], so
-        weights against the joint target p(a) B(path | a) need no density of a."""
+        ``path_log_prob``'s bound (log_joint - log_back) minus log pi(a) is
+        log F(path) - log [pi(a) B(path | a)], so weights against the joint target p(a) B(path | a)
+        need no density of a."""
         del context  # B does not depend on the state
         h = self.step_sizes().detach()
         x = atanh_clipped(actions)
