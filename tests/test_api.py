@@ -33,6 +33,7 @@ def test_train_returns_the_run_and_its_policy_acts_in_the_env_units(tmp_path: Pa
     assert run.config["critic_hidden"] == [16] and run.config["sampler.hidden"] == [16]
     assert run.metrics[-1]["step"] == 300 and "eval_return" in run.metrics[-1]
     policy = run.policy("last")
+    assert repr(policy) == "Policy(sac on tests.helpers:MatrixActionPendulum-v0, step 300, cpu)"
     space = gym.spaces.Box(-2.0, 2.0, shape=(2, 2), dtype=np.float32)
     obs = np.zeros(3, dtype=np.float32)
     action = policy.predict(obs)

@@ -49,6 +49,10 @@ class Policy:
         self._centre, self._half = (high + low) / 2, (high - low) / 2
         self._low, self._high = low, high
 
+    def __repr__(self) -> str:
+        run = self.config.run
+        return f"Policy({run.algo} on {run.env}, step {self.step:,}, {self.device})"
+
     # -- units ---------------------------------------------------------------------------------
     def _obs(self, obs: Any) -> tuple[Tensor, bool, bool]:
         """``obs`` as a float32 ``[B, S]`` tensor on the policy's device (as the env gives it: not
