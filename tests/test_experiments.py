@@ -532,6 +532,40 @@ def test_compare_reference_joins_the_table_and_export_round_trips(tmp_path: Path
     assert float(published["mean"]) == float(ours["mean"])
 
 
+def test_compare_published_means_are_a_row_and_a_point_outside_the_statistics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("rliable")
+    from rlasinference.experiments import compare as cmp
+
+    for seed, final in enumerate([10.0, 20.0, 30.0]):
+        _fake_run(tmp_path / "sw", f"sac-Game-v5-s{seed}", "sac", "Game-v5", seed, [0.0, final])
+    means = tmp_path / "means.csv"
+    means.write_text(
+        "algo,env,step,mean_return,source\n"
+        "paper,Game-v4,200,25.5,table 1\npaper,Game-v4,100,3,table 2\npaper,Elsewhere-v4,200,9,table 1\n"
+    )
+    drawn: list = []
+    monkeypatch.setattr(cmp, "plot_curves", lambda data, path, colours=None, means=(): drawn.extend(means))
+    args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference", str(means)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "sw" / "compare" / "table.csv") as f:
+        rows = {(r["scope"], r["env"], r["algorithm"]): r for r in csv.DictReader(f)}
+    # the mean at the step our runs end (200), matched to v5 by name and labelled with v4
+    row = rows[("env", "Game-v5", "paper (published mean, v4)")]
+    assert (row["runs"], float(row["mean"]), row["IQM"], row["mean_low"]) == ("0", 25.5, "nan", "nan")
+    assert float(rows[("env", "Game-v5", "sac")]["mean"]) == 20.0  # ours, bootstrapped as before
+    table = (tmp_path / "sw" / "compare" / "table.md").read_text()
+    assert "| Game-v5 | paper (published mean, v4) | mean only | - | 25.5 | - | - |" in table
+    assert [(m.label, m.env, m.step, m.mean) for m in drawn] == [("paper (published mean, v4)", "Game-v5", 200, 25.5)]
+    assert "a published mean, no seeds: in the table and the curves only" in result.output
+    baseline = runner.invoke(app, [*args, "--baseline", "paper (published mean, v4)"])
+    assert_one_line_error(baseline, "is a published mean: the probability of ending above it needs seeds")
+    means.write_text("algo,env,step,mean_return\npaper,Game-v4,200,high\n")
+    assert_one_line_error(runner.invoke(app, args), "line 2: step must be non-negative integers, mean_return a finite")
+
+
 def test_compare_bad_reference_is_one_line(tmp_path: Path) -> None:
     pytest.importorskip("rliable")
     _fake_run(tmp_path / "sw", "a", "sac", "A", 0, [1.0, 2.0])
@@ -566,7 +600,7 @@ def test_compare_reference_beside_unfinished_runs_keeps_ours(tmp_path: Path, mon
     reference = tmp_path / "ref.csv"
     reference.write_text("algo,env,seed,step,eval_return\n" + "".join(f"ref,A,{s},400,5\n" for s in range(3)))
     drawn: dict = {}
-    monkeypatch.setattr(cmp, "plot_curves", lambda data, path, colours=None: drawn.update(data))
+    monkeypatch.setattr(cmp, "plot_curves", lambda data, path, colours=None, means=(): drawn.update(data))
     args = ["compare", str(tmp_path / "sw"), "--reps", "200", "--reference", str(reference)]
     result = runner.invoke(app, [*args, "--reference", str(reference)])  # the same file twice: read once
     assert result.exit_code == 0, result.output

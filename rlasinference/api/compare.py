@@ -57,7 +57,9 @@ def compare(
     or a list of them. Bad input raises :class:`UserError` before anything is written.
 
     :param reference: published per-seed results (CSV: algo, env, seed, step, eval_return),
-        joined to the table and the curves as algorithms of their own.
+        joined to the table and the curves as algorithms of their own; or published means
+        (CSV: algo, env, step, mean_return), shown as a row of the table and a point on the
+        curves, outside the statistics (one number has no interval).
     :param reference_algo: only these algorithms of ``reference``.
     :param baseline: for each, every algorithm's probability of ending above it, with its CI.
     :param env: only the runs on these envs (the aggregate and profiles are over them).
@@ -94,12 +96,18 @@ def compare(
     finished, unfinished = cmp.finished_runs(runs)
     notes += unfinished
     published: list[cmp.Run] = []
+    means: list[cmp.PublishedMean] = []
     for path in dict.fromkeys(references):  # each file once, matched to our runs only
-        found, ref_notes = cmp.reference_runs(path, finished or runs, algos or None)
+        found, found_means, ref_notes = cmp.reference_runs(path, finished or runs, algos or None)
         notes += ref_notes
         published += found
+        means += found_means
+    notes += [f"{label}: a published mean, no seeds: in the table and the curves only" for label in
+              dict.fromkeys(m.label for m in means)]  # fmt: skip
     baselines: list[str] = list(dict.fromkeys(as_list(baseline)))  # each once, in the order given
     for name in baselines:
+        if any(m.label == name for m in means):
+            raise UserError(f"--baseline {name!r} is a published mean: the probability of ending above it needs seeds")
         if finished and all(r.label != name for r in finished + published):
             raise UserError(f"--baseline {name!r} is not among the compared algorithms")
     # the inputs are good: from here on, files are written and the bootstrap runs
@@ -109,14 +117,15 @@ def compare(
     say(f"compare: {len(runs)} runs read in {time.perf_counter() - began:.1f} s; bootstrapping ({reps} samples)")
     result = Comparison(out=out_dir, runs=len(runs))
     curves = cmp.curves((finished or runs) + published, reps, progress=progress)
-    colours = cmp.palette(label for by in curves.values() for label in by)  # the same in every figure
-    cmp.plot_curves(curves, out_dir / "curves.png", colours)
+    labels = [label for by in curves.values() for label in by] + [m.label for m in means]
+    colours = cmp.palette(labels)  # the same in every figure
+    cmp.plot_curves(curves, out_dir / "curves.png", colours, means)
     result.written.append("curves.png")
     notes += cmp.few_runs_notes(finished) + cmp.budget_notes(finished)
-    if finished and len(finished) + len(published) > 1:
+    if finished and len(finished) + len(published) + len(means) > 1:
         scores, _, agg_notes = cmp.normalised_scores(finished + published, every_env=bool(envs))
         notes += agg_notes
-        result.env_rows = cmp.per_env_table(finished + published, reps)
+        result.env_rows = cmp.with_means(cmp.per_env_table(finished + published, reps), means)
         result.aggregate_rows = cmp.aggregate_table(scores, reps) if scores else []
         result.improvement = {b: cmp.improvement_table(finished + published, b, reps) for b in baselines}
         result.table = cmp.write_tables(

@@ -137,7 +137,10 @@ def compare(
     reps: Annotated[int, typer.Option(help="Bootstrap resamples for the confidence intervals.")] = 5000,
     reference: Annotated[
         list[Path] | None,
-        typer.Option(help="Published per-seed results (CSV: algo, env, seed, step, eval_return), shown beside ours."),
+        typer.Option(
+            help="Published results shown beside ours: per seed (CSV: algo, env, seed, step, eval_return) "
+            "or means only (CSV: algo, env, step, mean_return)."
+        ),
     ] = None,
     reference_algo: Annotated[
         list[str] | None, typer.Option(help="Only these algorithms of --reference (repeatable).")

@@ -12,10 +12,20 @@ the per-env table and the curves as algorithms of their own ("sac (published, v4
 value at the step our runs end, and their curve as the mean over their seeds with a 95%
 bootstrap band. They are matched to our env by name, or by the name without its version when
 that is all there is (published MuJoCo results are on v4 tasks). They stay out of the normalised
-aggregate. ``--export CSV`` writes our runs in the same long format.
+aggregate. ``--export CSV`` writes our runs in the same long format. A paper that gives means
+only (a CSV of algo, env, step, mean_return) adds a row "sac-discrete (published mean)" with
+that mean at the step our runs end, and a point on the curves: one number, outside the
+bootstrap, the aggregate and P(improvement).
 """
 
-from rlasinference.experiments.compare.reference import env_base, export_long_csv, read_long_csv, reference_runs
+from rlasinference.experiments.compare.reference import (
+    PublishedMean,
+    env_base,
+    export_long_csv,
+    read_long_csv,
+    reference_runs,
+    with_means,
+)
 from rlasinference.experiments.compare.report import palette, plot_curves, plot_profiles, write_tables
 from rlasinference.experiments.compare.runs import Run, find_runs, finished_runs, load_run, on_envs, split_variants
 from rlasinference.experiments.compare.stats import (
@@ -31,8 +41,8 @@ from rlasinference.experiments.compare.stats import (
 )
 
 __all__ = [
-    "METRICS", "MISSING_RLIABLE", "Run", "aggregate_table", "budget_notes", "curves", "env_base", "export_long_csv",
-    "few_runs_notes", "find_runs", "finished_runs", "improvement_table", "load_run", "normalised_scores", "on_envs",
-    "palette", "per_env_table", "plot_curves", "plot_profiles", "read_long_csv", "reference_runs", "split_variants",
-    "write_tables",
+    "METRICS", "MISSING_RLIABLE", "PublishedMean", "Run", "aggregate_table", "budget_notes", "curves", "env_base",
+    "export_long_csv", "few_runs_notes", "find_runs", "finished_runs", "improvement_table", "load_run",
+    "normalised_scores", "on_envs", "palette", "per_env_table", "plot_curves", "plot_profiles", "read_long_csv",
+    "reference_runs", "split_variants", "with_means", "write_tables",
 ]  # fmt: skip

@@ -1,5 +1,6 @@
-"""Published results in long CSV format (algo, env, seed, step, eval_return) as runs of their
-own, matched to our envs; our runs exported in the same format."""
+"""Published results as runs of their own, matched to our envs: per-seed results in long CSV
+format (algo, env, seed, step, eval_return), or published means alone (algo, env, step,
+mean_return: what papers without per-seed results give); our runs exported in the first format."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import math
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,18 @@ from rlasinference.core.files import atomic_path
 from rlasinference.experiments.compare.runs import Run
 
 REFERENCE_COLUMNS = ("algo", "env", "seed", "step", "eval_return")
+MEAN_COLUMNS = ("algo", "env", "step", "mean_return")
+
+
+@dataclass
+class PublishedMean:
+    """A published mean return at one step, without its seeds: shown beside our runs' statistics,
+    never bootstrapped (one number is no sample)."""
+
+    label: str  # "algo (published mean)", with ", v4" where matched to our env by name alone
+    env: str  # our env it is shown beside
+    step: int
+    mean: float
 
 
 def env_base(env: str) -> str:
@@ -25,46 +39,54 @@ def env_base(env: str) -> str:
 
 
 def read_long_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of a long-format results CSV (``REFERENCE_COLUMNS``), checked: one line per problem."""
+    """Rows of a results CSV, checked (one line per problem): per seed (``REFERENCE_COLUMNS``) or
+    published means (``MEAN_COLUMNS``: their rows have ``seed`` -1 and the mean as ``eval_return``)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # (-sig: a spreadsheet's byte-order mark)
             reader = csv.DictReader(f)
-            missing = [c for c in REFERENCE_COLUMNS if c not in (reader.fieldnames or [])]
+            columns = set(reader.fieldnames or [])
+            means = "mean_return" in columns and "seed" not in columns
+            wanted = MEAN_COLUMNS if means else REFERENCE_COLUMNS
+            missing = [c for c in wanted if c not in columns]
             if missing:
-                need = ", ".join(REFERENCE_COLUMNS)
+                need = f"{', '.join(REFERENCE_COLUMNS)} (per seed) or {', '.join(MEAN_COLUMNS)} (published means)"
                 raise UserError(f"reference {str(path)!r} has no column {missing[0]!r}; it needs {need}")
-            rows = []
-            for i, row in enumerate(reader, start=2):
-                if any(row.get(c) is None for c in REFERENCE_COLUMNS):
-                    raise UserError(f"reference {str(path)!r}, line {i}: fewer values than the header has columns")
-                try:
-                    seed, step, value = int(row["seed"]), int(float(row["step"])), float(row["eval_return"])
-                except (TypeError, ValueError, OverflowError):
-                    seed, step, value = -1, -1, math.nan
-                if seed < 0 or step < 0 or not math.isfinite(value):
-                    where = f"reference {str(path)!r}, line {i}"
-                    need = "seed and step must be non-negative integers, eval_return a finite number"
-                    raise UserError(f"{where}: {need}")
-                rows.append({"algo": row["algo"], "env": row["env"], "seed": seed, "step": step, "eval_return": value})
+            return [_parse(row, means, f"reference {str(path)!r}, line {i}") for i, row in enumerate(reader, start=2)]
     except OSError as exc:
         raise UserError(f"cannot read reference {str(path)!r}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UserError(f"reference {str(path)!r} is not a UTF-8 text file") from None
     except csv.Error as exc:
         raise UserError(f"reference {str(path)!r} is not a CSV file: {exc}") from None
-    return rows
 
 
-def reference_runs(path: Path, runs: list[Run], algos: list[str] | None = None) -> tuple[list[Run], list[str]]:
-    """The published seeds of ``path`` on the envs of ``runs``, each cut at the step those runs
-    end (as one ``Run`` per seed, ``published``), and notes on what had no match."""
+def _parse(row: dict[str, str | None], means: bool, where: str) -> dict[str, Any]:
+    if any(row.get(c) is None for c in (MEAN_COLUMNS if means else REFERENCE_COLUMNS)):
+        raise UserError(f"{where}: fewer values than the header has columns")
+    name = "mean_return" if means else "eval_return"
+    try:
+        seed, step, value = -1 if means else int(str(row["seed"])), int(float(str(row["step"]))), float(str(row[name]))
+    except (TypeError, ValueError, OverflowError):
+        seed, step, value = -2, -1, math.nan
+    if seed < -1 or (seed == -1 and not means) or step < 0 or not math.isfinite(value):
+        need = ("step" if means else "seed and step") + f" must be non-negative integers, {name} a finite number"
+        raise UserError(f"{where}: {need}")
+    return {"algo": row["algo"], "env": row["env"], "seed": seed, "step": step, "eval_return": value}
+
+
+def reference_runs(
+    path: Path, runs: list[Run], algos: list[str] | None = None
+) -> tuple[list[Run], list[PublishedMean], list[str]]:
+    """The published results of ``path`` on the envs of ``runs``, at the step those runs end:
+    per-seed results cut there (one ``Run`` per seed, ``published``) or published means at that
+    step; and notes on what had no match."""
     rows = read_long_csv(path)
     if algos:
         unknown = sorted(set(algos) - {r["algo"] for r in rows})
         if unknown:
             raise UserError(f"reference {str(path)!r} has no algorithm {unknown[0]!r}")
         rows = [r for r in rows if r["algo"] in algos]
-    out, notes = [], []
+    out, means, notes = [], [], []
     for env in sorted({r.env for r in runs if not r.published}):
         end = max(r.target_steps for r in runs if r.env == env)
         exact = [r for r in rows if r["env"] == env]
@@ -81,12 +103,27 @@ def reference_runs(path: Path, runs: list[Run], algos: list[str] | None = None) 
                 notes.append(f"{path}: {algo} on {their_env} has no result at step {end}, left out")
                 continue
             version = "" if exact else f", {their_env.rsplit('-', 1)[-1]}"
+            if seed < 0:  # a published mean: one number at the step our runs end
+                means.append(PublishedMean(f"{algo} (published mean{version})", env, end, points[end]))
+                continue
             steps = np.array(sorted(points))
             out.append(
                 Run(path=path, label=f"{algo} (published{version})", env=env, seed=seed, steps=steps,
                     returns=np.array([points[s] for s in steps]), target_steps=end, seconds=math.nan, published=True)
             )  # fmt: skip
-    return out, sorted(set(notes))
+    return out, means, sorted(set(notes))
+
+
+def with_means(env_rows: list[dict[str, Any]], means: list[PublishedMean]) -> list[dict[str, Any]]:
+    """``env_rows`` with a row for each published mean after its env's rows: ``runs`` 0, the mean,
+    every other statistic NaN."""
+    rows = list(env_rows)
+    for m in means:
+        at = max((i + 1 for i, r in enumerate(rows) if r["env"] == m.env), default=len(rows))
+        row = {"env": m.env, "algorithm": m.label, "runs": 0, "seconds": math.nan}
+        row |= {f"{name}{end}": math.nan for name in ("IQM", "mean", "median") for end in ("", "_low", "_high")}
+        rows.insert(at, row | {"mean": m.mean})
+    return rows
 
 
 def export_long_csv(runs: list[Run], path: Path) -> None:

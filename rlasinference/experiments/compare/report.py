@@ -77,6 +77,8 @@ def write_tables(
     lines += [
         f"| {r['env']} | {r['algorithm']} | {r['runs']} | {_fmt(r, 'IQM')} | {_fmt(r, 'mean')} | {_fmt(r, 'median')} | "
         f"{_duration(r['seconds'])} |"
+        if r["runs"]
+        else f"| {r['env']} | {r['algorithm']} | mean only | - | {_number(r['mean'])} | - | - |"  # a published mean
         for r in env_rows
     ]
     if agg_rows:
@@ -130,8 +132,13 @@ def palette(labels: Iterable[str]) -> dict[str, Any]:
 
 
 def plot_curves(
-    data: dict[str, dict[str, tuple[np.ndarray, ...]]], path: Path, colours: dict[str, Any] | None = None
+    data: dict[str, dict[str, tuple[np.ndarray, ...]]],
+    path: Path,
+    colours: dict[str, Any] | None = None,
+    means: Iterable[Any] = (),
 ) -> None:
+    """One panel per env: each algorithm's IQM curve with its 95% band (published seeds: their
+    mean, dashed), and each published mean (``PublishedMean``) as a star at its step."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,10 +149,16 @@ def plot_curves(
     rows = math.ceil(len(envs) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), dpi=110, squeeze=False)
     # one colour per algorithm across panels
-    colours = colours or palette(label for by in data.values() for label in by)
+    means = list(means)
+    colours = colours or palette([label for by in data.values() for label in by] + [m.label for m in means])
     handles: dict[str, Any] = {}
     runs_of: dict[str, set[int]] = {}
     for ax, env in zip(axes.flat, envs, strict=False):
+        for m in (m for m in means if m.env == env):
+            key = _colour_key(m.label)
+            (point,) = ax.plot([m.step], [m.mean], ls="none", marker="*", ms=11, color=colours[key], zorder=3)
+            handles.setdefault(key, (point, m.label))
+            runs_of.setdefault(key, set())
         for label, (steps, iqm, low, high, runs) in data[env].items():
             style = {"ls": "--", "marker": "o", "ms": 3} if "(published" in label else {}
             key = _colour_key(label)
@@ -155,14 +168,14 @@ def plot_curves(
             runs_of.setdefault(key, set()).add(int(runs))
         ax.set_title(env)
         ax.set_xlabel("env steps")
-        published = any("(published" in label for label in data[env])
+        published = any("(published" in label for label in data[env]) or any(m.env == env for m in means)
         ax.set_ylabel("eval return (IQM" + ("; published: mean" if published else "") + "; 95% CI)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(envs) :]:
         ax.set_visible(False)
     # one legend under the panels (a colour is one algorithm in every panel): a legend inside a
     # panel hides the curves it names once there are a dozen of them
-    labels = [f"{label} ({_runs_text(runs_of[key])})" for key, (_, label) in handles.items()]
+    labels = [f"{label} ({_runs_text(runs_of[key])})" if runs_of[key] else label for key, (_, label) in handles.items()]
     fig.tight_layout()
     fig.legend(
         [line for line, _ in handles.values()],
