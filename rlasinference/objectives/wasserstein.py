@@ -70,24 +70,23 @@ def _wpo_on_paths(context: Tensor, sampler: Any, critic: QFunction, tau: Tensor,
     flat = path.reshape(batch, -1).detach().requires_grad_(True)
     log_joint, log_back = sampler.path_log_prob(context, flat)  # [B] each, in theta and the path
     q = critic(context, torch.tanh(flat[:, -dim:])).min(dim=0).values
-    (score,) = torch.autograd.grad(log_joint.sum(), flat, create_graph=True)  # [B, D], a function of theta
-    (rest,) = torch.autograd.grad((q + tau * log_back).sum(), flat, retain_graph=True)  # log_back: in the loss too
-    velocity = rest - tau * score.detach()
+    out = _projected_flow(flat, q + tau * log_back, tau, log_joint)
     # The bound also depends on theta at a fixed path where the noising kernel B has parameters
     # (the chain's step sizes, when learned, set both F and B): that part of the free energy's
     # gradient, tau E[d_theta (bound - log_joint)] = -tau E[d_theta log B], moves no sample, so it
     # is taken as it is.
-    loss = -(score * velocity).sum(dim=-1).mean() - tau * log_back.mean()
-    log_pi = (log_joint - log_back).detach()
-    return {"loss_policy": loss, "log_density": log_pi, "flow_norm": velocity.norm(dim=-1).mean()}
+    out["loss_policy"] = out["loss_policy"] - tau * log_back.mean()
+    out["log_density"] = (log_joint - log_back).detach()
+    return out
 
 
 def _projected_flow(x: Tensor, q: Tensor, tau: Tensor, log_pi: Tensor) -> dict[str, Tensor]:
     """WPO's surrogate at the points ``x`` ``[B, D]`` (detached leaves): the velocity
-    ``g = grad_x (q - tau log_pi)``, no gradient, against the score ``grad_x log_pi``, a function
-    of theta; ``log_pi`` is returned detached as ``log_density``."""
+    ``g = grad_x q - tau score``, no gradient, against the score ``grad_x log_pi``, a function of
+    theta (so g = grad_x (q - tau log_pi), with the score taken once for both); ``log_pi`` is
+    returned detached as ``log_density``."""
     (score,) = torch.autograd.grad(log_pi.sum(), x, create_graph=True)  # [B, D], a function of theta
-    (q_grad,) = torch.autograd.grad(q.sum(), x)
+    (q_grad,) = torch.autograd.grad(q.sum(), x, retain_graph=True)  # a caller's loss may reuse q's graph
     velocity = q_grad - tau * score.detach()
     loss = -(score * velocity).sum(dim=-1).mean()
     return {"loss_policy": loss, "log_density": log_pi.detach(), "flow_norm": velocity.norm(dim=-1).mean()}

@@ -17,6 +17,7 @@ import numpy as np
 from rlasinference.core.errors import UserError
 from rlasinference.core.files import atomic_path
 from rlasinference.experiments.compare.runs import Run
+from rlasinference.experiments.compare.stats import METRICS
 
 REFERENCE_COLUMNS = ("algo", "env", "seed", "step", "eval_return")
 MEAN_COLUMNS = ("algo", "env", "step", "mean_return")
@@ -121,7 +122,7 @@ def with_means(env_rows: list[dict[str, Any]], means: list[PublishedMean]) -> li
     for m in means:
         at = max((i + 1 for i, r in enumerate(rows) if r["env"] == m.env), default=len(rows))
         row = {"env": m.env, "algorithm": m.label, "runs": 0, "seconds": math.nan}
-        row |= {f"{name}{end}": math.nan for name in ("IQM", "mean", "median") for end in ("", "_low", "_high")}
+        row |= {f"{name}{end}": math.nan for name in METRICS for end in ("", "_low", "_high")}
         rows.insert(at, row | {"mean": m.mean})
     return rows
 
