@@ -10,13 +10,11 @@ control). Blocks alternate between the forms; one torch thread, median ms per up
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 from machine import describe, load
+from side_by_side import alternate, built
 
-from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.core.nets import BatchRenorm
 
 CURRENT = BatchRenorm.forward
@@ -59,29 +57,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"machine: {describe()}; load average before: {load()}")
-    agents = {}
-    for label, (algo, overrides, options) in AGENTS.items():
-        torch.manual_seed(0)
-        preset = PRESETS.get(algo)
-        config = preset.config_cls(**overrides)
-        agent = preset.build(config, preset.default_sampler_options(config.sampler) | options, 11, 3)
-        n = config.batch_size
-        actions = torch.rand(n, 3) * 1.8 - 0.9
-        agents[label] = (agent, Batch(torch.randn(n, 11), actions, torch.randn(n), torch.randn(n, 11), torch.zeros(n)))
+    agents = {label: built(algo, overrides, options) for label, (algo, overrides, options) in AGENTS.items()}
     forms = {"earlier": earlier, "current": CURRENT}
-    times: dict[tuple[str, str], list[float]] = {(label, form): [] for label in agents for form in forms}
-    for block in range(args.blocks):
-        for form in list(forms)[block % 2 :] + list(forms)[: block % 2]:
-            BatchRenorm.forward = forms[form]  # type: ignore[method-assign]
-            for label, (agent, batch) in agents.items():
-                agent.update(batch)
-                start = time.perf_counter()
-                for _ in range(args.updates):
-                    agent.update(batch)
-                times[label, form].append((time.perf_counter() - start) / args.updates * 1e3)
+    ms = alternate(
+        {form: lambda f=f: setattr(BatchRenorm, "forward", f) for form, f in forms.items()}, agents, args.blocks,
+        args.updates,
+    )  # fmt: skip
     BatchRenorm.forward = CURRENT  # type: ignore[method-assign]
     for label in agents:
-        before, after = (statistics.median(times[label, form]) for form in forms)
+        before, after = (ms[label, form] for form in forms)
         print(f"  {label:<26} earlier {before:6.2f} ms  current {after:6.2f} ms  {before / after:5.2f}x")
     print(f"load average after: {load()}")
 

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import torch
 from machine import describe, load
+from side_by_side import built
 
-from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.core.precision import set_precision
 
 
@@ -37,16 +37,6 @@ def timed(fn: Callable[[], object], blocks: int, calls: int) -> float:
             fn()
         out.append((time.perf_counter() - start) / calls * 1e3)
     return statistics.median(out)
-
-
-def agent(algo: str) -> tuple[object, Batch]:
-    torch.manual_seed(0)
-    preset = PRESETS.get(algo)
-    config = preset.config_cls()
-    built = preset.build(config, preset.default_sampler_options(config.sampler), 11, 3)
-    n = config.batch_size
-    batch = Batch(torch.randn(n, 11), torch.rand(n, 3) * 1.8 - 0.9, torch.randn(n), torch.randn(n, 11), torch.zeros(n))
-    return built, batch
 
 
 def main() -> None:
@@ -69,11 +59,11 @@ def main() -> None:
 
     print("\n2. one update at precision fp32 and bf16 (Hopper's sizes)")
     for algo in ("sac", "diffsac"):
-        built, batch = agent(algo)
+        agent, batch = built(algo)
         result = {}
         for precision in ("fp32", "bf16", "fp32", "bf16"):  # alternating, the second pair counts
             set_precision(precision)
-            result[precision] = timed(lambda built=built, batch=batch: built.update(batch), args.blocks, 5)
+            result[precision] = timed(lambda agent=agent, batch=batch: agent.update(batch), args.blocks, 5)
         set_precision("fp32")
         print(f"  {algo:<8} fp32 {result['fp32']:.2f} ms, bf16 {result['bf16']:.2f} ms "
               f"(bf16 is {result['fp32'] / result['bf16']:.2f}x the speed)")  # fmt: skip
@@ -83,16 +73,16 @@ def main() -> None:
     print("\n3. torch.compile (against eager, same process)")
     for algo, part in (("sac", "critic loss"), ("diffsac", "diffusion chain")):
         for mode in (None, "max-autotune-no-cudagraphs"):
-            built, batch = agent(algo)
-            eager = timed(lambda built=built, batch=batch: built.update(batch), args.blocks, 5)
+            agent, batch = built(algo)
+            eager = timed(lambda agent=agent, batch=batch: agent.update(batch), args.blocks, 5)
             if part == "critic loss":
-                built.critic.loss = torch.compile(built.critic.loss, mode=mode)
+                agent.critic.loss = torch.compile(agent.critic.loss, mode=mode)
             else:
-                built.sampler._run = torch.compile(built.sampler._run, mode=mode)
+                agent.sampler._run = torch.compile(agent.sampler._run, mode=mode)
             start = time.perf_counter()
-            built.update(batch)
+            agent.update(batch)
             compile_s = time.perf_counter() - start
-            compiled = timed(lambda built=built, batch=batch: built.update(batch), args.blocks, 5)
+            compiled = timed(lambda agent=agent, batch=batch: agent.update(batch), args.blocks, 5)
             print(f"  {algo:<8} {part:<16} mode {mode or 'default':<28} eager {eager:.2f} ms, compiled "
                   f"{compiled:.2f} ms ({eager / compiled:.2f}x), {compile_s:.0f} s to compile")  # fmt: skip
     print(f"load average after: {load()}")

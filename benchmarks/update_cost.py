@@ -11,13 +11,11 @@ preset's own batch size, so the ratios are measured side by side on the same mac
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 from machine import describe, load
+from side_by_side import alternate, built
 
-from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.core.precision import resolve_precision, set_precision
 from rlasinference.training.build import compile_sampler
 from rlasinference.training.config import COMPILE_MIN_UPDATES
@@ -70,21 +68,9 @@ def main() -> None:
         for label, algo, overrides, options in COMBOS:
             if args.only and label != "sac" and label not in args.only:
                 continue
-            preset = PRESETS.get(algo)
-            config = preset.config_cls(**overrides)
-            sampler_options = preset.default_sampler_options(config.sampler) | options
-            agents[label] = preset.build(config, sampler_options, obs_dim, action_dim)
+            agents[label], batches[label] = built(algo, overrides, options, obs_dim, action_dim)
             if compile_sampler(agents[label], args.compile, COMPILE_MIN_UPDATES):
                 compiled.append(label)
-            n = config.batch_size
-            batches[label] = Batch(
-                torch.randn(n, obs_dim),
-                torch.rand(n, action_dim) * 1.8 - 0.9,
-                torch.randn(n),
-                torch.randn(n, obs_dim),
-                torch.zeros(n),
-            )
-        times: dict[tuple[str, str], list[float]] = {(k, p): [] for k in agents for p in precisions}
         if compiled:
             print(f"  compiled (--compile {args.compile}, as in a run of 20,000+ updates): {', '.join(compiled)}")
         for precision in precisions:  # warm-up (and compilation)
@@ -92,22 +78,16 @@ def main() -> None:
             for label, agent in agents.items():
                 for _ in range(5):
                     agent.update(batches[label])
-        for block in range(args.blocks):
-            for precision in precisions[block % len(precisions) :] + precisions[: block % len(precisions)]:
-                set_precision(precision)
-                for label, agent in agents.items():
-                    start = time.perf_counter()
-                    for _ in range(args.updates):
-                        agent.update(batches[label])
-                    times[label, precision].append((time.perf_counter() - start) / args.updates * 1e3)
+        pairs = {label: (agent, batches[label]) for label, agent in agents.items()}
+        ms = alternate({p: lambda p=p: set_precision(p) for p in precisions}, pairs, args.blocks, args.updates)
         print(f"\nobs {obs_dim}, action {action_dim}")
         for precision in precisions:
-            base = statistics.median(times["sac", precision])
+            base = ms["sac", precision]
             for label, agent in agents.items():
-                ms = statistics.median(times[label, precision])
-                against = f"  {ms / statistics.median(times[label, precisions[0]]):5.2f}x {precisions[0]}"
+                t = ms[label, precision]
+                against = f"  {t / ms[label, precisions[0]]:5.2f}x {precisions[0]}"
                 print(
-                    f"  {label:<20} {precision}  batch {agent.batch_size:>3}  {ms:7.2f} ms  {ms / base:5.2f}x SAC"
+                    f"  {label:<20} {precision}  batch {agent.batch_size:>3}  {t:7.2f} ms  {t / base:5.2f}x SAC"
                     + (against if precision != precisions[0] else "")
                 )
         print("  (dime, crossq: per update, the actor trained every 3rd; dime makes 2 updates per env step)")

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
 from typing import Any
 
 import torch
 from machine import describe, load
+from side_by_side import alternate, built
 from torch import Tensor
 
-from rlasinference.algorithms import PRESETS, Batch
 from rlasinference.objectives import wasserstein
 
 CURRENT = (wasserstein._wpo_on_paths, wasserstein._projected_flow)
@@ -60,15 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"machine: {describe()}; load average before: {load()}")
-    agents = {}
-    for algo in ("diffwpo", "wpo"):
-        torch.manual_seed(0)
-        preset = PRESETS.get(algo)
-        config = preset.config_cls()
-        agent = preset.build(config, preset.default_sampler_options(config.sampler), 11, 3)
-        n = config.batch_size
-        actions = torch.rand(n, 3) * 1.8 - 0.9
-        agents[algo] = (agent, Batch(torch.randn(n, 11), actions, torch.randn(n), torch.randn(n, 11), torch.zeros(n)))
+    agents = {algo: built(algo) for algo in ("diffwpo", "wpo")}
     for algo, (agent, batch) in agents.items():  # the two forms from one state and one seed
         params = []
         for form in ("earlier", "current"):
@@ -79,19 +69,12 @@ def main() -> None:
             params.append([p.grad.clone() for p in twin.sampler.parameters() if p.grad is not None])
         gap = max(((a - b).abs().max() / a.abs().max().clamp_min(1e-12)).item() for a, b in zip(*params))
         print(f"  {algo}: the forms' policy gradients differ by {gap:.1e} of their scale")
-    times: dict[tuple[str, str], list[float]] = {(algo, form): [] for algo in agents for form in ("earlier", "current")}
-    for block in range(args.blocks):
-        for form in ("earlier", "current")[block % 2 :] + ("earlier", "current")[: block % 2]:
-            use(form)
-            for algo, (agent, batch) in agents.items():
-                agent.update(batch)
-                start = time.perf_counter()
-                for _ in range(args.updates):
-                    agent.update(batch)
-                times[algo, form].append((time.perf_counter() - start) / args.updates * 1e3)
+    ms = alternate(
+        {form: lambda form=form: use(form) for form in ("earlier", "current")}, agents, args.blocks, args.updates
+    )
     use("current")
     for algo in agents:
-        before, after = (statistics.median(times[algo, form]) for form in ("earlier", "current"))
+        before, after = ms[algo, "earlier"], ms[algo, "current"]
         print(f"  {algo:<8} earlier {before:7.2f} ms  current {after:7.2f} ms  {before / after:5.2f}x")
     print(f"load average after: {load()}")
 
