@@ -16,7 +16,7 @@ import rlasinference
 from rlasinference.cli.main import app
 from rlasinference.core.qfunction import all_actions
 from rlasinference.critics import DiscreteQ
-from rlasinference.envs import make_env
+from rlasinference.envs import LIFE_LOST, EnvSpec, make_env
 from rlasinference.objectives.reverse_kl import exact_kl
 from rlasinference.planning import soft_q_iteration
 from rlasinference.planning.tables import mdp_of_env
@@ -340,6 +340,70 @@ def test_atari_frames_are_preprocessed_and_stored_as_bytes() -> None:
     evaluation, _ = make_env("ALE/Pong-v5")
     assert clips(env) and not clips(evaluation)
     evaluation.close()
+
+
+def _atari(game: str, train: bool) -> tuple[gym.Env, EnvSpec]:
+    for module in ("ale_py", "cv2", "stable_baselines3"):
+        pytest.importorskip(module)
+    return make_env(game, train=train)
+
+
+def _play(env: gym.Env, spec: EnvSpec, seed: int, actions: list[np.ndarray] | None = None) -> dict:
+    """One game of uniformly random (or the given) actions: what each step said."""
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    played: dict = {"actions": [], "lost": [], "stacks_afresh": [], "lives": [], "ends": None, "obs": obs}
+    while True:
+        n = len(played["actions"])
+        action = actions[n] if actions is not None else np.eye(spec.action_dim)[rng.integers(spec.action_dim)]
+        obs, _, terminated, truncated, info = env.step(action)
+        played["actions"].append(action)
+        if info.get(LIFE_LOST):
+            frames = obs.reshape(4, -1)
+            played["lost"].append(n)
+            played["stacks_afresh"].append(all(np.array_equal(frames[i], frames[3]) for i in range(3)))
+            played["lives"].append(env.unwrapped.ale.lives())  # type: ignore[attr-defined]
+        played["obs"] = obs
+        if terminated or truncated or (actions is not None and n + 1 == len(actions)):
+            played["ends"] = (terminated, truncated)
+            return played
+
+
+def test_atari_a_life_lost_ends_the_transition_not_the_game() -> None:
+    """As the reference's DQN wrappers do (EpisodicLifeEnv, FireResetEnv), a life lost in Breakout
+    (5 lives, FIRE to serve) is terminal for the TD target and the next life starts as after a
+    reset (FIRE pressed, 4 frames stacked afresh); here inside one episode, the whole game, in the
+    training env (which says so in ``info``) and the evaluation env alike. Replaying a game's
+    actions from its reset seed puts the env where it was (how a run resumes mid-episode)."""
+    env, spec = _atari("BreakoutNoFrameskip-v4", train=True)
+    game = _play(env, spec, seed=0)
+    assert len(game["lost"]) == 4 and game["lives"] == [4, 3, 2, 1] and all(game["stacks_afresh"])
+    assert game["ends"] == (True, False)  # the fifth life lost ends the game: a real terminal
+    again = _play(env, spec, seed=0, actions=game["actions"][: game["lost"][2] + 5])
+    replayed = _play(env, spec, seed=0, actions=again["actions"])
+    assert np.array_equal(replayed["obs"], again["obs"]) and again["lost"] == replayed["lost"] == game["lost"][:3]
+    env.close()
+    evaluation, _ = _atari("BreakoutNoFrameskip-v4", train=False)
+    whole = _play(evaluation, spec, seed=0, actions=game["actions"])
+    assert whole["lost"] == game["lost"] and whole["ends"] == (True, False)
+    evaluation.close()
+
+
+def test_the_replay_buffer_cuts_the_target_at_each_life_lost(tmp_path: Path) -> None:
+    """A run on Breakout keeps whole games as its episodes, while its replay buffer marks each
+    life lost terminal: more terminal transitions than episodes ended."""
+    from rlasinference.training.checkpoint import load_checkpoint
+
+    _atari("BreakoutNoFrameskip-v4", train=True)
+    rlasinference.train(
+        "soft-dqn", "BreakoutNoFrameskip-v4", steps=250, out=tmp_path / "run", learning_starts=250, eval_every=250,
+        eval_episodes=1, log_every=250, buffer_size=250,
+    )  # fmt: skip
+    terminal = int(load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["buffer"]["terminated"].sum())
+    header, row = (line.split(",") for line in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[:2])
+    game_length = float(row[header.index("episode_length")])  # the mean length of the episodes that ended
+    assert game_length > 90, "an episode is a whole game: five lives of about 23 steps each"
+    assert terminal >= 4 * (250 // game_length), "each game's lives lost are terminal transitions too"
 
 
 def test_eval_stochastic_evaluates_the_policys_draws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

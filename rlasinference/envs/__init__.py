@@ -3,7 +3,7 @@ and the project's own envs, registered with gymnasium on import."""
 
 import gymnasium as gym
 
-from rlasinference.envs.make import EnvSpec, make_env
+from rlasinference.envs.make import LIFE_LOST, EnvSpec, make_env
 
 if "rlasinference/MultiGoal-v0" not in gym.registry:
     gym.register(
@@ -13,4 +13,4 @@ if "rlasinference/MultiGoal-v0" not in gym.registry:
 if "rlasinference/SyntheticTree-v0" not in gym.registry:  # MENTS's synthetic trees (rlai plan)
     gym.register("rlasinference/SyntheticTree-v0", entry_point="rlasinference.planning.synthetic_tree:SyntheticTree")
 
-__all__ = ["EnvSpec", "make_env"]
+__all__ = ["LIFE_LOST", "EnvSpec", "make_env"]

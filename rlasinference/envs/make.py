@@ -286,11 +286,18 @@ def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> g
         raise
 
 
+LIFE_LOST = "life_lost"  # the training env's info key: the step lost a life, which ends its transition
+
+
 def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gym.Env:
     """An ALE env that gives RGB frames, preprocessed as the Atari-100k literature and CleanRL's
     ``sac_atari.py`` do: up to 30 no-ops at reset, 4 frames a step (max of the last two), 84 x 84
-    grey frames, 4 of them stacked (gymnasium's ``AtariPreprocessing`` and
-    ``FrameStackObservation``); ``train``: rewards clipped to their sign. Other envs unchanged."""
+    grey frames (gymnasium's ``AtariPreprocessing``); a life lost starts the next life as a reset
+    would (a no-op, then FIRE and the next action in the games that wait for FIRE: Stable-Baselines3's
+    ``EpisodicLifeEnv`` and ``FireResetEnv``, the DQN wrappers CleanRL uses), 4 frames stacked
+    afresh (``FrameStackObservation``), all inside one episode, the whole game (``Lives``).
+    ``train``: a life lost is ``info[LIFE_LOST]``, terminal for the TD target, and rewards are
+    clipped to their sign. Other envs unchanged."""
     unwrapped: Any = env.unwrapped
     if type(unwrapped).__name__ != "AtariEnv" or len(env.observation_space.shape or ()) != 3:
         return env
@@ -301,11 +308,40 @@ def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gy
         env = make_gym_env(env_id, render_mode, frameskip=1)
     try:
         env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
-    except gym.error.DependencyNotInstalled as exc:
+        from stable_baselines3.common.atari_wrappers import EpisodicLifeEnv, FireResetEnv
+    except (gym.error.DependencyNotInstalled, ImportError) as exc:
         env.close()
         raise UserError(f"env {env_id!r}: {first_line(exc)} (pip install 'rlasinference[atari]')") from None
-    env = FrameStackObservation(env, 4)
+    lives = EpisodicLifeEnv(env)
+    env = lives
+    meanings = unwrapped.get_action_meanings()
+    if len(meanings) >= 3 and meanings[1] == "FIRE":
+        env = FireResetEnv(env)
+    env = Lives(FrameStackObservation(env, 4), lives)
     return TransformReward(env, lambda r: float(np.sign(float(r)))) if train else env
+
+
+class Lives(gym.Wrapper):
+    """One episode a game: where ``EpisodicLifeEnv`` (below) ends an episode at a life lost, the
+    env is reset in place (which starts the next life, not a new game) and the step says
+    ``info[LIFE_LOST]``. So a run's episodes, returns and resumes (which replay an episode's
+    actions from its reset) are whole games, while the training collector still cuts the TD
+    target at each life lost, as CleanRL's ``EpisodicLifeEnv`` does."""
+
+    def __init__(self, env: gym.Env, lives: Any) -> None:
+        super().__init__(env)
+        self.lives = lives
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self.lives.was_real_done = True  # a reset from outside starts a new game, wherever this one was
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if terminated and not truncated and not self.lives.was_real_done:
+            obs, _ = self.env.reset()  # the next life (EpisodicLifeEnv's no-op; FireResetEnv's FIRE)
+            terminated, info = False, {**info, LIFE_LOST: True}
+        return obs, reward, terminated, truncated, info
 
 
 def make_env(env_id: str, render_mode: str | None = None, train: bool = False) -> tuple[gym.Env, EnvSpec]:

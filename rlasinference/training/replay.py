@@ -15,7 +15,7 @@ import torch
 from rlasinference.algorithms.actor_critic import ActorCriticConfig
 from rlasinference.algorithms.base import ReplayAgent
 from rlasinference.core.errors import UserError
-from rlasinference.envs import EnvSpec
+from rlasinference.envs import LIFE_LOST, EnvSpec
 from rlasinference.training.buffer import ReplayBuffer, transition_bytes
 from rlasinference.training.config import Config
 from rlasinference.training.evaluation import TRAIN_STREAM, episode_seed
@@ -89,8 +89,9 @@ class ReplayCollector:
         trainer, agent, obs = self.trainer, self.agent, self.obs
         assert obs is not None, "start() first"
         action = self._act(obs)
-        next_obs, reward, terminated, truncated, _ = self.env.step(action)
-        self.buffer.add(obs, action, float(reward), next_obs, bool(terminated))
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        # an Atari life lost ends the transition, not the episode (``envs.make.Lives``)
+        self.buffer.add(obs, action, float(reward), next_obs, bool(terminated or info.get(LIFE_LOST, False)))
         self.episode.record(action, float(reward))
         self.obs = next_obs
         trainer.count_steps(1)
