@@ -342,6 +342,33 @@ def test_atari_frames_are_preprocessed_and_stored_as_bytes() -> None:
     evaluation.close()
 
 
+def test_kaiming_init_is_the_references_layer_init() -> None:
+    """``init: kaiming`` (CleanRL's ``layer_init`` in ``sac_atari.py``): every layer's weights,
+    the output layer's too, from N(0, 2 / fan_in), biases 0; the stacked members of an
+    ``EnsembleMLP`` each with their own fan-in. sac-discrete takes it on Atari only."""
+    from rlasinference.core.nets import EnsembleMLP, initialise
+    from rlasinference.critics.discrete import DiscreteCritic
+    from rlasinference.training.config import resolve
+
+    torch.manual_seed(0)
+    actor = Softmax(4 * 84 * 84, 9, hidden=[512], image=(4, 84, 84), init="kaiming")
+    critic = DiscreteCritic(4 * 84 * 84, 9, [512], 2, actor, image=(4, 84, 84), init="kaiming")
+    ensemble = initialise(EnsembleMLP(64, [512], 9, members=2), "kaiming")
+    layers = [(name, p.detach()) for net in (actor, critic.q, ensemble) for name, p in net.named_parameters()]
+    weights, biases = [p for name, p in layers if "weight" in name], [p for name, p in layers if "bias" in name]
+    for w in weights:
+        fan_in = w.shape[1] if w.dim() == 3 else w[0].numel()  # [E, in, out], or torch's [out, in, ...]
+        assert abs(float(w.std()) / (2 / fan_in) ** 0.5 - 1) < 0.05, (tuple(w.shape), float(w.std()))
+    assert len(weights) == 5 + 5 * 2 + 2 and all(float(b.abs().max()) == 0 for b in biases)
+    assert all(torch.equal(a, b) for a, b in zip(critic.q.parameters(), critic.target.parameters()))
+    defaults = resolve({"algo": "sac-discrete", "env": "BeamRiderNoFrameskip-v4"})
+    elsewhere = resolve({"algo": "sac-discrete", "env": "CartPole-v1"})
+    assert defaults.sampler_options["init"] == defaults.critic_options["init"] == "kaiming"
+    assert elsewhere.sampler_options["init"] == elsewhere.critic_options["init"] == "torch"
+    with pytest.raises(ValueError, match="init must be one of torch, kaiming"):
+        Softmax(4, 2, init="xavier")
+
+
 def _atari(game: str, train: bool) -> tuple[gym.Env, EnvSpec]:
     for module in ("ale_py", "cv2", "stable_baselines3"):
         pytest.importorskip(module)

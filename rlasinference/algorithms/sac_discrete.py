@@ -60,8 +60,8 @@ SAC_STEP_SIZES = ("lr_policy", "lr_critic")
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
-    if is_atari(env_id):  # the reference's networks: 512 units after the Nature torso
-        return {"sampler.hidden": [512], "critic_hidden": [512]}
+    if is_atari(env_id):  # the reference's networks: 512 units after the Nature torso, its layer_init
+        return {"sampler.hidden": [512], "critic_hidden": [512], "sampler.init": "kaiming", "critic.init": "kaiming"}
     # MinAtar: the MinAtar paper's schedule and networks, at SAC's step sizes
     schedule: dict[str, Any] | None = MINATAR if is_minatar(env_id) else by_env_prefix(env_id, CLASSIC_CONTROL)
     if schedule is None:

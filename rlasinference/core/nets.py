@@ -231,6 +231,30 @@ class Frames(nn.Module):
         return torch.mul(x, self.factor, out=torch.empty_like(x, dtype=dtype, memory_format=self.memory_format))
 
 
+INITS = ("torch", "kaiming")
+
+
+def initialise(net: nn.Module, init: str) -> nn.Module:
+    """``net``'s layers as ``init`` says: ``torch``, as built (PyTorch's defaults); ``kaiming``,
+    every linear and convolutional layer's weights from N(0, 2 / fan_in) and its biases 0, the
+    output layer's too (CleanRL's ``layer_init`` for discrete SAC on Atari)."""
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    if init == "torch":
+        return net
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Linear | nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, EnsembleMLP):  # weights [E, in, out]: fan_in is dim 1
+                for weight, bias in zip(module.weights, module.biases):
+                    weight.normal_(0.0, math.sqrt(2.0 / weight.shape[1]))
+                    bias.zero_()
+    return net
+
+
 def image_mlp(image: Sequence[int] | None, in_dim: int, hidden: Sequence[int], out_dim: int, **kwargs: object) -> MLP:
     """``mlp(in_dim, hidden, out_dim)`` behind an ``image_torso`` where the input is an image."""
     if not image:

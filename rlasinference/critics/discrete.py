@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from rlasinference.core.batch import Batch
 from rlasinference.core.checks import NON_NEGATIVE, UNIT, Range
 from rlasinference.core.errors import UserError
-from rlasinference.core.nets import EnsembleMLP, image_mlp
+from rlasinference.core.nets import INITS, EnsembleMLP, image_mlp, initialise
 from rlasinference.critics.base import Critic, TargetInputs
 from rlasinference.critics.ensemble import update_target
 from rlasinference.critics.twin import soft_bellman_regression
@@ -66,6 +66,8 @@ class DiscreteCritic(Critic):
 
     :param image: the observation is an image ``[C, H, W]`` (flattened), read by a convolutional
         torso per member; empty, a vector. RL runs set it from the env's observations.
+    :param init: the Q-networks' initialisation: ``torch`` (PyTorch's) or ``kaiming``
+        (``core.nets.initialise``: N(0, 2 / fan_in) weights, zero biases).
     """
 
     summary: ClassVar[str] = "E Q-nets with one output per action + target net (discrete actions; conv torso on images)"
@@ -84,9 +86,12 @@ class DiscreteCritic(Critic):
         members: int,
         sampler: Sampler,
         image: Sequence[int] = (),
+        init: str = "torch",
     ) -> None:
         super().__init__()
-        self.q = DiscreteQ(obs_dim, action_dim, hidden, members, image)
+        if init not in INITS:
+            raise ValueError(f"critic.init must be one of {', '.join(INITS)}, got {init!r}")
+        self.q = initialise(DiscreteQ(obs_dim, action_dim, hidden, members, image), init)
         self.target = copy.deepcopy(self.q).requires_grad_(False)
 
     def loss(self, batch: Batch, inputs: TargetInputs) -> dict[str, Tensor]:

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlasinference.core.checks import POSITIVE, Range
-from rlasinference.core.nets import ACTIVATIONS, image_mlp
+from rlasinference.core.nets import ACTIVATIONS, INITS, image_mlp, initialise
 from rlasinference.samplers.base import DensityKind, Sampler, Samples, Space
 
 
@@ -42,6 +42,8 @@ class Softmax(Sampler):
     :param temperature: T, the initial divisor of ``f``.
     :param image: the context is an image ``[C, H, W]`` (flattened): a convolutional torso reads
         it (``core.nets.image_torso``); empty, a vector. RL runs set it from the env's observations.
+    :param init: the network's initialisation: ``torch`` (PyTorch's) or ``kaiming``
+        (``core.nets.initialise``: N(0, 2 / fan_in) weights, zero biases).
     """
 
     density: ClassVar[DensityKind] = "exact"
@@ -59,11 +61,16 @@ class Softmax(Sampler):
         activation: str = "relu",
         temperature: float = 1.0,
         image: Sequence[int] = (),
+        init: str = "torch",
     ) -> None:
         super().__init__(context_dim, action_dim)
         if activation not in ACTIVATIONS:
             raise ValueError(f"sampler.activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-        self.net = image_mlp(image, context_dim, hidden, action_dim, activation=ACTIVATIONS[activation])
+        if init not in INITS:
+            raise ValueError(f"sampler.init must be one of {', '.join(INITS)}, got {init!r}")
+        self.net = initialise(
+            image_mlp(image, context_dim, hidden, action_dim, activation=ACTIVATIONS[activation]), init
+        )
         self.register_buffer("temperature", torch.tensor(float(temperature)))
 
     def energies(self, context: Tensor) -> Tensor:
