@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -232,9 +233,10 @@ class Frames(nn.Module):
 
 
 INITS = ("torch", "kaiming")
+Net = TypeVar("Net", bound=nn.Module)
 
 
-def initialise(net: nn.Module, init: str) -> nn.Module:
+def initialise(net: Net, init: str) -> Net:
     """``net``'s layers as ``init`` says: ``torch``, as built (PyTorch's defaults); ``kaiming``,
     every linear and convolutional layer's weights from N(0, 2 / fan_in) and its biases 0, the
     output layer's too (CleanRL's ``layer_init`` for discrete SAC on Atari)."""
