@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The project's long measurements, one sweep after another, shortest question first: MinAtar and
-# Atari 100k (about 8 hours here), the rest of the 100k MuJoCo suite (mujoco-100k.yaml: DiffWPO,
-# about 3-4 hours a trial, and WPO; about 11 hours), then CrossQ's critic with the flow and the
-# diffusion chain (mujoco-100k-pairings.yaml, about 17 hours). Each sweep resumes its interrupted trials and skips what is finished or kept, so after
-# any stop (a killed job, a new machine) the script is started again as it was:
+# The project's long measurements, one sweep after another, in the order of the issues they answer:
+# MinAtar and Atari 100k (issue 43; about 8 hours here), CrossQ's critic with the flow and the
+# diffusion chain (issue 39: mujoco-100k-pairings.yaml, about 17 hours), then the rest of the 100k
+# MuJoCo suite (issue 45: mujoco-100k.yaml, DiffWPO, then WPO; about 11 hours). Each sweep resumes
+# its interrupted trials and skips what is finished or kept, so after any stop (a killed job, a new
+# machine) the script is started again as it was:
 #   nohup bash benchmarks/queue.sh >> runs/queue.log 2>&1 &
 # RLAI_RUNS (default: runs) holds the sweeps' folders; finished trials are copied, without their
 # checkpoints, to benchmarks/results/ (to commit). Two trials at a time, one thread each.
@@ -15,6 +16,6 @@ sweep() {  # spec, sweep folder, kept folder: a failed trial is reported and the
 }
 sweep benchmarks/minatar.yaml sweep-minatar benchmarks/results/minatar
 sweep benchmarks/atari-100k.yaml sweep-atari-100k benchmarks/results/atari-100k
-sweep benchmarks/mujoco-100k.yaml sweep-mujoco-100k benchmarks/results/mujoco-100k
 sweep benchmarks/mujoco-100k-pairings.yaml sweep-mujoco-100k-pairings benchmarks/results/mujoco-100k
+sweep benchmarks/mujoco-100k.yaml sweep-mujoco-100k benchmarks/results/mujoco-100k
 echo "== $(date -u '+%F %T') queue finished"
