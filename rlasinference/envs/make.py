@@ -286,7 +286,7 @@ def make_gym_env(env_id: str, render_mode: str | None = None, **extra: Any) -> g
         raise
 
 
-LIFE_LOST = "life_lost"  # the training env's info key: the step lost a life, which ends its transition
+LIFE_LOST = "life_lost"  # an Atari env's info key: the step lost a life (terminal for the TD target)
 
 
 def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gym.Env:
@@ -295,9 +295,9 @@ def atari(env: gym.Env, env_id: str, render_mode: str | None, train: bool) -> gy
     grey frames (gymnasium's ``AtariPreprocessing``); a life lost starts the next life as a reset
     would (a no-op, then FIRE and the next action in the games that wait for FIRE: Stable-Baselines3's
     ``EpisodicLifeEnv`` and ``FireResetEnv``, the DQN wrappers CleanRL uses), 4 frames stacked
-    afresh (``FrameStackObservation``), all inside one episode, the whole game (``Lives``).
-    ``train``: a life lost is ``info[LIFE_LOST]``, terminal for the TD target, and rewards are
-    clipped to their sign. Other envs unchanged."""
+    afresh (``FrameStackObservation``), all inside one episode, the whole game (``Lives``); the
+    step that loses a life says ``info[LIFE_LOST]``, which the training collector makes terminal
+    for the TD target. ``train``: rewards clipped to their sign. Other envs unchanged."""
     unwrapped: Any = env.unwrapped
     if type(unwrapped).__name__ != "AtariEnv" or len(env.observation_space.shape or ()) != 3:
         return env
