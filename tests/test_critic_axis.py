@@ -360,6 +360,10 @@ RESUME = {
                            "updates_per_step": 2, "target_update_every": 5},
     "soft-dqn-frames": {"algo": "soft-dqn", "env": "tests.helpers:tests/DotImage-v0(size=36)", "update_every": 2,
                         "updates_per_step": 2, "target_update_every": 5},
+    # Atari: a random Breakout player loses a life every 25 steps or so, so the stops fall in a game
+    # whose lives lost reset the env in place (replayed from the game's reset on resume)
+    "sac-discrete-atari": {"algo": "sac-discrete", "env": "BreakoutNoFrameskip-v4", "update_every": 2,
+                           "updates_per_step": 2, "target_update_every": 5},
 }  # fmt: skip
 
 
