@@ -322,9 +322,7 @@ def test_sac_discrete_target_entropy_follows_the_env_family() -> None:
 def test_atari_frames_are_preprocessed_and_stored_as_bytes() -> None:
     """ALE's RGB frames (with ale-py and OpenCV installed): 84 x 84 grey, 4 stacked, bytes; the
     training env's rewards are clipped to their sign, the evaluation env's are not."""
-    pytest.importorskip("ale_py")
-    pytest.importorskip("cv2")
-    env, spec = make_env("ALE/Pong-v5", train=True)
+    env, spec = _atari("ALE/Pong-v5", train=True)
     assert spec.image == (4, 84, 84) and spec.obs_dtype == "uint8" and spec.discrete
     obs, _ = env.reset(seed=0)
     assert obs.dtype == np.uint8 and obs.shape == (4 * 84 * 84,)
@@ -365,13 +363,22 @@ def test_kaiming_init_is_the_references_layer_init() -> None:
     elsewhere = resolve({"algo": "sac-discrete", "env": "CartPole-v1"})
     assert defaults.sampler_options["init"] == defaults.critic_options["init"] == "kaiming"
     assert elsewhere.sampler_options["init"] == elsewhere.critic_options["init"] == "torch"
-    with pytest.raises(ValueError, match="init must be one of torch, kaiming"):
+    with pytest.raises(ValueError, match=r"sampler\.init must be one of torch, kaiming"):
         Softmax(4, 2, init="xavier")
+    # with another critic (or sampler), the preset's Atari options for its own are not passed on
+    other = resolve(
+        {"algo": "sac-discrete", "env": "BeamRiderNoFrameskip-v4", "critic": "softmax-q", "objective": "none"}
+    )
+    assert "init" not in other.critic_options and other.sampler_options["init"] == "kaiming"
+
+
+def _needs_atari() -> None:
+    for module in ("ale_py", "cv2", "stable_baselines3"):  # the atari extra
+        pytest.importorskip(module)
 
 
 def _atari(game: str, train: bool) -> tuple[gym.Env, EnvSpec]:
-    for module in ("ale_py", "cv2", "stable_baselines3"):
-        pytest.importorskip(module)
+    _needs_atari()
     return make_env(game, train=train)
 
 
@@ -416,12 +423,27 @@ def test_atari_a_life_lost_ends_the_transition_not_the_game() -> None:
     evaluation.close()
 
 
+def test_a_game_that_ends_while_the_next_life_starts_ends_the_episode() -> None:
+    """Breakout's first life is lost at frame 122 of this game; with ALE's frame limit set inside
+    the steps that start the next life (a no-op, FIRE, ...), the wrappers begin a new game
+    unseen, so the episode ends there, truncated; with the limit at the life lost itself, the
+    step is terminal and truncated as ALE says."""
+    env, spec = _atari("BreakoutNoFrameskip-v4", train=True)
+    actions = _play(env, spec, seed=0)["actions"]
+    env.close()
+    for limit, lost, ends in ((126, [22], (False, True)), (122, [], (True, True))):
+        env, _ = _atari(f"BreakoutNoFrameskip-v4(max_num_frames_per_episode={limit})", train=True)
+        game = _play(env, spec, seed=0, actions=actions)
+        assert (len(game["actions"]), game["lost"], game["ends"]) == (23, lost, ends), limit
+        env.close()
+
+
 def test_the_replay_buffer_cuts_the_target_at_each_life_lost(tmp_path: Path) -> None:
     """A run on Breakout keeps whole games as its episodes, while its replay buffer marks each
     life lost terminal: more terminal transitions than episodes ended."""
     from rlasinference.training.checkpoint import load_checkpoint
 
-    _atari("BreakoutNoFrameskip-v4", train=True)
+    _needs_atari()
     rlasinference.train(
         "soft-dqn", "BreakoutNoFrameskip-v4", steps=250, out=tmp_path / "run", learning_starts=250, eval_every=250,
         eval_episodes=1, log_every=250, buffer_size=250,

@@ -328,19 +328,24 @@ class Lives(gym.Wrapper):
     actions from its reset) are whole games, while the training collector still cuts the TD
     target at each life lost, as CleanRL's ``EpisodicLifeEnv`` does."""
 
-    def __init__(self, env: gym.Env, lives: Any) -> None:
+    def __init__(self, env: gym.Env, episodic: Any) -> None:
         super().__init__(env)
-        self.lives = lives
+        self.episodic = episodic  # the EpisodicLifeEnv below
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        self.lives.was_real_done = True  # a reset from outside starts a new game, wherever this one was
+        self.episodic.was_real_done = True  # a reset from outside starts a new game, wherever this one was
         return self.env.reset(**kwargs)
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if terminated and not truncated and not self.lives.was_real_done:
+        if terminated and not truncated and not self.episodic.was_real_done:
+            ale = self.env.unwrapped.ale  # type: ignore[attr-defined]
+            frame = ale.getEpisodeFrameNumber()
             obs, _ = self.env.reset()  # the next life (EpisodicLifeEnv's no-op; FireResetEnv's FIRE)
             terminated, info = False, {**info, LIFE_LOST: True}
+            # the game ended within those steps (ALE's frame limit) and the wrappers began another,
+            # unseeded: this episode ends here, truncated, and the caller starts the next one
+            truncated = ale.getEpisodeFrameNumber() < frame
         return obs, reward, terminated, truncated, info
 
 

@@ -146,9 +146,12 @@ def resolve(overrides: dict[str, Any]) -> Config:
     if preset.env_defaults is not None:
         # per-env defaults follow the env's id, not the keywords it is made with (``env_call``)
         env_defaults = preset.env_defaults(str(overrides.get("env", RunConfig.env)).partition("(")[0])
-        if overrides.get("sampler", preset.config_cls().sampler) != preset.config_cls().sampler:
-            # like the preset's sampler options, its per-env ones are for its own sampler
-            env_defaults = {k: v for k, v in env_defaults.items() if not k.startswith("sampler.")}
+        # like the preset's sampler and critic options, its per-env ones are for its own sampler and critic
+        for part in ("sampler", "critic"):
+            if overrides.get(part, getattr(preset.config_cls(), part, None)) != getattr(
+                preset.config_cls(), part, None
+            ):
+                env_defaults = {k: v for k, v in env_defaults.items() if not k.startswith(f"{part}.")}
         overrides = {**env_defaults, **overrides}
     algo_fields = {f.name for f in dataclasses.fields(preset.config_cls)}
     sampler_name = overrides.get("sampler", preset.config_cls().sampler)

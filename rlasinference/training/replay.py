@@ -91,7 +91,13 @@ class ReplayCollector:
         action = self._act(obs)
         next_obs, reward, terminated, truncated, info = self.env.step(action)
         # an Atari life lost ends the transition, not the episode (``envs.make.Lives``)
-        self.buffer.add(obs, action, float(reward), next_obs, bool(terminated or info.get(LIFE_LOST, False)))
+        self.buffer.add(
+            obs,
+            action,
+            float(reward),
+            next_obs,
+            bool(terminated or (isinstance(info, dict) and info.get(LIFE_LOST, False))),
+        )
         self.episode.record(action, float(reward))
         self.obs = next_obs
         trainer.count_steps(1)
