@@ -178,13 +178,14 @@ def test_sweep_runs_skips_finished_and_resumes_on_ray(tmp_path: Path, monkeypatc
 
 
 def _fake_run(
-    root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200, steps: int = 200
-) -> None:
+    root: Path, name: str, algo: str, env: str, seed: int, returns: list[float], target: int = 200, steps: int = 200,
+    **more: object,
+) -> None:  # fmt: skip
     """A run directory whose evaluations (at ``steps / len(returns)`` apart) gave ``returns``;
-    its training took seed + step / 10 seconds."""
+    its training took seed + step / 10 seconds; ``more``: other config keys."""
     run = root / name
     run.mkdir(parents=True)
-    config = {"algo": algo, "env": env, "seed": seed}
+    config = {"algo": algo, "env": env, "seed": seed, **more}
     (run / "config.yaml").write_text(yaml.safe_dump({**config, "steps": target}))
     with open(run / "metrics.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["step", "time_s", "episode_return", "eval_return"])
@@ -290,6 +291,7 @@ def test_compare_known_scores(tmp_path: Path) -> None:
         assert (sweep / "compare" / name).stat().st_size > 0
     table = (sweep / "compare" / "table.md").read_text()
     assert "| A | sac | 8 | 4.5 [" in table and "| 24 s |" in table
+    assert table.startswith("Final deterministic evaluation return per env")
     # P(a meow run ends above a sac run): on A never (0.5 < 1..8); on B above 7 of 8 and tied with
     # one (80 against 10..80): 7.5 / 8; over both envs, the mean
     improvement = {(e, a): r for (scope, e, a), r in rows.items() if scope == "against sac"}
@@ -539,7 +541,7 @@ def test_compare_published_means_are_a_row_and_a_point_outside_the_statistics(
     from rlasinference.experiments import compare as cmp
 
     for seed, final in enumerate([10.0, 20.0, 30.0]):
-        _fake_run(tmp_path / "sw", f"sac-Game-v5-s{seed}", "sac", "Game-v5", seed, [0.0, final])
+        _fake_run(tmp_path / "sw", f"sac-Game-v5-s{seed}", "sac", "Game-v5", seed, [0.0, final], eval_stochastic=True)
     means = tmp_path / "means.csv"
     means.write_text(
         "algo,env,step,mean_return,source\n"
@@ -558,6 +560,7 @@ def test_compare_published_means_are_a_row_and_a_point_outside_the_statistics(
     assert float(rows[("env", "Game-v5", "sac")]["mean"]) == 20.0  # ours, bootstrapped as before
     table = (tmp_path / "sw" / "compare" / "table.md").read_text()
     assert "| Game-v5 | paper (published mean, v4) | mean only | - | 25.5 | - | - |" in table
+    assert table.startswith("Final stochastic evaluation return per env")  # the runs' eval_stochastic
     assert [(m.label, m.env, m.step, m.mean) for m in drawn] == [("paper (published mean, v4)", "Game-v5", 200, 25.5)]
     assert "a published mean, no seeds: in the table and the curves only" in result.output
     baseline = runner.invoke(app, [*args, "--baseline", "paper (published mean, v4)"])

@@ -128,8 +128,10 @@ def compare(
         result.env_rows = cmp.with_means(cmp.per_env_table(finished + published, reps), means)
         result.aggregate_rows = cmp.aggregate_table(scores, reps) if scores else []
         result.improvement = {b: cmp.improvement_table(finished + published, b, reps) for b in baselines}
+        policies = {"stochastic" if (r.config or {}).get("eval_stochastic") else "deterministic" for r in finished}
+        policy = policies.pop() if len(policies) == 1 else "deterministic or stochastic (each run's eval_stochastic)"
         result.table = cmp.write_tables(
-            result.env_rows, result.aggregate_rows, out_dir, reps, list(result.improvement.items())
+            result.env_rows, result.aggregate_rows, out_dir, reps, list(result.improvement.items()), policy
         )
         result.written += ["table.md", "table.csv"]
         if scores:

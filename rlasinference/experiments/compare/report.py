@@ -54,9 +54,11 @@ def write_tables(
     out: Path,
     reps: int,
     improvement: list[tuple[str, list[dict[str, Any]]]] | None = None,
+    policy: str = "deterministic",
 ) -> str:
     """table.csv and table.md in ``out``; returns the markdown. ``improvement``: for each
-    baseline, its name and the rows of :func:`improvement_table`."""
+    baseline, its name and the rows of :func:`improvement_table`; ``policy``: how the runs'
+    evaluations acted (``deterministic``, ``stochastic``, or both, run by run)."""
     with open(out / "table.csv", "w", newline="") as f:
         fields = ["scope", "env", "algorithm", "runs", "baseline_runs", "seconds"] + [
             f"{m}{s}" for m in (*METRICS, "optimality gap", "P(improvement)") for s in ("", "_low", "_high")
@@ -68,7 +70,7 @@ def write_tables(
         for baseline, rows in improvement or []:
             writer.writerows([{"scope": f"against {baseline}", **r} for r in rows])
     lines = [
-        f"Final deterministic evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
+        f"Final {policy} evaluation return per env: point estimate [95% stratified-bootstrap CI, {reps} reps];",
         "time per run: the median wall-clock time of a run (its last time_s in metrics.csv).",
         "",
         "| env | algorithm | runs | IQM | mean | median | time per run |",
