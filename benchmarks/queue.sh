@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's long measurements, one sweep after another, in the order of the issues they answer:
-# MinAtar and Atari 100k (issue 43; about 8 hours here), CrossQ's critic with the flow and the
+# The project's long measurements, one sweep after another: MinAtar and Atari 100k (issue 43, run
+# first because it was already under way; about 8 hours here), then, in the issues' order, CrossQ's critic with the flow and the
 # diffusion chain (issue 39: mujoco-100k-pairings.yaml, about 17 hours), then the rest of the 100k
 # MuJoCo suite (issue 45: mujoco-100k.yaml, DiffWPO, then WPO; about 11 hours). Each sweep resumes
 # its interrupted trials and skips what is finished or kept, so after any stop (a killed job, a new
